@@ -1,0 +1,57 @@
+"""Replication errors: one small hierarchy with stable codes.
+
+The codes are what ends up in the quarantine table's ``reason`` column and in metric
+labels, so they must never be renamed once released.
+"""
+
+from __future__ import annotations
+
+
+class ReplicationError(Exception):
+    """Base class; ``code`` is stable and machine-readable."""
+
+    code = "replication_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def reason(self) -> str:
+        """The text stored in quarantine.reason: ``"<code>: <message>"``."""
+        return f"{self.code}: {self.message}"
+
+
+class MalformedEvent(ReplicationError):
+    """The payload is not a well-formed event (bad JSON, missing or mistyped field)."""
+
+    code = "malformed"
+
+
+class UnknownSchemaVersion(ReplicationError):
+    """The event's schema_version is newer than this node understands (or has no upcaster)."""
+
+    code = "unknown_schema_version"
+
+
+class BadSignature(ReplicationError):
+    """The envelope is unsigned, its signature does not verify, or its kid is unknown."""
+
+    code = "bad_signature"
+
+
+class OriginMismatch(ReplicationError):
+    """The event claims an origin node other than the owner of the topic it came from."""
+
+    code = "origin_mismatch"
+
+
+class ClockDriftError(ReplicationError):
+    """A remote HLC timestamp is further in the future than the allowed drift."""
+
+    code = "clock_drift"
+
+
+class InsertOnlyViolation(ReplicationError):
+    """A second, different insert for an insert-only entity (certificate, revocation, audit)."""
+
+    code = "insert_only_violation"
