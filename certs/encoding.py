@@ -1,0 +1,116 @@
+"""QR transport: COSE_Sign1 → zlib → base45 → context prefix, as in the EU DCC.
+
+``JPRC1:`` ("JP Risai Certificate, version 1") plays the role of the EU's ``HC1:``: it
+tells scanners what the string is and lets a future version change the layout. Every
+character (prefix included) is in the QR alphanumeric set, so the QR uses the dense
+alphanumeric mode (5.5 bits per character).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import base45
+import segno
+
+from .claims import certificate_to_claims, claims_to_certificate
+from .cose import MAX_COSE_BYTES, Sign1, parse_sign1, sign1
+from .errors import VerificationError
+from .keys import Signer
+from .model import Certificate
+
+PREFIX = "JPRC1:"
+QR_ERROR_LEVEL = "m"  # minimum: survives ~15 % damage (stains, folds on a printed form)
+MAX_QR_VERSION = 15
+_ZLIB_HEADER = b"\x78\xda"  # what zlib.compress(level=9) writes; pinned so it is not malleable
+_BASE45_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+
+
+@dataclass(frozen=True)
+class DecodedCertificate:
+    """A certificate read from a QR string or COSE bytes (signature not yet verified)."""
+
+    sign1: Sign1
+    certificate: Certificate
+    signed_at: datetime
+
+
+def sign_certificate(cert: Certificate, signer: Signer, signed_at: datetime) -> bytes:
+    """COSE_Sign1 bytes for ``cert`` signed by ``signer`` at ``signed_at``."""
+    return sign1(certificate_to_claims(cert, signed_at), signer)
+
+
+def encode_certificate(cert: Certificate, signer: Signer, signed_at: datetime) -> str:
+    """Issue: sign ``cert`` and return the QR string (``JPRC1:...``)."""
+    return cose_to_qr_string(sign_certificate(cert, signer, signed_at))
+
+
+def cose_to_qr_string(cose: bytes) -> str:
+    """Compress, base45-encode and prefix COSE bytes."""
+    return PREFIX + base45.b45encode(zlib.compress(cose, 9)).decode("ascii")
+
+
+def qr_string_to_cose(text: str) -> bytes:
+    """Undo cose_to_qr_string; raise VerificationError for any malformed string."""
+    if not isinstance(text, str) or not text.startswith(PREFIX):
+        raise VerificationError("qr.prefix", f"QR string must start with {PREFIX}", "qr")
+    body = text[len(PREFIX):]
+    if not body or not _BASE45_CHARS.issuperset(body) or len(body) > MAX_COSE_BYTES * 2:
+        raise VerificationError("qr.base45", "QR string has characters outside base45", "qr")
+    try:
+        compressed = base45.b45decode(body)
+    except ValueError:
+        raise VerificationError("qr.base45", "QR string is not valid base45", "qr") from None
+    return _decompress(compressed)
+
+
+def decode_certificate(data: str | bytes) -> DecodedCertificate:
+    """Parse a QR string or raw COSE bytes into its parts, without checking the signature."""
+    cose = qr_string_to_cose(data) if isinstance(data, str) else data
+    message = parse_sign1(cose)
+    certificate, signed_at = claims_to_certificate(message.payload)
+    return DecodedCertificate(message, certificate, signed_at)
+
+
+def make_qr(qr_string: str) -> segno.QRCode:
+    """QR symbol for a QR string: level M or better, alphanumeric mode.
+
+    boost_error lets segno raise the level above M when it fits in the same version.
+    """
+    return segno.make_qr(qr_string, error=QR_ERROR_LEVEL, boost_error=True)
+
+
+def _decompress(compressed: bytes) -> bytes:
+    if not compressed.startswith(_ZLIB_HEADER):
+        raise VerificationError("qr.zlib", "payload is not zlib data with the expected header", "qr")
+    inflater = zlib.decompressobj()
+    try:
+        # max_length bounds memory: a tiny QR must not inflate to gigabytes.
+        cose = inflater.decompress(compressed, MAX_COSE_BYTES + 1)
+    except zlib.error:
+        raise VerificationError("qr.zlib", "payload is not valid zlib data", "qr") from None
+    if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail or len(cose) > MAX_COSE_BYTES:
+        raise VerificationError("qr.zlib", "zlib data is truncated, oversized or has trailing bytes", "qr")
+    if _has_padding_bits(compressed, cose):
+        raise VerificationError("qr.zlib", "zlib data has non-zero padding bits", "qr")
+    return cose
+
+
+def _has_padding_bits(compressed: bytes, expected: bytes) -> bool:
+    # zlib always writes zeros into the unused high bits of the last deflate byte (just
+    # before the 4-byte Adler-32). If clearing some of the set high bits still inflates to
+    # the same bytes, they were padding, and a changed QR character could hide there.
+    last = len(compressed) - 5
+    for k in range(1, 8):
+        mask = 0xFF >> k
+        if compressed[last] & ~mask & 0xFF == 0:
+            continue
+        candidate = compressed[:last] + bytes([compressed[last] & mask]) + compressed[last + 1:]
+        try:
+            if zlib.decompress(candidate) == expected:
+                return True
+        except zlib.error:
+            pass
+    return False
