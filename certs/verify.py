@@ -1,0 +1,247 @@
+"""Offline verification of a certificate against a trust list, with every reason.
+
+Each check yields pass, fail or skipped (could not be checked, e.g. supersession while
+offline, or everything after a format failure). The verdict is valid only if none failed.
+Malformed input never raises: it fails the ``format`` check. Time comes in as ``now``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cryptography import x509
+
+from .cose import Sign1, parse_sign1
+from .claims import claims_to_certificate
+from .encoding import PREFIX, qr_string_to_cose
+from .errors import CertsError, VerificationError
+from .keys import verify_signature
+from .model import Certificate
+from .numbers import CertificateNumber
+from .pki import delegation_of, issued_by, town_code_of, within_validity
+from .state import CertificateStatus, Revoked, Superseded
+from .trust_list import TrustList
+
+StatusLookup = Callable[[CertificateNumber], CertificateStatus | None]
+MAX_TRUST_LIST_AGE = timedelta(days=7)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Status(enum.Enum):
+    """Outcome of one check."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    SKIPPED = "skipped"
+
+
+# Check name → (Japanese label, English label), in the order they are reported.
+CHECKS = {
+    "format": ("形式", "format"),
+    "signature": ("署名", "signature"),
+    "chain": ("証明書チェーン", "certificate chain"),
+    "delegation": ("代行権限", "delegation"),
+    "validity": ("有効期間", "validity window"),
+    "revoked": ("失効", "revocation"),
+    "superseded": ("再発行による置換", "superseded"),
+    "trust_list_age": ("信頼リストの鮮度", "trust list age"),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check's outcome with its explanation in Japanese and English."""
+
+    name: str
+    status: Status
+    ja: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result: ``ok`` and every check, plus what could be decoded."""
+
+    checks: tuple[Check, ...]
+    certificate: Certificate | None = None
+    signed_at: datetime | None = None
+    kid: bytes | None = None
+    trust_list_version: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True if no check failed."""
+        return all(c.status is not Status.FAIL for c in self.checks)
+
+    def check(self, name: str) -> Check:
+        """The check called ``name``."""
+        return next(c for c in self.checks if c.name == name)
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """Names of the failed checks."""
+        return tuple(c.name for c in self.checks if c.status is Status.FAIL)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form for the service API."""
+        return {
+            "ok": self.ok,
+            "number": str(self.certificate.number) if self.certificate else None,
+            "signed_at": self.signed_at.isoformat() if self.signed_at else None,
+            "kid": self.kid.hex() if self.kid else None,
+            "trust_list_version": self.trust_list_version,
+            "checks": [{"name": c.name, "status": c.status.value, "ja": c.ja, "en": c.en} for c in self.checks],
+        }
+
+
+@dataclass
+class _Run:
+    trust_list: TrustList
+    now: datetime
+    results: dict[str, Check] = field(default_factory=dict)
+
+    def set(self, name: str, ok: bool | None, ja: str, en: str) -> bool:
+        status = Status.SKIPPED if ok is None else Status.PASS if ok else Status.FAIL
+        # The first failure of a check is kept: it is the most specific reason.
+        if self.results.get(name, None) is None or self.results[name].status is not Status.FAIL:
+            self.results[name] = Check(name, status, ja, en)
+        return bool(ok)
+
+
+def verify(
+    data: str | bytes, trust_list: TrustList, now: datetime, *, status_lookup: StatusLookup | None = None,
+    max_trust_list_age: timedelta = MAX_TRUST_LIST_AGE, clock_skew: timedelta = CLOCK_SKEW,
+) -> Verdict:
+    """Verify a QR string (``JPRC1:...``) or raw COSE_Sign1 bytes at time ``now``."""
+    run = _Run(trust_list, now)
+    _check_trust_list_age(run, max_trust_list_age, clock_skew)
+    message, cert, signed_at = _decode(run, data)
+    delegation = trust_list.delegation(message.kid) if message else None
+    if message is not None:
+        _check_signature(run, message, delegation)
+    if cert is not None and signed_at is not None and delegation is not None:
+        _check_chain(run, delegation, signed_at)
+        _check_delegation(run, delegation, cert)
+        _check_validity(run, delegation, signed_at, clock_skew)
+    if cert is not None:
+        status = status_lookup(cert.number) if status_lookup else None
+        _check_revoked(run, message.kid, cert, status)
+        _check_superseded(run, status)
+    checks = tuple(run.results.get(n) or Check(n, Status.SKIPPED, "未確認", "not checked") for n in CHECKS)
+    return Verdict(checks, cert, signed_at, message.kid if message else None, trust_list.version)
+
+
+def _decode(run: _Run, data: str | bytes) -> tuple[Sign1 | None, Certificate | None, datetime | None]:
+    if isinstance(data, (bytes, bytearray)) and data.startswith(PREFIX.encode()):
+        data = data.decode("ascii", "replace")  # a QR string handed over as bytes
+    try:
+        cose = qr_string_to_cose(data) if isinstance(data, str) else data
+        message = parse_sign1(cose)
+    except VerificationError as exc:
+        run.set("format", False, "QRコードの形式が正しくありません", f"not a certificate: {exc.message}")
+        return None, None, None
+    try:
+        cert, signed_at = claims_to_certificate(message.payload)
+    except VerificationError as exc:
+        run.set("format", False, "証明書の内容を読み取れません", f"unreadable content: {exc.message}")
+        return message, None, None
+    run.set("format", True, "正しい形式", "well-formed")
+    return message, cert, signed_at
+
+
+def _check_signature(run: _Run, message: Sign1, delegation: x509.Certificate | None) -> None:
+    if delegation is None:
+        ja, en = f"鍵ID {message.kid.hex()} は信頼リストにありません", f"key id {message.kid.hex()} is not in the trust list"
+        run.set("signature", False, ja, en)
+        run.set("delegation", False, "代行権限の証明書がありません", "no delegation certificate for this key")
+        return
+    ok = verify_signature(delegation.public_key(), message.alg, message.to_be_signed(), message.signature)
+    run.set("signature", ok, "署名は有効" if ok else "署名が一致しません（改ざんの可能性）",
+            f"valid {message.alg} signature" if ok else "signature does not match (altered?)")
+
+
+def _check_chain(run: _Run, delegation: x509.Certificate, signed_at: datetime) -> None:
+    try:
+        town_code = delegation_of(delegation).town_code
+    except CertsError as exc:
+        run.set("chain", False, "代行証明書が不正です", exc.message)
+        return
+    town = run.trust_list.town(town_code)
+    if town is None:
+        run.set("chain", False, f"町村コード {town_code} のCAが信頼リストにありません", f"no CA for town {town_code}")
+        return
+    problem = (
+        issued_by(delegation, town.ca)
+        or issued_by(town.ca, run.trust_list.root)
+        or (None if town_code_of(town.ca) == town_code else "town CA is for another town")
+        or (None if within_validity(town.ca, signed_at) else "town CA was not valid at signing time")
+    )
+    run.set("chain", problem is None, "ルートCA → 町CA → 代行証明書 は有効" if problem is None else "証明書チェーンが不正です",
+            "root CA → town CA → delegation verified" if problem is None else problem)
+
+
+def _check_delegation(run: _Run, delegation: x509.Certificate, cert: Certificate) -> None:
+    try:
+        grant = delegation_of(delegation)
+    except CertsError as exc:
+        run.set("delegation", False, "代行証明書が不正です", exc.message)
+        return
+    competent, node = cert.competent_town, cert.issuing.node_id
+    if grant.town_code != competent.code:
+        run.set("delegation", False, f"この鍵は {competent.name} の代行を許されていません",
+                f"key is delegated by town {grant.town_code}, not by competent town {competent.code}")
+    elif grant.node_id != node:
+        run.set("delegation", False, f"この鍵はノード {node} のものではありません",
+                f"key belongs to node {grant.node_id}, not to issuing node {node}")
+    else:
+        run.set("delegation", True, f"{competent.name}長がノード {node} に発行を委任",
+                f"town {competent.code} delegated issuing to node {node}")
+
+
+def _check_validity(run: _Run, delegation: x509.Certificate, signed_at: datetime, skew: timedelta) -> None:
+    start, end = delegation.not_valid_before_utc, delegation.not_valid_after_utc
+    if signed_at > run.now + skew:
+        run.set("validity", False, "署名日時が未来です", f"signed in the future ({signed_at.isoformat()})")
+    elif not start <= signed_at <= end:
+        run.set("validity", False, "署名時に代行証明書の有効期間外でした",
+                f"signed {signed_at.isoformat()} outside delegation validity {start.isoformat()} .. {end.isoformat()}")
+    else:
+        run.set("validity", True, "署名時に代行証明書は有効", f"delegation valid at signing time {signed_at.isoformat()}")
+
+
+def _check_revoked(run: _Run, kid: bytes, cert: Certificate, status: CertificateStatus | None) -> None:
+    key = run.trust_list.key_revocation(kid)
+    number = run.trust_list.certificate_revocation(str(cert.number))
+    if key is not None:
+        run.set("revoked", False, f"署名鍵は失効しています（{key.reason}）", f"signing key revoked: {key.reason}")
+    elif number is not None:
+        run.set("revoked", False, f"この証明書は失効しています（{number.reason}）", f"certificate revoked: {number.reason}")
+    elif isinstance(status, Revoked):
+        run.set("revoked", False, f"この証明書は失効しています（{status.reason}）", f"certificate revoked: {status.reason}")
+    else:
+        run.set("revoked", True, "失効していません", "not revoked")
+
+
+def _check_superseded(run: _Run, status: CertificateStatus | None) -> None:
+    if isinstance(status, Superseded):
+        run.set("superseded", False, f"整理番号 {status.by} に置き換えられています", f"superseded by {status.by}")
+    elif status is None:
+        run.set("superseded", None, "オフラインのため未確認", "not checked (no status source; offline)")
+    else:
+        run.set("superseded", True, "最新の証明書です", "current certificate")
+
+
+def _check_trust_list_age(run: _Run, max_age: timedelta, skew: timedelta) -> None:
+    age = run.trust_list.age(run.now)
+    hours = age.total_seconds() / 3600
+    if age < -skew:
+        run.set("trust_list_age", False, "信頼リストの発行日時が未来です", "trust list is dated in the future")
+    elif age > max_age:
+        run.set("trust_list_age", False, f"信頼リストが古すぎます（{hours:.0f}時間前）",
+                f"trust list is {hours:.0f} h old (max {max_age.total_seconds() / 3600:.0f} h); fetch a new one")
+    else:
+        run.set("trust_list_age", True, f"信頼リスト v{run.trust_list.version}（{hours:.1f}時間前）",
+                f"trust list v{run.trust_list.version}, {hours:.1f} h old")
