@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from .errors import CertsError, PkiError
 from .federation import FederationConfig, load_federation
-from .keys import ES256, generate_private_key, load_private_key, save_private_key
+from .keys import ES256, generate_private_key, load_private_key, public_key_pem, save_private_key
 from .node_keys import NODE_PUB, generate_node_key, install_delegation, node_public_key
 from .pki import create_delegation, create_root_ca, create_town_ca, delegation_of, kid_of
 from .trust_list import Revocation, TownEntry, TrustList, load_trust_list, save_trust_list, sign_trust_list
@@ -85,7 +85,13 @@ def renew_delegations(
         key = (grant.town_code, grant.node_id)
         newest[key] = max(newest.get(key, cert.not_valid_after_utc), cert.not_valid_after_utc)
 
+    # A node whose key was revoked gets nothing until it has a new key: re-delegating to
+    # the same (compromised) key would undo the revocation.
+    dead_keys = {public_key_pem(c.public_key()) for c in current.delegations if kid_of(c).hex() in revoked}
+
     def due(town: str, node: str) -> bool:
+        if public_key_pem(node_public_key(out / "nodes" / node)) in dead_keys:
+            return False
         expiry = newest.get((town, node))
         return expiry is None or expiry - now <= renew_before
 
