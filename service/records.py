@@ -15,13 +15,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, ClassVar
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_KANA = re.compile(r"[\u30A1-\u30FA\u30FC\u30FD\u30FE][\u30A1-\u30FE]*")
+_KANA = re.compile(r"[\u30A1-\u30FA][\u30A1-\u30FE]*")
+_CONTROL = {False: re.compile(r"[\x00-\x1f\x7f-\x9f]"), True: re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _REGION = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 EARLIEST_DATE = dt.date(1870, 1, 1)
@@ -119,7 +121,7 @@ def _id(field: str, value: Any) -> FieldProblem | None:
 
 
 def _text(max_len: int, *, required: bool = True, multiline: bool = False) -> Check:
-    allowed = {"\n"} if multiline else set()
+    control = _CONTROL[multiline]  # Unicode category Cc; multiline text may hold "\n"
 
     def check(field: str, value: Any) -> FieldProblem | None:
         if not isinstance(value, str):
@@ -130,7 +132,7 @@ def _text(max_len: int, *, required: bool = True, multiline: bool = False) -> Ch
             return FieldProblem(field, "has leading or trailing spaces", "record.whitespace")
         if len(value) > max_len:
             return FieldProblem(field, f"is longer than {max_len} characters", "record.too_long")
-        if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
+        if control.search(value):
             return FieldProblem(field, "contains control characters", "record.control_char")
         return None
 
@@ -146,12 +148,16 @@ def _kana(field: str, value: Any) -> FieldProblem | None:
 
 
 def _town(field: str, value: Any) -> FieldProblem | None:
-    # Imported here so that records stays importable while certs/ is being built.
+    if not isinstance(value, str):
+        return _type_problem(field, value, "a string")
+    return _town_code_problem(field, value)
+
+
+@functools.lru_cache(maxsize=4096)  # a group has a handful of towns; imports repeat them
+def _town_code_problem(field: str, value: str) -> FieldProblem | None:
     from certs.errors import InvalidInput
     from certs.town_code import validate_town_code
 
-    if not isinstance(value, str):
-        return _type_problem(field, value, "a string")
     try:
         validate_town_code(value, field)
     except InvalidInput as exc:
