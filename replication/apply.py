@@ -1,0 +1,143 @@
+"""Apply a batch of Kafka records to the entity store, with its offsets, in one transaction.
+
+Shared by the live consumer and by rebuild. The caller opens the transaction; this module
+verifies, decodes, applies or quarantines each record, then writes the next offsets and
+merges the remote clocks into the node's HLC, so effects and tracking commit together
+(exactly-once in effect, DESIGN 4).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from typing import Any, Callable, Iterable
+
+import asyncpg
+
+from replication import envelope, events, hlc, store, topics
+from replication.convergence import Outcome
+from replication.errors import OriginMismatch, ReplicationError
+from replication.events import Event
+
+
+@dataclasses.dataclass(frozen=True)
+class ApplyContext:
+    """What verifying and applying needs: who we are and whom we trust."""
+
+    node_id: str
+    topic_prefix: str
+    key_lookup: envelope.KeyLookup
+    clock: Callable[[], int]
+    max_drift_ms: int = hlc.DEFAULT_MAX_DRIFT_MS
+
+
+@dataclasses.dataclass
+class BatchResult:
+    """Counts per origin node, for metrics and progress."""
+
+    applied: Counter = dataclasses.field(default_factory=Counter)
+    duplicates: Counter = dataclasses.field(default_factory=Counter)
+    quarantined: Counter = dataclasses.field(default_factory=Counter)  # (origin, code)
+    conflicts: int = 0
+    records: int = 0
+    newest: dict[str, hlc.Timestamp] = dataclasses.field(default_factory=dict)  # per origin
+
+
+def verify(record: Any, ctx: ApplyContext, now_ms: int) -> Event:
+    """Verify the envelope, decode and upcast the event, check origin and clock drift."""
+    origin = topics.node_of(ctx.topic_prefix, record.topic)
+    opened = envelope.open_envelope(record.value or b"", ctx.key_lookup)
+    event = events.decode(opened.payload)
+    if event.origin_node != origin:
+        # Each node writes only its own topic: an event claiming another origin is forged
+        # or misrouted, and letting it in would let one node speak for another.
+        raise OriginMismatch(f"event from {event.origin_node!r} on {origin!r}'s topic")
+    hlc.check_drift(event.timestamp, now_ms, ctx.max_drift_ms)
+    return event
+
+
+async def quarantine(conn: asyncpg.Connection, record: Any, reason: str) -> None:
+    """Keep a bad record with the reason (same transaction as the offsets)."""
+    await conn.execute(
+        'INSERT INTO quarantine (topic, partition, "offset", raw, reason)'
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        record.topic, record.partition, record.offset, record.value, reason[:2000])
+
+
+async def apply_record(conn: asyncpg.Connection, record: Any, ctx: ApplyContext,
+                       result: BatchResult, now_ms: int) -> Event | None:
+    """Apply or quarantine one record; returns the event if it was valid."""
+    origin = topics.node_of(ctx.topic_prefix, record.topic)
+    result.records += 1
+    try:
+        event = verify(record, ctx, now_ms)
+    except ReplicationError as exc:
+        await quarantine(conn, record, exc.reason())
+        result.quarantined[(origin, exc.code)] += 1
+        return None
+    try:
+        # A savepoint per event: a value PostgreSQL refuses (e.g. \u0000 in jsonb) must
+        # quarantine that event, not abort the whole batch's transaction.
+        async with conn.transaction():
+            outcome, pairs = await store.apply_event(conn, event)
+    except asyncpg.DataError as exc:
+        await quarantine(conn, record, f"apply_failed: {exc}")
+        result.quarantined[(origin, "apply_failed")] += 1
+        return None
+    result.conflicts += len(pairs)
+    if outcome is Outcome.DUPLICATE:
+        result.duplicates[origin] += 1
+    else:
+        result.applied[origin] += 1
+    return event
+
+
+async def apply_batch(conn: asyncpg.Connection, batch: dict[Any, list[Any]],
+                      ctx: ApplyContext, high_watermarks: dict[Any, int | None]) -> BatchResult:
+    """Apply every record of ``batch`` ({TopicPartition: records}) and store next offsets.
+
+    Must run inside the caller's transaction, which must commit before the consumer reads
+    further: the stored offsets are then always exactly the applied position.
+    """
+    if not conn.is_in_transaction():
+        raise RuntimeError("apply_batch must run inside a transaction")
+    result, now_ms, newest = BatchResult(), ctx.clock(), None
+    for tp, records in batch.items():
+        if not records:
+            continue
+        applied = [await apply_record(conn, r, ctx, result, now_ms) for r in records]
+        stamps = [e.timestamp for e in applied if e is not None]
+        last = max(stamps) if stamps else None
+        origin = topics.node_of(ctx.topic_prefix, tp.topic)
+        if last is not None and (newest is None or last > newest):
+            newest = last
+        if last is not None and (origin not in result.newest or last > result.newest[origin]):
+            result.newest[origin] = last
+        await save_offset(conn, tp.topic, tp.partition, records[-1].offset + 1, origin, last,
+                          high_watermarks.get(tp))
+    if newest is not None:
+        # Lamport's rule: later local writes sort after everything this node has seen.
+        # Done last so the hlc_state row lock (which local writers wait on) is held briefly.
+        await store.observe_remote(conn, ctx.node_id, newest, now_ms, ctx.max_drift_ms)
+    return result
+
+
+async def save_offset(conn: asyncpg.Connection, topic: str, partition: int, next_offset: int,
+                      origin: str, last: hlc.Timestamp | None, high_watermark: int | None) -> None:
+    """Upsert one partition's tracking row (never moves last_hlc backwards)."""
+    await conn.execute(
+        "INSERT INTO consumer_offsets (topic, partition, next_offset, origin_node, last_hlc,"
+        " high_watermark, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now())"
+        " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset,"
+        " last_hlc = GREATEST(consumer_offsets.last_hlc, excluded.last_hlc),"
+        " high_watermark = COALESCE(excluded.high_watermark, consumer_offsets.high_watermark),"
+        " updated_at = now()",
+        topic, partition, next_offset, origin, last.encode() if last else None, high_watermark)
+
+
+async def stored_offsets(conn: asyncpg.Connection, topic_names: Iterable[str]) -> dict[tuple[str, int], int]:
+    """{(topic, partition): next_offset} for the given topics."""
+    rows = await conn.fetch(
+        "SELECT topic, partition, next_offset FROM consumer_offsets WHERE topic = ANY($1::text[])",
+        list(topic_names))
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}

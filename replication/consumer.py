@@ -1,0 +1,196 @@
+"""ReplicationConsumer: applies every other node's topic to this node's database.
+
+* Partitions are *assigned* (no consumer group): each node reads every peer topic in full
+  and nobody else's progress matters. Kafka's committed offsets are never used.
+* On (re)start it seeks to the offsets stored in consumer_offsets, which apply.apply_batch
+  writes in the same transaction as the effects: after a crash it resumes exactly after
+  the last applied record (no loss, no double apply).
+* Any error rolls the batch back, drops the Kafka consumer and retries with tenacity
+  (bounded exponential backoff with jitter, each retry logged); the new consumer seeks to
+  the stored offsets again, so the in-memory position can never run ahead of the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Iterable
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
+
+from replication import apply, conflicts, envelope, hlc, topics
+from replication.outbox import wall_clock_ms
+from replication.relay import TRANSIENT, log_crash
+
+log = logging.getLogger(__name__)
+
+
+class ReplicationConsumer:
+    """Background consumer of all peer topics (start/stop it in a cleanup_ctx)."""
+
+    def __init__(self, *, pool: asyncpg.Pool, bootstrap_servers: str, node_id: str,
+                 peer_node_ids: Iterable[str], key_lookup: envelope.KeyLookup,
+                 topic_prefix: str = topics.DEFAULT_PREFIX,
+                 registry: CollectorRegistry | None = None, max_records: int = 500,
+                 max_drift_ms: int = hlc.DEFAULT_MAX_DRIFT_MS, max_backoff: float = 30.0,
+                 refresh_interval: float = 5.0, clock=wall_clock_ms,
+                 kafka_options: dict[str, Any] | None = None) -> None:
+        self.pool, self.bootstrap, self.node_id = pool, bootstrap_servers, node_id
+        self.topics = [topics.topic_for(topic_prefix, p) for p in peer_node_ids if p != node_id]
+        self.ctx = apply.ApplyContext(node_id, topic_prefix, key_lookup, clock, max_drift_ms)
+        self.max_records, self.max_backoff = max_records, max_backoff
+        self.refresh_interval = refresh_interval
+        self.kafka_options = kafka_options or {}
+        registry = registry if registry is not None else CollectorRegistry()
+        self.applied = Counter("risai_replication_applied", "Events applied, per origin node",
+                               ["origin"], registry=registry)
+        self.quarantined = Counter("risai_replication_quarantined",
+                                   "Events quarantined, per origin node and reason code",
+                                   ["origin", "reason"], registry=registry)
+        self.conflicts_open = Gauge("risai_replication_conflicts_open",
+                                    "Conflicts waiting for review", registry=registry)
+        self.lag_offsets = Gauge("risai_replication_lag_offsets",
+                                 "Records not yet applied, per origin node", ["origin"],
+                                 registry=registry)
+        self.hlc_age = Gauge("risai_replication_hlc_age_seconds",
+                             "Age of the last applied event's HLC, per origin node", ["origin"],
+                             registry=registry)
+        self.retries = Counter("risai_replication_consumer_retries",
+                               "Consumer retries after an error", registry=registry)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._assigned: set[TopicPartition] = set()
+        self._last_refresh = 0.0
+        self._last_hlc: dict[str, hlc.Timestamp] = {}
+        self._task: asyncio.Task | None = None
+        self.batches = 0  # committed batches (tests wait on progress)
+
+    async def start(self) -> None:
+        """Start the background task (returns at once; Kafka may still be down)."""
+        self._task = asyncio.create_task(self._run(), name=f"replication-consumer-{self.node_id}")
+        self._task.add_done_callback(log_crash)
+
+    async def stop(self) -> None:
+        """Stop the task and close the Kafka consumer."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self._drop_consumer()
+
+    async def __aenter__(self) -> "ReplicationConsumer":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _run(self) -> None:
+        while True:
+            # A fresh AsyncRetrying per step, so the backoff restarts small after a success.
+            retrying = AsyncRetrying(
+                retry=retry_if_exception_type(TRANSIENT),
+                wait=wait_random_exponential(multiplier=0.2, max=self.max_backoff),
+                before_sleep=self._log_retry, reraise=True)
+            await retrying(self._step)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        self.retries.inc()
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("replication consumer %s: attempt %d failed (%s: %s); retrying",
+                    self.node_id, state.attempt_number, type(exc).__name__, exc)
+
+    async def _step(self) -> None:
+        try:
+            if self._consumer is None:
+                self._consumer = await self._start_consumer()
+            loop = asyncio.get_running_loop()
+            if loop.time() - self._last_refresh > self.refresh_interval:
+                await self._assign(self._consumer)
+                self._last_refresh = loop.time()
+            await self._consume_once(self._consumer)
+        except BaseException:
+            # The Kafka position may be ahead of the rolled-back database: start over
+            # from the stored offsets with a new consumer.
+            await self._drop_consumer()
+            raise
+
+    async def _start_consumer(self) -> AIOKafkaConsumer:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+            auto_offset_reset="earliest", fetch_max_wait_ms=200, **self.kafka_options)
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
+        self._assigned, self._last_refresh = set(), 0.0
+        return consumer
+
+    async def _drop_consumer(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()
+
+    async def _assign(self, consumer: AIOKafkaConsumer) -> None:
+        # Peer topics may not exist yet (a node that never wrote): assign what exists and
+        # look again every refresh_interval.
+        # The consumer's public partitions_for_topic only knows topics it already tracks
+        # (none, before assign), so read a fresh cluster metadata snapshot instead.
+        cluster = await consumer._client.fetch_all_metadata()
+        wanted = {TopicPartition(t, p) for t in self.topics
+                  for p in (cluster.partitions_for_topic(t) or ())}
+        if wanted == self._assigned:
+            return
+        consumer.assign(sorted(wanted))
+        # assign() forgets positions; the database holds the truth for every partition.
+        async with self.pool.acquire() as conn:
+            stored = await apply.stored_offsets(conn, self.topics)
+        for tp in wanted:
+            if (tp.topic, tp.partition) in stored:
+                consumer.seek(tp, stored[(tp.topic, tp.partition)])
+            else:
+                await consumer.seek_to_beginning(tp)
+        self._assigned = wanted
+        log.info("replication consumer %s: assigned %s", self.node_id, sorted(wanted))
+
+    async def _consume_once(self, consumer: AIOKafkaConsumer) -> None:
+        if not self._assigned:
+            await asyncio.sleep(min(1.0, self.refresh_interval))
+            return
+        batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+        if batch:
+            high = {tp: consumer.highwater(tp) for tp in batch}
+            async with self.pool.acquire() as conn:
+                async with conn.transaction():
+                    result = await apply.apply_batch(conn, batch, self.ctx, high)
+                open_count = await conflicts.count_open(conn)
+            self.batches += 1
+            self._record_metrics(result, open_count)
+        await self._update_lag(consumer)
+
+    def _record_metrics(self, result: apply.BatchResult, open_count: int) -> None:
+        for origin, n in result.applied.items():
+            self.applied.labels(origin).inc(n)
+        for (origin, code), n in result.quarantined.items():
+            self.quarantined.labels(origin, code).inc(n)
+        self.conflicts_open.set(open_count)
+        for origin, stamp in result.newest.items():
+            if origin not in self._last_hlc or stamp > self._last_hlc[origin]:
+                self._last_hlc[origin] = stamp
+
+    async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
+        now_ms = self.ctx.clock()
+        lag: dict[str, int] = {}
+        for tp in self._assigned:
+            origin = topics.node_of(self.ctx.topic_prefix, tp.topic)
+            high = consumer.highwater(tp)
+            if high is None:
+                continue  # no fetch response yet for this partition
+            lag[origin] = lag.get(origin, 0) + max(0, high - await consumer.position(tp))
+        for origin, n in lag.items():
+            self.lag_offsets.labels(origin).set(n)
+        for origin, stamp in self._last_hlc.items():
+            self.hlc_age.labels(origin).set(max(0.0, (now_ms - stamp.wall_ms) / 1000))

@@ -1,0 +1,239 @@
+"""OutboxRelay: publishes the node's outbox to its own Kafka topic, in order.
+
+Ordering and durability decisions:
+
+* Rows are read in outbox id order and handed to the producer in that order; with
+  ``enable_idempotence=True`` the producer keeps that order per partition even across its
+  own retries. Local writes are serialized by the HLC row lock (store.lock_clock), so id
+  order is also commit order and HLC order.
+* A row is marked published only after the broker acknowledged it with ``acks="all"``
+  (all in-sync replicas, at least min.insync.replicas). A crash between the ack and the
+  mark republishes the row: consumers treat a known version as a duplicate, so the
+  duplicate changes nothing.
+* Any failure drops the producer and retries the step with tenacity (bounded exponential
+  backoff with jitter, every retry logged), forever: Kafka may be down for days and the
+  outbox simply grows, then drains in order. Run one relay per node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from tenacity import (AsyncRetrying, RetryCallState, retry_if_exception_type,
+                      wait_random_exponential)
+
+from replication import envelope, outbox, topics
+from replication.envelope import Signer
+
+log = logging.getLogger(__name__)
+TRANSIENT = (KafkaError, OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
+             asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
+
+
+def log_crash(task: asyncio.Task) -> None:
+    """Done-callback: a background loop that dies of a non-transient error says so loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped: %r", task.get_name(), task.exception(),
+                  exc_info=task.exception())
+
+
+class OutboxRelay:
+    """Background publisher of one node's outbox (start/stop it in a cleanup_ctx)."""
+
+    def __init__(self, *, pool: asyncpg.Pool, bootstrap_servers: str, node_id: str,
+                 signer: Signer, topic_prefix: str = topics.DEFAULT_PREFIX,
+                 registry: CollectorRegistry | None = None, batch_size: int = 500,
+                 poll_interval: float = 1.0, max_backoff: float = 30.0,
+                 request_timeout_ms: int = 10_000, partitions: int = 1,
+                 replication_factor: int = 1, min_insync_replicas: int | None = None,
+                 kafka_options: dict[str, Any] | None = None) -> None:
+        self.pool, self.bootstrap, self.node_id, self.signer = pool, bootstrap_servers, node_id, signer
+        self.topic = topics.topic_for(topic_prefix, node_id)
+        self.batch_size, self.poll_interval, self.max_backoff = batch_size, poll_interval, max_backoff
+        self.request_timeout_ms = request_timeout_ms
+        self._topic_args = dict(partitions=partitions, replication_factor=replication_factor,
+                                min_insync_replicas=min_insync_replicas)
+        self.kafka_options = kafka_options or {}  # TLS: security_protocol, ssl_context
+        registry = registry if registry is not None else CollectorRegistry()
+        self.depth_gauge = Gauge("risai_outbox_depth", "Outbox rows not yet acknowledged by Kafka",
+                                 registry=registry)
+        self.pending_gauge = Gauge("risai_outbox_pending", "Events replied to before Kafka acked "
+                                   "(pending replication)", registry=registry)
+        self.published = Counter("risai_outbox_published", "Outbox rows acknowledged by Kafka",
+                                 registry=registry)
+        self.retries = Counter("risai_outbox_relay_retries", "Relay retries after an error",
+                               registry=registry)
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._waiters: dict[str, set[asyncio.Future]] = {}
+
+    async def start(self) -> None:
+        """Start the background task (returns at once; Kafka may still be down)."""
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.node_id}")
+        self._task.add_done_callback(log_crash)
+
+    async def stop(self) -> None:
+        """Stop the task, the producer and the LISTEN connection."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self._drop_producer()
+        await self._unlisten()
+
+    async def __aenter__(self) -> "OutboxRelay":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def wait_acknowledged(self, event_id: str, timeout: float) -> bool:
+        """Wait until Kafka acknowledged ``event_id``; False on timeout (caller marks pending).
+
+        True also when the event has no outbox row (it came from another node via Kafka).
+        """
+        fut = asyncio.get_running_loop().create_future()
+        # Register before looking at the database: a mark that lands between the two is
+        # then seen by one of them, never by neither.
+        self._waiters.setdefault(event_id, set()).add(fut)
+        try:
+            async with self.pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    "SELECT published_at FROM outbox WHERE event_id = $1", event_id)
+            if row is None or row["published_at"] is not None:
+                return True
+            await asyncio.wait_for(fut, timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            waiters = self._waiters.get(event_id, set())
+            waiters.discard(fut)
+            if not waiters:
+                self._waiters.pop(event_id, None)
+
+    async def _run(self) -> None:
+        await self._listen()
+        while True:
+            # A fresh AsyncRetrying per step, so the backoff restarts small after a success.
+            retrying = AsyncRetrying(
+                retry=retry_if_exception_type(TRANSIENT),
+                wait=wait_random_exponential(multiplier=0.2, max=self.max_backoff),
+                before_sleep=self._log_retry, reraise=True)
+            # Clear before the step: a commit notified while we publish makes the wait
+            # below return at once instead of being lost.
+            self._wake.clear()
+            published = await retrying(self._step)
+            if published < self.batch_size:
+                await self._wait_for_work()
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        self.retries.inc()
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("outbox relay %s: attempt %d failed (%s: %s); retrying in %.2fs",
+                    self.node_id, state.attempt_number, type(exc).__name__, exc,
+                    state.next_action.sleep if state.next_action else 0.0)
+
+    async def _step(self) -> int:
+        try:
+            await self._refresh_depth()
+            if self._producer is None:
+                self._producer = await self._start_producer()
+            return await self._publish_batch(self._producer)
+        except BaseException:
+            # After any failure the idempotent producer's sequence state is suspect: start
+            # a new one (a new producer id) on the next attempt.
+            await self._drop_producer()
+            raise
+
+    async def _start_producer(self) -> AIOKafkaProducer:
+        await topics.ensure_topic(self.bootstrap, self.topic, client_options=self.kafka_options,
+                                  **self._topic_args)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all",
+            request_timeout_ms=self.request_timeout_ms, linger_ms=0, **self.kafka_options)
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        return producer
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await producer.stop()
+            except Exception as exc:  # a dead broker; nothing left to flush that matters
+                log.info("outbox relay %s: producer stop failed: %s", self.node_id, exc)
+
+    async def _publish_batch(self, producer: AIOKafkaProducer) -> int:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id, event_id, entity_type, entity_id, payload FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1", self.batch_size)
+        if not rows:
+            return 0
+        # send() only enqueues; doing it in id order is what fixes the order in the topic.
+        futures = [await producer.send(self.topic, key=f"{r['entity_type']}:{r['entity_id']}".encode(),
+                                       value=envelope.seal(self.signer, r["payload"]))
+                   for r in rows]
+        results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True),
+                                         timeout=2 * self.request_timeout_ms / 1000)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+        # Mark only now that every row is acknowledged (see module docstring).
+        async with self.pool.acquire() as conn:
+            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                               [r["id"] for r in rows])
+        self.published.inc(len(rows))
+        for r in rows:
+            for fut in self._waiters.get(str(r["event_id"]), ()):
+                if not fut.done():
+                    fut.set_result(True)
+        await self._refresh_depth()
+        return len(rows)
+
+    async def _refresh_depth(self) -> None:
+        async with self.pool.acquire() as conn:
+            total, pending = await outbox.depth(conn)
+        self.depth_gauge.set(total)
+        self.pending_gauge.set(pending)
+
+    async def _listen(self) -> None:
+        # LISTEN wakes the relay the moment a write commits (low lag); polling every
+        # poll_interval is the fallback when the listener connection is lost.
+        try:
+            self._listener = await self.pool.acquire()
+            await self._listener.add_listener(outbox.NOTIFY_CHANNEL, self._notified)
+        except TRANSIENT as exc:
+            log.warning("outbox relay %s: LISTEN failed (%s); polling only", self.node_id, exc)
+            await self._unlisten()
+
+    def _notified(self, *args: object) -> None:
+        self._wake.set()
+
+    async def _unlisten(self) -> None:
+        conn, self._listener = self._listener, None
+        if conn is not None:
+            try:
+                await conn.remove_listener(outbox.NOTIFY_CHANNEL, self._notified)
+            except TRANSIENT:
+                pass  # the connection is gone; releasing it below is all that is left
+            await self.pool.release(conn)
+
+    async def _wait_for_work(self) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+        except asyncio.TimeoutError:
+            pass
