@@ -242,3 +242,15 @@ def test_cli_reports_errors(tmp_path, capsys):
 def test_unknown_kind():
     with pytest.raises(ValueError):
         parse("cats", b"")
+
+
+def test_examples_in_the_format_document_parse():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "csv-formats.md").read_text(encoding="utf-8")
+    examples = [b for b in re.findall(r"```\n(.*?)```", doc, re.S) if b.startswith(("住民ID", "住家ID", "調査ID"))]
+    assert len(examples) == 3
+    for kind, example in zip(("residents", "dwellings", "surveys"), examples):
+        result = parse(kind, example.encode())
+        assert result.ok and len(result.records) == 1, result.errors
