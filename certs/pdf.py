@@ -1,0 +1,181 @@
+"""Printable certificate in the Cabinet Office unified form (統一様式), A4, with the QR.
+
+Rendered on demand (a request for a PDF), never on the issuing path: issuing only signs.
+Japanese text uses IPA Mincho from Debian's fonts-ipafont-mincho when installed (embedded
+as a subset, so pdftotext and any viewer get real text), else ReportLab's built-in CID
+font HeiseiMin-W3, which needs no file. The QR code is drawn as vector rectangles from
+segno's module matrix, so it stays sharp at any print resolution.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from datetime import date
+from pathlib import Path
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from .damage import DamageClass
+from .encoding import make_qr
+from .model import Certificate, CertificateType, Flooding
+
+IPA_MINCHO = Path("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf")
+LEFT, RIGHT, LABEL_WIDTH = 20 * mm, A4[0] - 20 * mm, 52 * mm
+QR_SIZE = 48 * mm
+
+
+@functools.cache
+def japanese_font() -> str:
+    """Register (once) and return the name of the Japanese font to use."""
+    if IPA_MINCHO.exists():
+        pdfmetrics.registerFont(TTFont("IPAMincho", str(IPA_MINCHO)))
+        return "IPAMincho"
+    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiMin-W3"))
+    return "HeiseiMin-W3"
+
+
+def render_certificate_pdf(cert: Certificate, qr_string: str) -> bytes:
+    """A4 PDF of ``cert`` with the QR for ``qr_string`` (the signed encoding of ``cert``)."""
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, invariant=True)  # invariant: same input, same bytes
+    canvas.setTitle(f"{cert.cert_type.label_ja} {cert.number}")
+    font = japanese_font()
+    y = _header(canvas, font, cert)
+    y = _rows(canvas, font, cert, y)
+    _footer(canvas, font, cert, y)
+    draw_qr(canvas, qr_string, LEFT, 22 * mm, QR_SIZE)
+    canvas.setFont(font, 8)
+    canvas.drawString(LEFT, 17 * mm, "検証用QRコード（オフライン検証可） / Verification QR code (offline, JPRC1)")
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def draw_qr(canvas: Canvas, qr_string: str, x: float, y: float, size: float) -> None:
+    """Draw the QR for ``qr_string`` as vector squares in a ``size`` box at (x, y)."""
+    matrix = make_qr(qr_string).matrix
+    border = 4  # the quiet zone the QR standard asks for, in modules
+    module = size / (len(matrix) + 2 * border)
+    canvas.setFillColorRGB(0, 0, 0)
+    for row_index, row in enumerate(matrix):
+        top = y + size - (row_index + border + 1) * module
+        column = 0
+        while column < len(row):  # one rectangle per run of dark modules: smaller PDF
+            if not row[column]:
+                column += 1
+                continue
+            start = column
+            while column < len(row) and row[column]:
+                column += 1
+            canvas.rect(x + (start + border) * module, top, (column - start) * module, module, stroke=0, fill=1)
+
+
+def _header(canvas: Canvas, font: str, cert: Certificate) -> float:
+    top = A4[1] - 20 * mm
+    canvas.setFont(font, 10)
+    canvas.drawRightString(RIGHT, top, f"整理番号 / No.  {cert.number}")
+    # The form spaces the title out; character spacing (not inserted spaces) keeps the
+    # word searchable and extractable as 罹災証明書.
+    title = cert.cert_type.label_ja
+    canvas.setFont(font, 24)
+    spacing = 8
+    width = pdfmetrics.stringWidth(title, font, 24) + spacing * (len(title) - 1)
+    canvas.saveState()  # character spacing is graphics state: keep it to the title
+    text = canvas.beginText(A4[0] / 2 - width / 2, top - 20 * mm)
+    text.setFont(font, 24)
+    text.setCharSpace(spacing)
+    text.textOut(title)
+    canvas.drawText(text)
+    canvas.restoreState()
+    canvas.setFont(font, 11)
+    canvas.drawCentredString(A4[0] / 2, top - 28 * mm, cert.cert_type.label_en)
+    return top - 38 * mm
+
+
+def _rows(canvas: Canvas, font: str, cert: Certificate, y: float) -> float:
+    rows = [
+        ("世帯主住所", "Householder's address", cert.householder_address),
+        ("世帯主氏名", "Householder's name", cert.householder_name),
+        ("罹災原因", "Cause of damage", f"{_jdate(cert.disaster.date)} {cert.disaster.name}"),
+        ("被災住家の所在地", "Location of the damaged dwelling", cert.dwelling_address),
+    ]
+    if cert.cert_type is CertificateType.RISAI:
+        rows.append(("住家の被害の程度", "Degree of damage to the dwelling", _classes(cert.damage_class)))
+    if cert.members:
+        rows.append(("世帯構成員", "Household members", "、".join(f"{m.name}（{m.relation}）" for m in cert.members)))
+    if cert.flooding:
+        marks = "　".join(("■" if cert.flooding is f else "□") + f.label_ja for f in Flooding)
+        rows.append(("浸水区分", "Inundation", f"{marks}\n{cert.flooding.label_en}"))
+    if cert.other_damage:
+        rows.append(("その他の被害", "Other damage", cert.other_damage))
+    for ja, en, value in rows:
+        y = _row(canvas, font, ja, en, value, y)
+    return y
+
+
+def _row(canvas: Canvas, font: str, ja: str, en: str, value: str, y: float) -> float:
+    lines = [part for paragraph in value.split("\n") for part in _wrap(paragraph, font, 11, RIGHT - LEFT - LABEL_WIDTH - 6 * mm)]
+    height = max(14 * mm, (len(lines) * 6 + 5) * mm)
+    canvas.setLineWidth(0.6)
+    canvas.rect(LEFT, y - height, RIGHT - LEFT, height)
+    canvas.line(LEFT + LABEL_WIDTH, y - height, LEFT + LABEL_WIDTH, y)
+    canvas.setFont(font, 11)
+    canvas.drawString(LEFT + 3 * mm, y - 6 * mm, ja)
+    canvas.setFont(font, 7.5)
+    canvas.drawString(LEFT + 3 * mm, y - 10.5 * mm, en)
+    canvas.setFont(font, 11)
+    for index, line in enumerate(lines):
+        canvas.drawString(LEFT + LABEL_WIDTH + 3 * mm, y - (6 + 6 * index) * mm, line)
+    return y - height
+
+
+def _footer(canvas: Canvas, font: str, cert: Certificate, y: float) -> None:
+    canvas.setFont(font, 11)
+    canvas.drawString(LEFT, y - 10 * mm, "上記のとおり相違ないことを証明します。")
+    canvas.setFont(font, 8)
+    canvas.drawString(LEFT, y - 14.5 * mm, "This is to certify that the above is true and correct.")
+    if cert.supersedes:
+        canvas.drawString(LEFT, y - 19 * mm, f"本証明書は整理番号 {cert.supersedes} を置き換えます / Supersedes No. {cert.supersedes}")
+    x = A4[0] / 2 - 5 * mm
+    canvas.setFont(font, 11)
+    canvas.drawString(x, y - 28 * mm, f"交付日　{_jdate(cert.issue_date)}")
+    canvas.setFont(font, 8)
+    canvas.drawString(x, y - 32 * mm, f"Date of issue: {cert.issue_date.isoformat()}")
+    canvas.setFont(font, 14)
+    canvas.drawString(x, y - 42 * mm, f"{cert.competent_town.name}長　{cert.competent_town.mayor}")
+    canvas.setFont(font, 8)
+    canvas.drawString(x, y - 46.5 * mm, f"Mayor of {cert.competent_town.name} (town code {cert.competent_town.code})")
+    place = cert.issuing.town_name + ("（代行）" if cert.on_behalf else "")
+    canvas.setFont(font, 10)
+    canvas.drawString(x, y - 54 * mm, f"交付場所　{place}")
+    canvas.setFont(font, 8)
+    detail = f"Place of issue: {cert.issuing.town_name}" + (" (on behalf of the competent town)" if cert.on_behalf else "")
+    canvas.drawString(x, y - 58 * mm, detail)
+    canvas.drawString(x, y - 62 * mm, f"{cert.issuing.place or ''}  node {cert.issuing.node_id}".strip())
+
+
+def _classes(selected: DamageClass | None) -> str:
+    marks = [("■" if klass is selected else "□") + klass.label_ja for klass in DamageClass]
+    english = selected.label_en if selected else ""
+    return "　".join(marks[:3]) + "\n" + "　".join(marks[3:]) + "\n" + english
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    # Japanese has no spaces to break at; break at any character that would overflow.
+    lines, current = [], ""
+    for char in text:
+        if pdfmetrics.stringWidth(current + char, font, size) > width:
+            lines.append(current)
+            current = ""
+        current += char
+    return lines + [current] if current or not lines else lines
+
+
+def _jdate(value: date) -> str:
+    return f"{value.year}年{value.month}月{value.day}日"

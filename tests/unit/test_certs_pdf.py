@@ -1,0 +1,60 @@
+"""PDF: render, extract the text with pdftotext, rasterise with pdftoppm, read the QR back.
+
+Needs poppler-utils. Outside CI the test skips when pdftoppm is missing; with CI=true it
+fails instead, so a CI image without poppler cannot pass silently. Set
+CERTS_WRITE_SAMPLE=1 to refresh docs/certificate-sample.png from this test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from certs.encoding import encode_certificate
+from certs.model import Flooding, IssuingPlace
+from certs.node_keys import load_node_signer
+from certs.pdf import render_certificate_pdf
+from certs.trust_list import load_trust_list
+from certs.verify import verify
+from tests.unit.certs_fixtures import MASHIKI, NOW, WAJIMA, at, build_pki, certificate
+
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "certificate-sample.png"
+
+
+def _require_poppler() -> None:
+    if shutil.which("pdftoppm") and shutil.which("pdftotext"):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("pdftoppm/pdftotext missing in CI: install poppler-utils")
+    pytest.skip("pdftoppm/pdftotext not installed (apt-get install poppler-utils poppler-data)")
+
+
+def test_pdf_shows_title_mayor_and_a_verifiable_qr(tmp_path):
+    _require_poppler()
+    build_pki(tmp_path / "fed")
+    cert = certificate(
+        flooding=Flooding.ABOVE_FLOOR,
+        issuing=IssuingPlace("wajima-1", WAJIMA.code, WAJIMA.name, "輪島市役所 本庁舎 災害対策窓口"),
+    )
+    qr = encode_certificate(cert, load_node_signer(tmp_path / "fed" / "nodes" / "wajima-1", MASHIKI.code, NOW), NOW)
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(render_certificate_pdf(cert, qr))
+
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True).stdout.decode()
+    assert "罹災証明書" in text and "山田 太郎" in text and "輪島市（代行）" in text
+
+    subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf), str(tmp_path / "page")], check=True)
+    with Image.open(tmp_path / "page.png") as page:
+        results = zxingcpp.read_barcodes(page)
+    assert [r.text for r in results] == [qr]
+    verdict = verify(results[0].text, load_trust_list(tmp_path / "fed" / "trust-list.cbor"), at())
+    assert verdict.ok and verdict.certificate == cert
+
+    if os.environ.get("CERTS_WRITE_SAMPLE") == "1":
+        shutil.copyfile(tmp_path / "page.png", SAMPLE)
