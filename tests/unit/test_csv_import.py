@@ -254,3 +254,10 @@ def test_examples_in_the_format_document_parse():
     for kind, example in zip(("residents", "dwellings", "surveys"), examples):
         result = parse(kind, example.encode())
         assert result.ok and len(result.records) == 1, result.errors
+
+
+def test_hash_covers_the_whole_file_even_after_an_encoding_error():
+    data = (HEADER + ROW1).encode("cp932") + b"x" * (3 << 20)
+    result = parse_residents(data, encoding="utf-8")
+    assert result.errors[0].code == "csv.encoding"
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
