@@ -16,7 +16,7 @@ import asyncpg
 
 from replication import envelope, events, hlc, store, topics
 from replication.convergence import Outcome
-from replication.errors import OriginMismatch, ReplicationError
+from replication.errors import BadSignature, OriginMismatch, ReplicationError
 from replication.events import Event
 
 
@@ -29,6 +29,9 @@ class ApplyContext:
     key_lookup: envelope.KeyLookup
     clock: Callable[[], int]
     max_drift_ms: int = hlc.DEFAULT_MAX_DRIFT_MS
+    # Optional kid -> node id (from the trust list): when given, a key may only sign its own
+    # node's events, so a trusted node cannot speak for another even on a writable topic.
+    key_owner: Callable[[bytes], str | None] | None = None
 
 
 @dataclasses.dataclass
@@ -52,6 +55,8 @@ def verify(record: Any, ctx: ApplyContext, now_ms: int) -> Event:
         # Each node writes only its own topic: an event claiming another origin is forged
         # or misrouted, and letting it in would let one node speak for another.
         raise OriginMismatch(f"event from {event.origin_node!r} on {origin!r}'s topic")
+    if ctx.key_owner is not None and ctx.key_owner(opened.kid) != origin:
+        raise BadSignature(f"key {opened.kid.hex()} does not belong to node {origin!r}")
     hlc.check_drift(event.timestamp, now_ms, ctx.max_drift_ms)
     return event
 

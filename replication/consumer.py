@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -37,16 +37,21 @@ class ReplicationConsumer:
                  registry: CollectorRegistry | None = None, max_records: int = 500,
                  max_drift_ms: int = hlc.DEFAULT_MAX_DRIFT_MS, max_backoff: float = 30.0,
                  refresh_interval: float = 5.0, clock=wall_clock_ms,
+                 key_owner: Callable[[bytes], str | None] | None = None,
                  kafka_options: dict[str, Any] | None = None) -> None:
         self.pool, self.bootstrap, self.node_id = pool, bootstrap_servers, node_id
         self.topics = [topics.topic_for(topic_prefix, p) for p in peer_node_ids if p != node_id]
-        self.ctx = apply.ApplyContext(node_id, topic_prefix, key_lookup, clock, max_drift_ms)
+        self.ctx = apply.ApplyContext(node_id, topic_prefix, key_lookup, clock, max_drift_ms,
+                                      key_owner)
         self.max_records, self.max_backoff = max_records, max_backoff
         self.refresh_interval = refresh_interval
         self.kafka_options = kafka_options or {}
         registry = registry if registry is not None else CollectorRegistry()
         self.applied = Counter("risai_replication_applied", "Events applied, per origin node",
                                ["origin"], registry=registry)
+        self.duplicates = Counter("risai_replication_duplicates",
+                                  "Events already known (redelivery), per origin node",
+                                  ["origin"], registry=registry)
         self.quarantined = Counter("risai_replication_quarantined",
                                    "Events quarantined, per origin node and reason code",
                                    ["origin", "reason"], registry=registry)
@@ -174,6 +179,8 @@ class ReplicationConsumer:
     def _record_metrics(self, result: apply.BatchResult, open_count: int) -> None:
         for origin, n in result.applied.items():
             self.applied.labels(origin).inc(n)
+        for origin, n in result.duplicates.items():
+            self.duplicates.labels(origin).inc(n)
         for (origin, code), n in result.quarantined.items():
             self.quarantined.labels(origin, code).inc(n)
         self.conflicts_open.set(open_count)

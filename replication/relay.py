@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -74,6 +74,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._waiters: dict[str, set[asyncio.Future]] = {}
+        # Test seam: awaited between the broker's ack and the mark (crash-window tests).
+        self.before_mark: Callable[[list[int]], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         """Start the background task (returns at once; Kafka may still be down)."""
@@ -192,6 +194,8 @@ class OutboxRelay:
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise errors[0]
+        if self.before_mark is not None:
+            await self.before_mark([r["id"] for r in rows])
         # Mark only now that every row is acknowledged (see module docstring).
         async with self.pool.acquire() as conn:
             await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",

@@ -1,0 +1,169 @@
+"""Rebuild a node's replicated state from Kafka, from offset 0 of every node's topic.
+
+Run it with the node's relay and consumer stopped. It wipes the replicated tables, then
+reads every topic (the node's own included: that is where its own past writes are) up to
+the end offsets taken at the start, applying batch by batch with the same transactional
+apply as the live consumer. A crash mid-way is safe: run it again (it wipes first). At the
+end consumer_offsets points after everything read, so the live consumer continues there.
+
+CLI: ``python -m replication.rebuild --dsn DSN --bootstrap HOST:PORT --node-id ID
+--nodes a,b,c --public-key key.pem [--public-key ...]`` shows a progress bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, TextIO
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from replication import apply, envelope, hlc, topics
+from replication.outbox import wall_clock_ms
+
+Progress = Callable[[int, int], None]  # (records done, records total)
+WIPED_TABLES = ("entities", "entity_versions", "conflicts", "consumer_offsets", "quarantine")
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    """What a rebuild read and how fast."""
+
+    records: int
+    applied: int
+    quarantined: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        """Records per second."""
+        return self.records / self.seconds if self.seconds > 0 else float("inf")
+
+
+async def wipe(conn: asyncpg.Connection, *, force: bool = False) -> None:
+    """Empty the replicated tables; refuses while the outbox holds unpublished events.
+
+    Those events exist nowhere else yet: wiping would drop them from this node's state
+    while the relay still publishes them later. Pass force=True only for a node whose
+    outbox is known to be lost anyway.
+    """
+    async with conn.transaction():
+        unpublished = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        if unpublished and not force:
+            raise RuntimeError(f"{unpublished} outbox events are not published yet; "
+                               "let the relay drain them before rebuilding")
+        await conn.execute(f"TRUNCATE {', '.join(WIPED_TABLES)}")
+
+
+async def rebuild(conn: asyncpg.Connection, *, bootstrap_servers: str, node_id: str,
+                  all_node_ids: Iterable[str], key_lookup: envelope.KeyLookup,
+                  topic_prefix: str = topics.DEFAULT_PREFIX, progress: Progress | None = None,
+                  max_records: int = 2000, force: bool = False,
+                  max_drift_ms: int = hlc.DEFAULT_MAX_DRIFT_MS,
+                  kafka_options: dict[str, Any] | None = None) -> RebuildResult:
+    """Wipe and rebuild this node's state from every node's topic; returns counts and time."""
+    started = time.monotonic()
+    await wipe(conn, force=force)
+    ctx = apply.ApplyContext(node_id, topic_prefix, key_lookup, wall_clock_ms, max_drift_ms)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                **(kafka_options or {}))
+    await consumer.start()
+    try:
+        targets = await _targets(consumer, [topics.topic_for(topic_prefix, n) for n in all_node_ids])
+        totals = await _read_until(conn, consumer, targets, ctx, max_records, progress)
+    finally:
+        await consumer.stop()
+    return RebuildResult(*totals, seconds=time.monotonic() - started)
+
+
+async def _targets(consumer: AIOKafkaConsumer, names: list[str]) -> dict[TopicPartition, int]:
+    # Private _client: public partitions_for_topic knows only already-tracked topics.
+    cluster = await consumer._client.fetch_all_metadata()
+    tps = [TopicPartition(t, p) for t in names for p in (cluster.partitions_for_topic(t) or ())]
+    if not tps:
+        return {}
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    # The end offsets now are the target: events written during the rebuild are left to
+    # the live consumer, which starts from the offsets this rebuild stores.
+    ends = await consumer.end_offsets(tps)
+    return {tp: end for tp, end in ends.items()}
+
+
+async def _read_until(conn: asyncpg.Connection, consumer: AIOKafkaConsumer,
+                      targets: dict[TopicPartition, int], ctx: apply.ApplyContext,
+                      max_records: int, progress: Progress | None) -> tuple[int, int, int]:
+    total, done, applied, quarantined = sum(targets.values()), 0, 0, 0
+    remaining = {tp for tp, end in targets.items() if end > 0}
+    if progress:
+        progress(0, total)
+    while remaining:
+        batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=max_records)
+        # Drop records past the target (written after the rebuild started).
+        batch = {tp: [r for r in recs if r.offset < targets[tp]] for tp, recs in batch.items()}
+        batch = {tp: recs for tp, recs in batch.items() if recs}
+        if batch:
+            async with conn.transaction():
+                result = await apply.apply_batch(conn, batch, ctx, targets)
+            done += result.records
+            applied += sum(result.applied.values()) + sum(result.duplicates.values())
+            quarantined += sum(result.quarantined.values())
+            if progress:
+                progress(done, total)
+        for tp in list(remaining):
+            if await consumer.position(tp) >= targets[tp]:
+                remaining.discard(tp)
+    return done, applied, quarantined
+
+
+def text_progress(stream: TextIO = sys.stderr, width: int = 40) -> Progress:
+    """A progress bar on a terminal: ``[#####.....]  1234/5000  24.7%``."""
+
+    def show(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        filled = int(share * width)
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {share:6.1%}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def _load_keys(paths: list[str]) -> envelope.KeyLookup:
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    keys = [load_pem_public_key(open(p, "rb").read()) for p in paths]
+    return {envelope.key_id(k): k for k in keys}.get
+
+
+async def _main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m replication.rebuild", description=__doc__)
+    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--node-id", required=True)
+    parser.add_argument("--nodes", required=True, help="comma-separated ids of all nodes")
+    parser.add_argument("--prefix", default=topics.DEFAULT_PREFIX)
+    parser.add_argument("--public-key", action="append", default=[], help="PEM, repeatable")
+    parser.add_argument("--force", action="store_true", help="wipe even with unpublished outbox rows")
+    args = parser.parse_args(argv)
+    conn = await asyncpg.connect(args.dsn)
+    try:
+        result = await rebuild(conn, bootstrap_servers=args.bootstrap, node_id=args.node_id,
+                               all_node_ids=args.nodes.split(","), topic_prefix=args.prefix,
+                               key_lookup=_load_keys(args.public_key), force=args.force,
+                               progress=text_progress())
+    finally:
+        await conn.close()
+    print(f"rebuilt {result.records} records ({result.quarantined} quarantined) "
+          f"in {result.seconds:.1f}s: {result.rate:.0f} events/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(_main(sys.argv[1:])))
