@@ -11,6 +11,7 @@ come in as arguments so ceremonies and tests are reproducible.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -105,6 +106,7 @@ def town_code_of(ca: x509.Certificate) -> str:
     return validate_town_code(str(values[0].value))
 
 
+@functools.lru_cache(maxsize=4096)  # pure in the certificate; verify asks once per QR
 def delegation_of(cert: x509.Certificate) -> Delegation:
     """Read the delegation extension; raise PkiError if absent or malformed."""
     try:
@@ -118,6 +120,7 @@ def delegation_of(cert: x509.Certificate) -> Delegation:
     return Delegation(validate_town_code(town_code), validate_node_id(node_id))
 
 
+@functools.lru_cache(maxsize=4096)  # pure in both certificates: the chain is checked once, not per QR
 def issued_by(child: x509.Certificate, parent: x509.Certificate, *, must_be_ca: bool = True) -> str | None:
     """None if ``parent`` issued ``child`` and may issue certificates, else the reason."""
     try:
