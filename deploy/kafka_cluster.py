@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from deploy.processes import DeployError, ProcessRecord, port_in_use, spawn, stop, tail, wait_for_port
@@ -228,5 +229,7 @@ class KafkaCluster:
         return stop(rec, timeout=0, first=signal.SIGKILL) if rec is not None else False
 
     def stop(self) -> None:
-        for broker_id in self.brokers:
-            self.stop_broker(broker_id)
+        """Stop every broker at once: stopped one by one, the last ones would wait for a
+        controller quorum that the earlier stops already took away."""
+        with ThreadPoolExecutor(max_workers=len(self.brokers)) as pool:
+            list(pool.map(self.stop_broker, self.brokers))

@@ -1,0 +1,258 @@
+"""`risai-federation up | status | down`: a whole federation on one machine.
+
+Everything lives under one run directory (default ./run): Kafka brokers, one PostgreSQL
+per node, the PKI from the ceremony, node configs, logs and process records. `up` is
+idempotent: what already runs is left alone. `down` stops only processes this launcher
+recorded, and only while their pid still belongs to the process it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+import asyncpg
+
+from certs.ceremony import build_federation_pki
+from deploy.federation_spec import DEFAULT_FILE, FederationSpec, NodeSpec, load_spec
+from deploy.kafka_admin import ensure_topics, wait_ready
+from deploy.kafka_cluster import KafkaCluster, check_java
+from deploy.postgres import PostgresCluster, find_pg_bin
+from deploy.processes import DeployError, ProcessRecord, port_in_use, spawn, stop
+
+NODE_DB = "risai"
+
+
+class Federation:
+    """The processes of one federation under one run directory."""
+
+    def __init__(self, spec: FederationSpec, run_dir: Path) -> None:
+        self.spec = spec
+        self.run_dir = run_dir.resolve()
+        self.kafka = KafkaCluster(self.run_dir / "kafka", list(spec.brokers),
+                                  replication_factor=spec.replication_factor,
+                                  min_insync_replicas=spec.min_insync_replicas, heap=spec.heap)
+
+    def node_dir(self, node: NodeSpec) -> Path:
+        return self.run_dir / "nodes" / node.id
+
+    def postgres(self, node: NodeSpec) -> PostgresCluster:
+        return PostgresCluster.at(self.node_dir(node) / "pg", node.pg_port)
+
+    def node_record(self, node: NodeSpec) -> ProcessRecord | None:
+        path = self.node_dir(node) / "process.json"
+        if not path.exists():
+            return None
+        record = ProcessRecord.from_dict(json.loads(path.read_text()))
+        return record if record.is_alive() else None
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.run_dir / "pki"
+
+    def topic(self, node_id: str) -> str:
+        return f"{self.spec.topic_prefix}.{node_id}"
+
+    # -- up ---------------------------------------------------------------------------
+
+    def preflight(self) -> None:
+        """Fail before starting anything: Java, PostgreSQL, and every port we need."""
+        check_java()
+        find_pg_bin()
+        ours = self._our_ports()
+        for port, what in self.spec.ports():
+            if port not in ours and port_in_use(port):
+                raise DeployError(f"port {port} ({what}) is already in use by another program; "
+                                  f"stop it or change {what} in {self.spec.path}")
+
+    def _our_ports(self) -> set[int]:
+        ours: set[int] = set()
+        for b in self.spec.brokers:
+            if self.kafka.record(b.id) is not None:
+                ours |= {b.port, b.controller_port}
+        for n in self.spec.nodes:
+            if self.node_record(n) is not None:
+                ours.add(n.http_port)
+            if self.postgres(n).running():
+                ours.add(n.pg_port)
+        return ours
+
+    def up(self, say=print) -> dict[str, float]:
+        """Start everything that is not running yet; returns seconds per phase."""
+        timings: dict[str, float] = {}
+        t0 = time.monotonic()
+        self.preflight()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        say(f"Kafka: {len(self.spec.brokers)} broker(s) in KRaft mode …")
+        self.kafka.start()
+        asyncio.run(self._kafka_ready())
+        timings["kafka"] = time.monotonic() - t0
+        if not (self.pki_dir / "trust-list.cbor").exists():
+            say("PKI: root CA, town CAs, node keys and delegations …")
+            build_federation_pki(self.spec.pki, self.pki_dir, datetime.now(timezone.utc))
+        t1 = time.monotonic()
+        for node in self.spec.nodes:
+            say(f"PostgreSQL for {node.id} on port {node.pg_port} …")
+            self._start_postgres(node)
+        timings["postgres"] = time.monotonic() - t1
+        t2 = time.monotonic()
+        for node in self.spec.nodes:
+            self._start_node(node)
+        for node in self.spec.nodes:
+            wait_node_ready(node, self.node_record(node))
+            say(f"node {node.id} ready at http://127.0.0.1:{node.http_port}/")
+        timings["nodes"] = time.monotonic() - t2
+        timings["total"] = time.monotonic() - t0
+        return timings
+
+    async def _kafka_ready(self) -> None:
+        await wait_ready(self.kafka.bootstrap_servers, expected_brokers=len(self.spec.brokers),
+                         replication_factor=self.spec.replication_factor)
+        # One topic per node (DESIGN 4): it produces only there, keyed by entity id.
+        await ensure_topics(self.kafka.bootstrap_servers,
+                            [self.topic(n.id) for n in self.spec.nodes], partitions=3,
+                            replication_factor=self.spec.replication_factor,
+                            config={"retention.ms": "-1",
+                                    "min.insync.replicas": str(self.spec.min_insync_replicas)})
+
+    def _start_postgres(self, node: NodeSpec) -> None:
+        cluster = self.postgres(node)
+        cluster.init()
+        cluster.start()
+        asyncio.run(_ensure_database(cluster.dsn(), NODE_DB))
+
+    def write_node_config(self, node: NodeSpec) -> Path:
+        folder = self.node_dir(node)
+        folder.mkdir(parents=True, exist_ok=True)
+        cfg = folder / "node.toml"
+        cfg.write_text(
+            f'federation_file = "{self.spec.path.resolve()}"\n'
+            "secure_cookies = false  # plain HTTP on loopback for development\n\n"
+            f'[node]\nid = "{node.id}"\ntown_code = "{node.town}"\nhost = "127.0.0.1"\nport = {node.http_port}\n\n'
+            f'[database]\ndsn = "{self.postgres(node).dsn(NODE_DB)}"\n\n'
+            f'[kafka]\nbootstrap_servers = "{self.kafka.bootstrap_servers}"\n'
+            f'topic_prefix = "{self.spec.topic_prefix}"\n\n'
+            f'[keys]\nkey_dir = "{self.pki_dir / "nodes" / node.id}"\n'
+            f'trust_list = "{self.pki_dir / "trust-list.cbor"}"\nroot_cert = "{self.pki_dir / "root.pem"}"\n'
+        )
+        cfg.chmod(0o600)  # it holds the database password
+        return cfg
+
+    def _start_node(self, node: NodeSpec) -> None:
+        if self.node_record(node) is not None:
+            return
+        cfg = self.write_node_config(node)
+        record = spawn(f"node-{node.id}", [sys.executable, "-m", "service.main", "--config", str(cfg)],
+                       self.node_dir(node) / "node.log")
+        (self.node_dir(node) / "process.json").write_text(json.dumps(record.to_dict()))
+
+    # -- status and down ----------------------------------------------------------------
+
+    def status(self) -> list[dict]:
+        """One row per process: what, port, pid, and health."""
+        rows = []
+        for b in self.spec.brokers:
+            rec = self.kafka.record(b.id)
+            rows.append({"what": f"kafka broker {b.id} ({b.region})", "port": b.port,
+                         "pid": rec.pid if rec else None,
+                         "health": "listening" if rec and port_in_use(b.port) else "down"})
+        for n in self.spec.nodes:
+            pg = self.postgres(n)
+            rows.append({"what": f"postgres {n.id}", "port": n.pg_port, "pid": pg.postmaster_pid() if pg.running() else None,
+                         "health": "running" if pg.running() else "down"})
+            rec = self.node_record(n)
+            rows.append({"what": f"node {n.id} ({n.town}, {n.region})", "port": n.http_port,
+                         "pid": rec.pid if rec else None,
+                         "health": node_health(n.http_port) if rec else "down"})
+        return rows
+
+    def down(self, say=print) -> None:
+        """Stop nodes, then databases, then brokers; only processes we started."""
+        for node in self.spec.nodes:
+            rec = self.node_record(node)
+            if rec is not None and stop(rec, timeout=20):
+                say(f"stopped node {node.id}")
+        for node in self.spec.nodes:
+            pg = self.postgres(node)
+            if pg.running():
+                pg.stop()
+                say(f"stopped postgres {node.id}")
+        running = [b.id for b in self.spec.brokers if self.kafka.record(b.id) is not None]
+        self.kafka.stop()
+        for broker_id in running:
+            say(f"stopped kafka broker {broker_id}")
+
+
+async def _ensure_database(admin_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def node_health(port: int, path: str = "/readyz") -> str:
+    """'ready', 'not ready: …' or 'no answer' for a node's /readyz."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+            return "ready" if resp.status == 200 else f"status {resp.status}"
+    except urllib.error.HTTPError as exc:
+        detail = json.loads(exc.read() or b"{}").get("checks", {})
+        failing = [k for k, v in detail.items() if not v.get("ok")]
+        return f"not ready ({', '.join(failing) or exc.code})"
+    except OSError:
+        return "no answer"
+
+
+def wait_node_ready(node: NodeSpec, record: ProcessRecord | None, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if record is None or not record.is_alive():
+            raise DeployError(f"node {node.id} exited during start-up; see its log under run/nodes/{node.id}/node.log")
+        if node_health(node.http_port) == "ready":
+            return
+        time.sleep(0.3)
+    raise DeployError(f"node {node.id} not ready after {timeout:.0f}s: {node_health(node.http_port)}")
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="risai-federation",
+                                     description="Start, inspect and stop a local federation.")
+    parser.add_argument("command", choices=["up", "status", "down"])
+    parser.add_argument("--config", type=Path, default=DEFAULT_FILE, help="federation TOML")
+    parser.add_argument("--run-dir", type=Path, default=Path("run"), help="state, logs and data")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    try:
+        federation = Federation(load_spec(args.config), args.run_dir)
+        if args.command == "up":
+            timings = federation.up()
+            print(f"federation up in {timings['total']:.1f}s "
+                  f"(kafka {timings['kafka']:.1f}s, postgres {timings['postgres']:.1f}s, nodes {timings['nodes']:.1f}s)")
+            for node in federation.spec.nodes:
+                print(f"  {node.id:<18} http://127.0.0.1:{node.http_port}/")
+            print(f"stop it with: risai-federation down --run-dir {args.run_dir}")
+        elif args.command == "status":
+            for row in federation.status():
+                print(f"{row['what']:<34} port {row['port']:<6} pid {str(row['pid'] or '-'):<8} {row['health']}")
+        else:
+            federation.down()
+    except DeployError as exc:
+        print(f"risai-federation: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Typed application keys (aiohttp web.AppKey): what create_app puts on the app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import asyncpg
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from replication.runtime import Replication
+    from service.config import Settings
+    from service.health import KafkaProbe
+    from service.keyring import Keyring
+    from service.metrics import NodeMetrics
+
+SETTINGS: web.AppKey["Settings"] = web.AppKey("settings")
+POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
+METRICS: web.AppKey["NodeMetrics"] = web.AppKey("metrics")
+KAFKA_PROBE: web.AppKey["KafkaProbe"] = web.AppKey("kafka_probe")
+KEYRING: web.AppKey["Keyring"] = web.AppKey("keyring")
+REPLICATION: web.AppKey["Replication"] = web.AppKey("replication")
