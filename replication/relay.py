@@ -125,6 +125,23 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         await self._listen()
+        # The depth metric has its own loop: it must keep moving while a Kafka call hangs.
+        depth_task = asyncio.create_task(self._watch_depth(), name=f"outbox-depth-{self.node_id}")
+        try:
+            await self._publish_forever()
+        finally:
+            depth_task.cancel()
+            await asyncio.gather(depth_task, return_exceptions=True)
+
+    async def _watch_depth(self) -> None:
+        while True:
+            try:
+                await self._refresh_depth()
+            except TRANSIENT as exc:
+                log.info("outbox relay %s: depth not refreshed: %s", self.node_id, exc)
+            await asyncio.sleep(self.poll_interval)
+
+    async def _publish_forever(self) -> None:
         while True:
             # A fresh AsyncRetrying per step, so the backoff restarts small after a success.
             retrying = AsyncRetrying(
@@ -147,9 +164,11 @@ class OutboxRelay:
 
     async def _step(self) -> int:
         try:
-            await self._refresh_depth()
             if self._producer is None:
-                self._producer = await self._start_producer()
+                # Bounded: against a half-up cluster, admin and producer start-up can wait
+                # a long time, and the depth metric above must keep moving meanwhile.
+                self._producer = await asyncio.wait_for(
+                    self._start_producer(), timeout=2 * self.request_timeout_ms / 1000)
             return await self._publish_batch(self._producer)
         except BaseException:
             # After any failure the idempotent producer's sequence state is suspect: start
@@ -189,8 +208,12 @@ class OutboxRelay:
         futures = [await producer.send(self.topic, key=f"{r['entity_type']}:{r['entity_id']}".encode(),
                                        value=envelope.seal(self.signer, r["payload"]))
                    for r in rows]
-        results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True),
-                                         timeout=2 * self.request_timeout_ms / 1000)
+        try:
+            results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True),
+                                             timeout=2 * self.request_timeout_ms / 1000)
+        except asyncio.TimeoutError:
+            raise asyncio.TimeoutError(f"no ack for {len(rows)} events within "
+                                       f"{2 * self.request_timeout_ms} ms") from None
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise errors[0]
