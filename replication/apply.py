@@ -1,9 +1,9 @@
 """Apply a batch of Kafka records to the entity store, with its offsets, in one transaction.
 
 Shared by the live consumer and by rebuild. The caller opens the transaction; this module
-verifies, decodes, applies or quarantines each record, then writes the next offsets and
-merges the remote clocks into the node's HLC, so effects and tracking commit together
-(exactly-once in effect, DESIGN 4).
+verifies, decodes, applies or quarantines each record, then writes the next offsets, so
+effects and tracking commit together (exactly-once in effect, DESIGN 4). After the commit
+the caller merges the remote clocks into the node's HLC (merge_clock).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class BatchResult:
     conflicts: int = 0
     records: int = 0
     newest: dict[str, hlc.Timestamp] = dataclasses.field(default_factory=dict)  # per origin
+    newest_overall: hlc.Timestamp | None = None
 
 
 def verify(record: Any, ctx: ApplyContext, now_ms: int) -> Event:
@@ -120,11 +121,23 @@ async def apply_batch(conn: asyncpg.Connection, batch: dict[Any, list[Any]],
             result.newest[origin] = last
         await save_offset(conn, tp.topic, tp.partition, records[-1].offset + 1, origin, last,
                           high_watermarks.get(tp))
-    if newest is not None:
-        # Lamport's rule: later local writes sort after everything this node has seen.
-        # Done last so the hlc_state row lock (which local writers wait on) is held briefly.
-        await store.observe_remote(conn, ctx.node_id, newest, now_ms, ctx.max_drift_ms)
+    result.newest_overall = newest
     return result
+
+
+async def merge_clock(conn: asyncpg.Connection, ctx: ApplyContext, result: BatchResult) -> None:
+    """Lamport's rule: later local writes sort after everything this node has applied.
+
+    Call it *after* the batch committed, in its own short transaction. Lock order: a local
+    writer takes the hlc_state row lock and then per-entity locks; a batch takes entity
+    locks, so taking the clock inside the batch would deadlock with a writer. Losing this
+    step in a crash is harmless: record_change already orders a write after its base.
+    """
+    if result.newest_overall is None:
+        return
+    async with conn.transaction():
+        await store.observe_remote(conn, ctx.node_id, result.newest_overall, ctx.clock(),
+                                   ctx.max_drift_ms)
 
 
 async def save_offset(conn: asyncpg.Connection, topic: str, partition: int, next_offset: int,

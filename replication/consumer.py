@@ -171,6 +171,7 @@ class ReplicationConsumer:
             async with self.pool.acquire() as conn:
                 async with conn.transaction():
                     result = await apply.apply_batch(conn, batch, self.ctx, high)
+                await apply.merge_clock(conn, self.ctx, result)
                 open_count = await conflicts.count_open(conn)
             self.batches += 1
             self._record_metrics(result, open_count)

@@ -110,6 +110,7 @@ async def _read_until(conn: asyncpg.Connection, consumer: AIOKafkaConsumer,
         if batch:
             async with conn.transaction():
                 result = await apply.apply_batch(conn, batch, ctx, targets)
+            await apply.merge_clock(conn, ctx, result)
             done += result.records
             applied += sum(result.applied.values()) + sum(result.duplicates.values())
             quarantined += sum(result.quarantined.values())

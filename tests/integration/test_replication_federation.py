@@ -237,3 +237,29 @@ async def test_wiped_node_rebuilds_to_its_peers_digest(nodes, kafka_broker, pref
 
 async def _all_equal(nodes):
     return len({(await n.digest()).overall for n in nodes.values()}) == 1
+
+
+async def test_node_stopped_abruptly_during_a_stream_of_writes_converges(
+        nodes, kafka_broker, prefix):
+    # In-process stand-in for SIGKILL: B's relay and consumer are cancelled wherever they
+    # are (possibly mid-transaction, which PostgreSQL then rolls back). The real SIGKILL
+    # of a node process belongs to chaos/.
+    await start_all(nodes, kafka_broker.bootstrap_servers, prefix)
+    a, b, c = nodes.values()
+    lookup = envelope.static_key_lookup(*(n.signer for n in nodes.values()))
+
+    async def stream(node):
+        for i in range(40):
+            await node.write("resident", f"R{i % 7}", {"by": node.node_id, "i": i})
+            await asyncio.sleep(0.01)
+
+    writers = [asyncio.create_task(stream(a)), asyncio.create_task(stream(c))]
+    for pause in (0.15, 0.2, 0.1):
+        await asyncio.sleep(pause)
+        await b.stop()
+        await b.write("resident", "B-local", {"while": "replication down", "pause": pause})
+        await asyncio.sleep(0.1)
+        await b.start(kafka_broker.bootstrap_servers, list(nodes), lookup, prefix)
+    await asyncio.gather(*writers)
+    await eventually(lambda: _all_equal(nodes), what="equal digests after restarts")
+    assert (await b.digest()).counts["resident"] == 8
