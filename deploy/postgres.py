@@ -27,8 +27,7 @@ INSTALL_HINT = "install it with: apt-get install -y postgresql-15"
 def find_pg_bin() -> Path:
     """The folder with PostgreSQL 15's server binaries, or a DeployError naming the fix."""
     override = os.environ.get("RISAI_PG_BIN")
-    candidates = [Path(override)] if override else []
-    candidates += [Path("/usr/lib/postgresql/15/bin")]
+    candidates = [Path(override)] if override else [Path("/usr/lib/postgresql/15/bin")]
     for folder in candidates:
         if (folder / "postgres").exists() and (folder / "initdb").exists():
             return folder

@@ -1,0 +1,103 @@
+"""The federation launcher end to end: up, status, down, and refusals of bad set-ups."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from deploy.federation_spec import DEFAULT_FILE, load_spec
+from deploy.launcher import Federation, main
+from deploy.processes import DeployError, free_port, process_start_ticks
+
+pytestmark = pytest.mark.integration
+
+
+def _federation_file(folder: Path, **replace: str) -> Path:
+    """The default federation with every port swapped for a free one."""
+    text = DEFAULT_FILE.read_text()
+    text = re.sub(r"(http_port|pg_port|port|controller_port) = \d+",
+                  lambda m: f"{m.group(1)} = {free_port()}", text)
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    path = folder / "federation.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def run_dir():
+    folder = Path(tempfile.mkdtemp(prefix="risai-launch-"))
+    os.chmod(folder, 0o755)  # the postgres user must reach its data folders
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _get(port: int, path: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as resp:
+        return resp.status, resp.read()
+
+
+def test_up_serves_three_ready_nodes_and_down_leaves_nothing(run_dir, capsys):
+    config = _federation_file(run_dir)
+    assert main(["up", "--config", str(config), "--run-dir", str(run_dir / "run")]) == 0
+    federation = Federation(load_spec(config), run_dir / "run")
+    pids = []
+    try:
+        for node in federation.spec.nodes:
+            status, body = _get(node.http_port, "/readyz")
+            assert status == 200 and json.loads(body)["ready"] is True
+            status, body = _get(node.http_port, "/metrics")
+            assert status == 200 and b"risai_node_info" in body
+        rows = federation.status()
+        assert len(rows) == 9 and all(r["pid"] for r in rows)
+        pids = [r["pid"] for r in rows]
+        # up is idempotent: a second run starts nothing new.
+        assert main(["up", "--config", str(config), "--run-dir", str(run_dir / "run")]) == 0
+        assert [r["pid"] for r in federation.status()] == pids
+        out = capsys.readouterr().out
+        assert all(f"http://127.0.0.1:{n.http_port}/" in out for n in federation.spec.nodes)
+    finally:
+        assert main(["down", "--config", str(config), "--run-dir", str(run_dir / "run")]) == 0
+    assert all(process_start_ticks(pid) is None for pid in pids), "down left a process behind"
+    assert all(r["pid"] is None for r in federation.status())
+
+
+def test_unknown_town_is_named(run_dir, capsys):
+    config = _federation_file(run_dir, **{'town = "172049"': 'town = "999999"'})
+    assert main(["up", "--config", str(config), "--run-dir", str(run_dir / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "999999" in err and "nodes.town" in err
+
+
+def test_port_taken_by_another_program_is_named_and_nothing_starts(run_dir, capsys):
+    config = _federation_file(run_dir)
+    spec = load_spec(config)
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", spec.nodes[1].pg_port))
+    blocker.listen()
+    try:
+        assert main(["up", "--config", str(config), "--run-dir", str(run_dir / "run")]) == 2
+    finally:
+        blocker.close()
+    err = capsys.readouterr().err
+    assert str(spec.nodes[1].pg_port) in err and "already in use" in err and "pg_port" in err
+    assert not (run_dir / "run" / "kafka").exists(), "a refused start must not start anything"
+
+
+def test_missing_java_and_postgres_name_the_fix(run_dir, monkeypatch):
+    federation = Federation(load_spec(_federation_file(run_dir)), run_dir / "run")
+    monkeypatch.setenv("PATH", str(run_dir))  # no java on this PATH
+    with pytest.raises(DeployError, match="java not found.*openjdk-17"):
+        federation.preflight()
+    monkeypatch.undo()
+    monkeypatch.setenv("RISAI_PG_BIN", str(run_dir / "no-postgres-here"))
+    with pytest.raises(DeployError, match="PostgreSQL 15 server binaries not found.*postgresql-15"):
+        federation.preflight()

@@ -1,0 +1,78 @@
+"""The node's app factory against real PostgreSQL and Kafka: health, readiness, metrics."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from deploy.processes import free_port
+from service.app import create_app
+from service.config import load_settings
+
+pytestmark = pytest.mark.integration
+
+
+def _settings(dsn: str, bootstrap: str, node_id: str = "wajima-1", town: str = "172049"):
+    return load_settings(None, {
+        "RISAI_NODE__ID": node_id, "RISAI_NODE__TOWN_CODE": town,
+        "RISAI_DATABASE__DSN": dsn, "RISAI_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+    })
+
+
+async def _client(settings) -> TestClient:
+    client = TestClient(TestServer(create_app(settings)))
+    await client.start_server()
+    return client
+
+
+async def test_ready_when_database_and_kafka_answer(database, kafka_broker):
+    client = await _client(_settings(database, kafka_broker.bootstrap_servers))
+    try:
+        health = await client.get("/healthz")
+        assert health.status == 200 and (await health.json())["node"] == "wajima-1"
+        ready = await client.get("/readyz")
+        body = await ready.json()
+        assert ready.status == 200, body
+        assert body["checks"]["database"]["ok"] and body["checks"]["kafka"]["ok"]
+        metrics = await client.get("/metrics")
+        assert metrics.status == 200
+        assert metrics.headers["Content-Type"].startswith("text/plain")
+        assert 'risai_node_info{node="wajima-1"} 1.0' in await metrics.text()
+    finally:
+        await client.close()
+
+
+async def test_not_ready_when_kafka_is_unreachable(database):
+    client = await _client(_settings(database, f"127.0.0.1:{free_port()}"))
+    try:
+        ready = await client.get("/readyz")
+        body = await ready.json()
+        assert ready.status == 503
+        assert body["checks"]["database"]["ok"] is True
+        assert body["checks"]["kafka"]["ok"] is False
+    finally:
+        await client.close()
+
+
+async def test_unknown_route_is_a_json_error_not_html(database, kafka_broker):
+    client = await _client(_settings(database, kafka_broker.bootstrap_servers))
+    try:
+        resp = await client.get("/no/such/thing")
+        assert resp.status == 404
+        assert (await resp.json())["error"]["code"] == "not_found"
+    finally:
+        await client.close()
+
+
+async def test_database_claimed_by_another_node_is_refused(database, kafka_broker):
+    client = await _client(_settings(database, kafka_broker.bootstrap_servers))
+    await client.close()
+    app = create_app(_settings(database, kafka_broker.bootstrap_servers, "mashiki-1", "434434"))
+    with pytest.raises(RuntimeError, match="belongs to node wajima-1"):
+        await TestServer(app).start_server()
+    conn = await asyncpg.connect(database)
+    try:
+        assert await conn.fetchval("SELECT node_id FROM node_identity") == "wajima-1"
+    finally:
+        await conn.close()
