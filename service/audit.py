@@ -1,0 +1,114 @@
+"""Audit records (DESIGN 6): who touched another town's resident data, where, and why.
+
+An audit record is an insert-only replicated entity (entity_type "audit") written through
+``record_change`` in the caller's transaction: if the access it records rolls back, so does
+the record, and if it commits, the outbox carries the record to every node, including the
+competent town's. Insert-only entities never conflict (DESIGN 4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import unicodedata
+import uuid
+from typing import Any, Callable, Mapping
+from urllib.parse import unquote
+
+import asyncpg
+from aiohttp import web
+
+from replication.outbox import record_change
+from service.errors import InvalidRequest
+from service.staff import Staff
+
+ENTITY_TYPE = "audit"
+REASON_HEADER = "X-Access-Reason"
+MAX_REASON = 500
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def clean_reason(raw: Any) -> str | None:
+    """The reason stripped and checked, or None when absent or blank."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidRequest.field("reason", "must be text", "audit.reason_invalid")
+    reason = unicodedata.normalize("NFC", raw).strip()
+    if not reason:
+        return None
+    if len(reason) > MAX_REASON or any(unicodedata.category(c) == "Cc" for c in reason):
+        raise InvalidRequest.field(
+            "reason", f"at most {MAX_REASON} printable characters", "audit.reason_invalid")
+    return reason
+
+
+def access_reason(request: web.Request, body: Mapping[str, Any] | None = None) -> str:
+    """The stated reason for accessing another town's data, or 422 ``audit.reason_required``.
+
+    Taken from the ``X-Access-Reason`` header (percent-encode non-ASCII text, e.g.
+    ``encodeURIComponent("避難所での申請受付")``) or, failing that, the body's ``reason``.
+    """
+    header = request.headers.get(REASON_HEADER)
+    try:
+        reason = clean_reason(unquote(header, errors="strict") if header else None)
+    except UnicodeDecodeError:
+        raise InvalidRequest.field("reason", f"{REASON_HEADER} must be percent-encoded UTF-8",
+                                   "audit.reason_invalid") from None
+    if reason is None and body is not None:
+        reason = clean_reason(body.get("reason"))
+    if reason is None:
+        raise InvalidRequest.field(
+            "reason", f"a reason is required to access another town's residents "
+            f"(header {REASON_HEADER} or body field 'reason')", "audit.reason_required")
+    return reason
+
+
+async def _node_town(conn: asyncpg.Connection, fallback: str) -> str:
+    town = await conn.fetchval("SELECT town_code FROM node_identity")
+    return town or fallback
+
+
+async def audit(conn: asyncpg.Connection, *, staff: Staff | None, node_id: str, action: str,
+                subject_type: str, subject_id: str, town_code: str, reason: str | None,
+                kiosk_id: str | None = None, node_town: str | None = None,
+                clock: Callable[[], dt.datetime] = _utc_now) -> str:
+    """Write one audit record in the caller's transaction; returns its audit id.
+
+    ``town_code`` is the competent town of the data touched. Access by staff of another
+    town needs a reason (422 ``audit.reason_required`` otherwise), checked here as well as
+    by handlers so no path can skip it.
+    """
+    if not conn.is_in_transaction():
+        raise RuntimeError("audit must run inside the caller's transaction")
+    reason = clean_reason(reason)
+    if staff is not None and staff.town_code != town_code and reason is None:
+        raise InvalidRequest.field("reason", "a reason is required to access another "
+                                   "town's residents", "audit.reason_required")
+    audit_id = str(uuid.uuid4())
+    state = {
+        "audit_id": audit_id, "at": clock().isoformat(timespec="milliseconds"),
+        "node_id": node_id, "action": action, "subject_type": subject_type,
+        "subject_id": subject_id, "town_code": town_code, "reason": reason,
+        "staff_id": staff.staff_id if staff else None,
+        "staff_town": staff.town_code if staff else None,
+        "username": staff.username if staff else None,
+        "kiosk_id": kiosk_id,
+    }
+    await record_change(conn, node_id=node_id,
+                        town=node_town or await _node_town(conn, town_code),
+                        entity_type=ENTITY_TYPE, entity_id=audit_id, state=state,
+                        insert_only=True)
+    return audit_id
+
+
+async def audit_trail(conn: asyncpg.Connection | asyncpg.Pool, *, town_code: str,
+                      limit: int = 100) -> list[dict[str, Any]]:
+    """The latest audit records about one town's data, newest first (for auditors)."""
+    rows = await conn.fetch(
+        "SELECT state FROM entities WHERE entity_type = $1 AND state->>'town_code' = $2"
+        " ORDER BY state->>'at' DESC LIMIT $3", ENTITY_TYPE, town_code, limit)
+    return [json.loads(r["state"]) for r in rows]

@@ -1,0 +1,276 @@
+"""Staff authentication (DESIGN 6): sessions, CSRF, role checks and the auth routes.
+
+- A session is a random token in the ``risai_session`` cookie (HttpOnly, SameSite=Strict,
+  Secure unless settings.secure_cookies is off). The node keeps only its SHA-256, with an
+  absolute and an idle expiry. Sessions are local to the node; accounts replicate.
+- CSRF: every unsafe request on a cookie session must carry ``X-CSRF-Token`` equal to the
+  session's token (a synchronizer token, returned by login and /auth/me). Login is exempt
+  but only takes ``application/json`` from the node's own origin, which a cross-site form
+  cannot send, so login CSRF (logging a victim into an attacker's account) is refused.
+- Roles: ``require_role("supervisor", "admin")`` on a handler; 401 ``auth.required`` when
+  nobody is logged in, 403 ``auth.role`` naming the roles needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from service.appkeys import POOL, SETTINGS
+from service.errors import Forbidden, InvalidRequest, ServiceError, Unauthenticated
+from service.staff import ROLES, Staff, account_from_state, staff_id_for, verify_password
+
+__all__ = ["Staff", "STAFF", "AUTH_POLICY", "AuthPolicy", "auth_middleware", "require_role",
+           "current_staff", "setup_auth", "COOKIE_NAME", "CSRF_HEADER"]
+
+COOKIE_NAME = "risai_session"
+CSRF_HEADER = "X-CSRF-Token"
+LOGIN_PATH = "/api/v1/auth/login"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+STAFF: web.RequestKey[Staff | None] = web.RequestKey("staff")
+_SESSION: web.RequestKey["Session | None"] = web.RequestKey("staff_session")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthPolicy:
+    """Session lifetimes and the clock (injectable for tests)."""
+
+    session_ttl: dt.timedelta = dt.timedelta(hours=12)   # one long counter shift
+    idle_ttl: dt.timedelta = dt.timedelta(minutes=30)
+    touch_every: dt.timedelta = dt.timedelta(minutes=1)  # bounds last_seen writes
+    clock: Callable[[], dt.datetime] = _utc_now
+
+
+AUTH_POLICY: web.AppKey[AuthPolicy] = web.AppKey("auth_policy", AuthPolicy)
+
+
+@dataclasses.dataclass(frozen=True)
+class Session:
+    token_sha256: bytes
+    staff: Staff
+    csrf_token: str
+
+
+class UnsupportedMediaType(ServiceError):
+    status, code = 415, "unsupported_media_type"
+
+
+def token_digest(token: str) -> bytes:
+    """What the database keeps of a bearer secret."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def create_session(conn: Any, staff: Staff, policy: AuthPolicy,
+                         user_agent: str | None = None) -> tuple[str, str]:
+    """Store a new session; returns (cookie token, CSRF token)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = policy.clock()
+    await conn.execute(
+        "INSERT INTO staff_sessions (token_sha256, staff_id, csrf_token, created_at,"
+        " last_seen_at, expires_at, user_agent) VALUES ($1, $2, $3, $4, $4, $5, $6)",
+        token_digest(token), staff.staff_id, csrf, now, now + policy.session_ttl,
+        (user_agent or "")[:200])
+    return token, csrf
+
+
+async def load_session(pool: Any, token: str, policy: AuthPolicy) -> Session | None:
+    """The live session for a cookie token, or None (unknown, expired, or account disabled)."""
+    digest = token_digest(token)
+    row = await pool.fetchrow(
+        "SELECT s.csrf_token, s.last_seen_at, s.expires_at, e.state FROM staff_sessions s"
+        " LEFT JOIN entities e ON e.entity_type = 'staff' AND e.entity_id = s.staff_id"
+        " WHERE s.token_sha256 = $1", digest)
+    if row is None:
+        return None
+    now = policy.clock()
+    account = account_from_state(json.loads(row["state"])) if row["state"] else None
+    if (account is None or account.disabled or now >= row["expires_at"]
+            or now >= row["last_seen_at"] + policy.idle_ttl):
+        await pool.execute("DELETE FROM staff_sessions WHERE token_sha256 = $1", digest)
+        return None
+    if now - row["last_seen_at"] >= policy.touch_every:
+        await pool.execute("UPDATE staff_sessions SET last_seen_at = $2 WHERE token_sha256 = $1",
+                           digest, now)
+    return Session(digest, account.staff, row["csrf_token"])
+
+
+def _check_csrf(request: web.Request, session: Session) -> None:
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        raise Forbidden(f"missing {CSRF_HEADER} header", code="csrf.missing")
+    if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+        raise Forbidden(f"{CSRF_HEADER} does not match this session", code="csrf.mismatch")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Load the staff session from the cookie; enforce CSRF on unsafe methods."""
+    request[STAFF] = None
+    request[_SESSION] = None
+    token = request.cookies.get(COOKIE_NAME)
+    if token:
+        session = await load_session(request.app[POOL], token, request.app[AUTH_POLICY])
+        if session is not None:
+            request[STAFF], request[_SESSION] = session.staff, session
+            if request.method in UNSAFE_METHODS and request.path != LOGIN_PATH:
+                _check_csrf(request, session)
+    return await handler(request)
+
+
+def current_staff(request: web.Request) -> Staff:
+    """The logged-in staff, or 401 ``auth.required``."""
+    staff = request.get(STAFF)
+    if staff is None:
+        raise Unauthenticated("log in as staff first", code="auth.required")
+    return staff
+
+
+def require_role(*roles: str) -> Callable[[Handler], Handler]:
+    """Decorate a handler: staff must hold at least one of ``roles`` (none: any staff)."""
+    unknown = set(roles) - ROLES
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def checked(*args: Any) -> web.StreamResponse:
+            request = args[-1] if isinstance(args[-1], web.Request) else args[0].request
+            staff = current_staff(request)
+            if roles and not staff.has_any(roles):
+                needed = ", ".join(roles)
+                raise Forbidden(f"this needs one of the roles: {needed}", code="auth.role",
+                                fields=[{"field": "roles", "reason": needed, "code": "auth.role"}])
+            return await handler(*args)
+        return checked
+    return decorate
+
+
+# ---- routes ------------------------------------------------------------------------------
+
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    # A real hash with the current parameters, so an unknown user costs one verify too.
+    global _dummy_hash
+    if _dummy_hash is None:
+        from service.staff import hash_password
+        _dummy_hash = hash_password(secrets.token_urlsafe(16))
+    return _dummy_hash
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    return verify_password(password_hash or _dummy(), password) and password_hash is not None
+
+
+def _check_login_request(request: web.Request) -> None:
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("login takes a JSON body (Content-Type: application/json)",
+                                   code="auth.json_required")
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and origin.split("://", 1)[-1] != request.host:
+        raise Forbidden("login from another origin is refused", code="csrf.origin")
+    if origin == "null":
+        raise Forbidden("login from an opaque origin is refused", code="csrf.origin")
+
+
+async def _login_body(request: web.Request) -> tuple[str, str, str]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidRequest.field("body", "not valid JSON", "invalid.json") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest.field("body", "must be a JSON object", "invalid.type")
+    problems = [{"field": f, "reason": "required text", "code": "invalid.required"}
+                for f in ("town_code", "username", "password")
+                if not isinstance(body.get(f), str) or not body.get(f)]
+    if problems:
+        raise InvalidRequest("town_code, username and password are required", fields=problems)
+    return body["town_code"], body["username"], body["password"]
+
+
+async def _authenticate(request: web.Request, town: str, username: str, password: str) -> Staff:
+    pool = request.app[POOL]
+    raw = await pool.fetchval("SELECT state FROM entities WHERE entity_type = 'staff'"
+                              " AND entity_id = $1", staff_id_for(town, username))
+    account = account_from_state(json.loads(raw)) if raw else None
+    # Verify even when there is no account, off the event loop: same cost, same answer.
+    loop = asyncio.get_running_loop()
+    ok = await loop.run_in_executor(
+        None, _verify, account.password_hash if account else None, password)
+    if not ok or account is None or account.disabled or account.staff.town_code != town:
+        raise Unauthenticated("wrong town, username or password", code="auth.invalid")
+    return account.staff
+
+
+def _set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    policy = request.app[AUTH_POLICY]
+    response.set_cookie(COOKIE_NAME, token, httponly=True, samesite="Strict", path="/",
+                        secure=request.app[SETTINGS].secure_cookies,
+                        max_age=int(policy.session_ttl.total_seconds()))
+
+
+async def login(request: web.Request) -> web.Response:
+    """POST /api/v1/auth/login {town_code, username, password}."""
+    _check_login_request(request)
+    town, username, password = await _login_body(request)
+    staff = await _authenticate(request, town, username, password)
+    pool = request.app[POOL]
+    old = request.get(_SESSION)
+    async with pool.acquire() as conn, conn.transaction():
+        if old is not None:  # never keep a pre-login session id (session fixation)
+            await conn.execute("DELETE FROM staff_sessions WHERE token_sha256 = $1",
+                               old.token_sha256)
+        token, csrf = await create_session(conn, staff, request.app[AUTH_POLICY],
+                                           request.headers.get("User-Agent"))
+    response = web.json_response({"staff": staff.public(), "csrf_token": csrf})
+    _set_cookie(request, response, token)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    """POST /api/v1/auth/logout: end the session (CSRF-checked by the middleware)."""
+    session = request.get(_SESSION)
+    if session is not None:
+        await request.app[POOL].execute("DELETE FROM staff_sessions WHERE token_sha256 = $1",
+                                        session.token_sha256)
+    response = web.json_response({"logged_out": True})
+    response.del_cookie(COOKIE_NAME, path="/")
+    return response
+
+
+async def me(request: web.Request) -> web.Response:
+    """GET /api/v1/auth/me: who is logged in, and the CSRF token for this session."""
+    staff = current_staff(request)
+    session = request[_SESSION]
+    return web.json_response({"staff": staff.public(),
+                              "csrf_token": session.csrf_token if session else None})
+
+
+def setup_auth(app: web.Application) -> None:
+    """Register the auth and kiosk middleware and routes (call once, in create_app)."""
+    from service import kiosk
+
+    app.setdefault(AUTH_POLICY, AuthPolicy())
+    app.middlewares.append(auth_middleware)
+    app.middlewares.append(kiosk.kiosk_middleware)
+    app.router.add_post(LOGIN_PATH, login)
+    app.router.add_post("/api/v1/auth/logout", logout)
+    app.router.add_get("/api/v1/auth/me", me)
+    kiosk.setup_routes(app)

@@ -1,0 +1,240 @@
+"""Staff accounts (DESIGN 6): per town, with roles, passwords hashed with Argon2id.
+
+Accounts are replicated entities (entity_type "staff") written through
+``record_change``, so a town's staff can log in at a partner's node while their own hall
+is down. The replicated state carries the Argon2id hash, never the password: the hash is
+salted and memory-hard, and every node needs it to check a login offline.
+
+The staff id is derived from (town, username) (a UUIDv5), so two nodes that create the
+same account concurrently write the same entity, which converges (and surfaces a
+conflict) instead of leaving two accounts with one name.
+
+CLI: ``python -m service.staff add --dsn DSN --town 434434 --username sato
+--roles clerk,supervisor`` reads the password from stdin (or prompts on a terminal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import getpass
+import json
+import re
+import sys
+import unicodedata
+import uuid
+from typing import Any, Iterable
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from certs.errors import CertsError
+from certs.town_code import validate_town_code
+from replication.outbox import record_change
+from service.errors import Conflict, InvalidRequest
+
+ROLES = frozenset({"clerk", "surveyor", "supervisor", "auditor", "admin"})
+ENTITY_TYPE = "staff"
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_STAFF_NAMESPACE = uuid.UUID("6f1d3b0e-52a4-4c1e-9b5e-7a1c2f0d9e41")
+MIN_PASSWORD, MAX_PASSWORD = 10, 1024
+
+# Argon2id with the argon2-cffi defaults (RFC 9106 low-memory profile: t=3, m=64 MiB,
+# p=4). Parameters travel inside each hash, so raising them later only needs rehashing.
+_hasher = PasswordHasher()
+
+
+@dataclasses.dataclass(frozen=True)
+class Staff:
+    """An authenticated member of staff, as handlers see them."""
+
+    staff_id: str
+    town_code: str
+    username: str
+    display_name: str
+    roles: frozenset[str]
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        return bool(self.roles & set(roles))
+
+    def public(self) -> dict[str, Any]:
+        """The JSON shape of /auth/me and the login reply."""
+        return {"staff_id": self.staff_id, "town_code": self.town_code,
+                "username": self.username, "display_name": self.display_name,
+                "roles": sorted(self.roles)}
+
+
+@dataclasses.dataclass(frozen=True)
+class StaffAccount:
+    """The stored account: the Staff plus its password hash and whether it is disabled."""
+
+    staff: Staff
+    password_hash: str
+    disabled: bool
+
+
+def normalise_username(username: str) -> str:
+    """Usernames compare after NFKC and lower-casing (全角 letters typed at a counter)."""
+    return unicodedata.normalize("NFKC", username).strip().lower()
+
+
+def staff_id_for(town_code: str, username: str) -> str:
+    """The deterministic staff id of (town, username)."""
+    return str(uuid.uuid5(_STAFF_NAMESPACE, f"{town_code}:{normalise_username(username)}"))
+
+
+def parse_roles(roles: Iterable[str] | str) -> frozenset[str]:
+    """Roles from a list or a comma-separated string; unknown roles are refused."""
+    items = roles.split(",") if isinstance(roles, str) else list(roles)
+    found = frozenset(r.strip() for r in items if r.strip())
+    unknown = found - ROLES
+    if unknown or not found:
+        reason = (f"unknown role(s): {', '.join(sorted(unknown))}" if unknown
+                  else "at least one role is needed")
+        raise InvalidRequest.field("roles", f"{reason}; roles are {', '.join(sorted(ROLES))}",
+                                   "staff.roles")
+    return found
+
+
+def validate_password(password: str) -> str:
+    """A password policy in the NIST 800-63B spirit: length, not composition rules."""
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidRequest.field(
+            "password", f"must be {MIN_PASSWORD} to {MAX_PASSWORD} characters", "staff.password")
+    return password
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash (CPU and memory heavy: call it off the event loop in servers)."""
+    return _hasher.hash(validate_password(password))
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches; never raises for a wrong or malformed hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _validated(town_code: str, username: str, display_name: str) -> tuple[str, str, str]:
+    try:
+        town_code = validate_town_code(town_code, "town_code")
+    except CertsError as exc:
+        raise InvalidRequest.field("town_code", exc.message, "staff.town_code") from None
+    name = normalise_username(username)
+    if not _USERNAME.fullmatch(name):
+        raise InvalidRequest.field(
+            "username", "1-64 of a-z 0-9 . _ - starting with a letter or digit", "staff.username")
+    display = (display_name or name).strip()
+    if not 0 < len(display) <= 100 or any(unicodedata.category(c) == "Cc" for c in display):
+        raise InvalidRequest.field("display_name", "1-100 printable characters",
+                                   "staff.display_name")
+    return town_code, name, display
+
+
+async def save_staff(conn: asyncpg.Connection, *, node_id: str, node_town: str,
+                     account: StaffAccount) -> None:
+    """Write an account through the outbox, in the caller's transaction."""
+    s = account.staff
+    state = {"staff_id": s.staff_id, "town_code": s.town_code, "username": s.username,
+             "display_name": s.display_name, "roles": sorted(s.roles),
+             "password_hash": account.password_hash, "disabled": account.disabled}
+    await record_change(conn, node_id=node_id, town=node_town, entity_type=ENTITY_TYPE,
+                        entity_id=s.staff_id, state=state)
+
+
+async def create_staff(conn: asyncpg.Connection, *, node_id: str, node_town: str,
+                       town_code: str, username: str, display_name: str,
+                       roles: Iterable[str] | str, password_hash: str) -> Staff:
+    """Create an account (hash the password first with :func:`hash_password`).
+
+    Must run in the caller's transaction; an existing account of that name is a 409.
+    """
+    town_code, name, display = _validated(town_code, username, display_name)
+    staff = Staff(staff_id_for(town_code, name), town_code, name, display, parse_roles(roles))
+    if await load_account(conn, staff.staff_id) is not None:
+        raise Conflict(f"staff {name} already exists in town {town_code}", code="staff.exists")
+    await save_staff(conn, node_id=node_id, node_town=node_town,
+                     account=StaffAccount(staff, password_hash, disabled=False))
+    return staff
+
+
+def account_from_state(state: dict[str, Any]) -> StaffAccount:
+    """The account held in a replicated ``staff`` entity state."""
+    staff = Staff(state["staff_id"], state["town_code"], state["username"],
+                  state["display_name"], frozenset(state["roles"]) & ROLES)
+    return StaffAccount(staff, state["password_hash"], bool(state.get("disabled")))
+
+
+async def load_account(conn: asyncpg.Connection | asyncpg.Pool, staff_id: str) -> StaffAccount | None:
+    """The account with this id from the entity store, or None."""
+    raw = await conn.fetchval(
+        "SELECT state FROM entities WHERE entity_type = $1 AND entity_id = $2",
+        ENTITY_TYPE, staff_id)
+    return account_from_state(json.loads(raw)) if raw is not None else None
+
+
+# ---- CLI ---------------------------------------------------------------------------------
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if first != getpass.getpass("again: "):
+            raise SystemExit("passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def _node_identity(conn: asyncpg.Connection, node_id: str | None) -> tuple[str, str]:
+    row = await conn.fetchrow("SELECT node_id, town_code FROM node_identity")
+    if row is None:
+        raise SystemExit("this database is not claimed by a node yet: start the node once")
+    if node_id and node_id != row["node_id"]:
+        raise SystemExit(f"this database belongs to node {row['node_id']}, not {node_id}")
+    return row["node_id"], row["town_code"]
+
+
+async def _add(args: argparse.Namespace, password: str) -> Staff:
+    password_hash = hash_password(password)
+    conn = await asyncpg.connect(args.dsn)
+    try:
+        node_id, node_town = await _node_identity(conn, args.node_id)
+        async with conn.transaction():
+            return await create_staff(
+                conn, node_id=node_id, node_town=node_town, town_code=args.town,
+                username=args.username, display_name=args.display_name or args.username,
+                roles=args.roles, password_hash=password_hash)
+    finally:
+        await conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m service.staff add ...``: create a staff account on a node's database."""
+    parser = argparse.ArgumentParser(prog="python -m service.staff")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="create a staff account (password from stdin or prompt)")
+    add.add_argument("--dsn", required=True)
+    add.add_argument("--town", required=True, help="the staff's town code (6 digits)")
+    add.add_argument("--username", required=True)
+    add.add_argument("--display-name")
+    add.add_argument("--roles", required=True, help="comma-separated: " + ",".join(sorted(ROLES)))
+    add.add_argument("--node-id", help="refuse unless the database belongs to this node")
+    args = parser.parse_args(argv)
+    try:
+        staff = asyncio.run(_add(args, _read_password()))
+    except InvalidRequest as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a CLI reports, it does not trace
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 1
+    print(f"created {staff.username} ({staff.staff_id}) in {staff.town_code}: "
+          f"{','.join(sorted(staff.roles))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
