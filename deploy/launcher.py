@@ -21,6 +21,7 @@ from pathlib import Path
 import asyncpg
 
 from certs.ceremony import build_federation_pki
+from deploy import netns
 from deploy.federation_spec import DEFAULT_FILE, FederationSpec, NodeSpec, load_spec
 from deploy.kafka_admin import ensure_topics, wait_ready
 from deploy.kafka_cluster import KafkaCluster, check_java
@@ -39,6 +40,12 @@ class Federation:
         self.kafka = KafkaCluster(self.run_dir / "kafka", list(spec.brokers),
                                   replication_factor=spec.replication_factor,
                                   min_insync_replicas=spec.min_insync_replicas, heap=spec.heap)
+        # Set by `up --netns`: each region's processes run in a network namespace (chaos).
+        self.layout = netns.load_layout(self.run_dir)
+
+    def in_region(self, region: str):
+        """Context: processes started in the body run in region's namespace (if any)."""
+        return netns.entered(self.layout.region(region).ns if self.layout else None)
 
     def node_dir(self, node: NodeSpec) -> Path:
         return self.run_dir / "nodes" / node.id
@@ -84,14 +91,16 @@ class Federation:
                 ours.add(n.pg_port)
         return ours
 
-    def up(self, say=print) -> dict[str, float]:
+    def up(self, say=print, *, use_netns: bool = False) -> dict[str, float]:
         """Start everything that is not running yet; returns seconds per phase."""
         timings: dict[str, float] = {}
         t0 = time.monotonic()
         self.preflight()
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if use_netns or self.layout:
+            self._setup_netns(say)
         say(f"Kafka: {len(self.spec.brokers)} broker(s) in KRaft mode …")
-        self.kafka.start()
+        netns.start_brokers(self.kafka, self.layout) if self.layout else self.kafka.start()
         asyncio.run(self._kafka_ready())
         timings["kafka"] = time.monotonic() - t0
         if not (self.pki_dir / "trust-list.cbor").exists():
@@ -125,8 +134,11 @@ class Federation:
     def _start_postgres(self, node: NodeSpec) -> None:
         cluster = self.postgres(node)
         cluster.init()
-        cluster.start()
-        asyncio.run(_ensure_database(cluster.dsn(), NODE_DB))
+        if self.layout:
+            netns.allow_bridge_clients(cluster.data_dir / "pg_hba.conf")
+        with self.in_region(node.region):
+            cluster.start()
+            asyncio.run(_ensure_database(cluster.dsn(), NODE_DB))
 
     def write_node_config(self, node: NodeSpec) -> Path:
         folder = self.node_dir(node)
@@ -149,8 +161,9 @@ class Federation:
         if self.node_record(node) is not None:
             return
         cfg = self.write_node_config(node)
-        record = spawn(f"node-{node.id}", [sys.executable, "-m", "service.main", "--config", str(cfg)],
-                       self.node_dir(node) / "node.log")
+        with self.in_region(node.region):
+            record = spawn(f"node-{node.id}", [sys.executable, "-m", "service.main", "--config", str(cfg)],
+                           self.node_dir(node) / "node.log")
         (self.node_dir(node) / "process.json").write_text(json.dumps(record.to_dict()))
 
     # -- status and down ----------------------------------------------------------------
@@ -160,9 +173,11 @@ class Federation:
         rows = []
         for b in self.spec.brokers:
             rec = self.kafka.record(b.id)
+            with self.in_region(b.region):  # a bind test only means something where it listens
+                listening = rec is not None and port_in_use(b.port)
             rows.append({"what": f"kafka broker {b.id} ({b.region})", "port": b.port,
                          "pid": rec.pid if rec else None,
-                         "health": "listening" if rec and port_in_use(b.port) else "down"})
+                         "health": "listening" if listening else "down"})
         for n in self.spec.nodes:
             pg = self.postgres(n)
             rows.append({"what": f"postgres {n.id}", "port": n.pg_port, "pid": pg.postmaster_pid() if pg.running() else None,
@@ -188,6 +203,17 @@ class Federation:
         self.kafka.stop()
         for broker_id in running:
             say(f"stopped kafka broker {broker_id}")
+        if self.layout:
+            netns.teardown(self.layout)
+            (self.run_dir / netns.LAYOUT_FILE).unlink(missing_ok=True)
+            self.layout = None
+            say("removed the regions' network namespaces")
+
+    def _setup_netns(self, say) -> None:
+        self.layout = self.layout or netns.Layout.from_spec(self.spec)
+        say(f"network namespaces: {', '.join(r.ns for r in self.layout.regions)} …")
+        netns.setup(self.layout)
+        (self.run_dir / netns.LAYOUT_FILE).write_text(self.layout.to_json())
 
 
 async def _ensure_database(admin_dsn: str, name: str) -> None:
@@ -229,6 +255,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("command", choices=["up", "status", "down"])
     parser.add_argument("--config", type=Path, default=DEFAULT_FILE, help="federation TOML")
     parser.add_argument("--run-dir", type=Path, default=Path("run"), help="state, logs and data")
+    parser.add_argument("--netns", action="store_true",
+                        help="up: run each region in its own network namespace (for chaos drills)")
     return parser.parse_args(argv)
 
 
@@ -237,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         federation = Federation(load_spec(args.config), args.run_dir)
         if args.command == "up":
-            timings = federation.up()
+            timings = federation.up(use_netns=args.netns)
             print(f"federation up in {timings['total']:.1f}s "
                   f"(kafka {timings['kafka']:.1f}s, postgres {timings['postgres']:.1f}s, nodes {timings['nodes']:.1f}s)")
             for node in federation.spec.nodes:
