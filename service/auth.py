@@ -35,6 +35,7 @@ __all__ = ["Staff", "STAFF", "AUTH_POLICY", "AuthPolicy", "auth_middleware", "re
 COOKIE_NAME = "risai_session"
 CSRF_HEADER = "X-CSRF-Token"
 LOGIN_PATH = "/api/v1/auth/login"
+KIOSK_ID_HEADER = "X-Kiosk-Id"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 STAFF: web.RequestKey[Staff | None] = web.RequestKey("staff")
@@ -124,7 +125,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[STAFF] = None
     request[_SESSION] = None
     token = request.cookies.get(COOKIE_NAME)
-    if token:
+    # A signed kiosk request is never a staff request, even from a browser holding a staff
+    # cookie: kiosk_middleware authenticates it, and no cookie can add staff rights to it.
+    if token and KIOSK_ID_HEADER not in request.headers:
         session = await load_session(request.app[POOL], token, request.app[AUTH_POLICY])
         if session is not None:
             request[STAFF], request[_SESSION] = session.staff, session

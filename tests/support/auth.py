@@ -14,7 +14,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator, Callable, Iterable
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -115,19 +115,24 @@ class SignedKiosk:
     kiosk_id: str
     key: ec.EllipticCurvePrivateKey
     session_token: str | None = None
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
 
-    async def request(self, method: str, path: str, json_body: Any = None) -> Any:
-        body = b"" if json_body is None else json.dumps(json_body).encode()
-        headers = kiosk.sign_request(self.key, self.kiosk_id, method, path, body,
-                                     dt.datetime.now(dt.timezone.utc))
+    def signed_headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+        headers = kiosk.sign_request(self.key, self.kiosk_id, method, path, body, self.clock())
         if body:
             headers["Content-Type"] = "application/json"
         if self.session_token:
             headers["X-Kiosk-Session"] = self.session_token
-        return await self.client.request(method, path, data=body, headers=headers)
+        return headers
+
+    async def request(self, method: str, path: str, json_body: Any = None) -> Any:
+        body = b"" if json_body is None else json.dumps(json_body).encode()
+        return await self.client.request(method, path, data=body,
+                                         headers=self.signed_headers(method, path, body))
 
 
-async def register_kiosk(client: TestClient, admin: LoggedIn, kiosk_id: str = "kiosk-1") -> SignedKiosk:
+async def register_kiosk(client: TestClient, admin: LoggedIn, kiosk_id: str = "kiosk-1",
+                         **options: Any) -> SignedKiosk:
     """Register a fresh P-256 kiosk device through the admin API."""
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.public_key().public_bytes(serialization.Encoding.PEM,
@@ -135,4 +140,4 @@ async def register_kiosk(client: TestClient, admin: LoggedIn, kiosk_id: str = "k
     resp = await client.post("/api/v1/kiosks", headers=admin.headers,
                              json={"kiosk_id": kiosk_id, "name": "避難所 1", "public_key_pem": pem})
     assert resp.status == 201, await resp.text()
-    return SignedKiosk(client, kiosk_id, key)
+    return SignedKiosk(client, kiosk_id, key, **options)
