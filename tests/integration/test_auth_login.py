@@ -177,3 +177,17 @@ async def test_disabled_account_loses_its_session(database):
                                               "password": PASSWORD})
         assert resp.status == 401
         assert json.loads(await resp.text())["error"]["code"] == "auth.invalid"
+
+
+async def test_partner_node_serves_another_towns_staff(database):
+    """Town A's hall is down: its clerk logs in at town B's node from the replicated account."""
+    from service.staff import create_staff, hash_password
+
+    async with auth_client(database, node_id="node-b", town_code=TOWN_B) as client:
+        async with client.app[POOL].acquire() as conn, conn.transaction():
+            # As the consumer would hold it: written by node-a, in town A's name.
+            await create_staff(conn, node_id="node-a", node_town=TOWN_A, town_code=TOWN_A,
+                               username="sato", display_name="佐藤", roles="clerk",
+                               password_hash=hash_password(PASSWORD))
+        who = await login(client, username="sato", town_code=TOWN_A)
+        assert who.staff["town_code"] == TOWN_A
