@@ -1,0 +1,58 @@
+"""Replication conflicts for human review, and freshness per origin node (DESIGN 4)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from replication import conflicts, freshness
+from replication.outbox import wall_clock_ms
+from service.api.common import Fields, json_object, query_int, reply
+from service.api.context import acting_staff
+from service.appkeys import POOL, SETTINGS
+from service.auth import require_role
+from service.errors import Conflict, InvalidRequest, NotFound
+
+
+@require_role("supervisor", "auditor", "admin")
+async def list_conflicts(request: web.Request) -> web.Response:
+    """GET /api/v1/conflicts?entity_type=&limit=&offset=: open conflicts, oldest first."""
+    limit = query_int(request, "limit", 100, 1, 500)
+    offset = query_int(request, "offset", 0, 0, 1_000_000)
+    async with request.app[POOL].acquire() as conn:
+        rows = await conflicts.list_open(conn, entity_type=request.query.get("entity_type"),
+                                         limit=limit, offset=offset)
+        total = await conflicts.count_open(conn)
+    return reply({"conflicts": [c.as_dict() for c in rows], "open": total})
+
+
+@require_role("supervisor")
+async def resolve_conflict(request: web.Request) -> web.Response:
+    """POST /api/v1/conflicts/{conflict_id}/resolve {resolution}: close the review item."""
+    staff = acting_staff(request)
+    try:
+        conflict_id = int(request.match_info["conflict_id"])
+    except ValueError:
+        raise InvalidRequest.field("conflict_id", "must be an integer", "invalid.type") from None
+    body = await json_object(request)
+    f = Fields(body, {"resolution"})
+    resolution = f.text("resolution", max_len=2000)
+    f.check()
+    async with request.app[POOL].acquire() as conn:
+        try:
+            resolved = await conflicts.resolve(conn, conflict_id, staff=staff.staff_id, resolution=resolution)
+        except conflicts.ConflictNotFound as exc:
+            raise NotFound(str(exc), code=exc.code) from None
+        except conflicts.ConflictAlreadyResolved as exc:
+            raise Conflict(str(exc), code=exc.code) from None
+    return reply({"conflict": resolved.as_dict()})
+
+
+@require_role()
+async def replication_freshness(request: web.Request) -> web.Response:
+    """GET /api/v1/replication/freshness: lag per origin node (offsets and HLC age)."""
+    from service.app import _peer_node_ids
+
+    peers = _peer_node_ids(request.app[SETTINGS])
+    async with request.app[POOL].acquire() as conn:
+        rows = await freshness.per_origin(conn, now_ms=wall_clock_ms(), peer_node_ids=peers)
+    return reply({"node": request.app[SETTINGS].node.id, "origins": [r.as_dict() for r in rows]})

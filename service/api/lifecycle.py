@@ -1,0 +1,68 @@
+"""The application's lifecycle (申請の状態), as pure functions over its stored state.
+
+received → surveyed → judged → issued; then re-survey requested → resurveyed → rejudged →
+reissued (and again). A 被災証明 application goes received → issued (no survey, no class).
+No I/O and no clock: ``at`` comes in. Each function returns a new state dict.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from typing import Any
+
+from service.errors import Conflict
+
+# action → {from status: to status}
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "survey": {"received": "surveyed", "surveyed": "surveyed",
+               "resurvey_requested": "resurveyed", "resurveyed": "resurveyed"},
+    "judge": {"surveyed": "judged", "judged": "judged",
+              "resurveyed": "rejudged", "rejudged": "rejudged"},
+    "issue": {"judged": "issued", "rejudged": "reissued"},
+    "request_resurvey": {"issued": "resurvey_requested", "reissued": "resurvey_requested"},
+}
+HISAI_TRANSITIONS = {"issue": {"received": "issued"}}
+STATUSES = ("received", "surveyed", "judged", "issued", "resurvey_requested", "resurveyed",
+            "rejudged", "reissued")
+ISSUED = ("issued", "reissued")
+
+
+def tracking_hash(application_id: str, code: str) -> str:
+    """What is stored instead of the tracking code (the code itself is shown once)."""
+    return hashlib.sha256(f"{application_id}\x00{code}".encode()).hexdigest()
+
+
+def next_status(app: dict[str, Any], action: str) -> str:
+    """The status after ``action``, or Conflict (409 application.state) naming what is allowed."""
+    table = (HISAI_TRANSITIONS if app["kind"] == "hisai" else TRANSITIONS).get(action, {})
+    status = app["status"]
+    if status not in table:
+        allowed = ", ".join(table) or "none"
+        raise Conflict(f"cannot {action.replace('_', ' ')} an application that is {status} "
+                       f"(allowed from: {allowed})", code="application.state")
+    return table[status]
+
+
+def advance(app: dict[str, Any], action: str, *, at: str, node: str, staff: str | None,
+            **changes: Any) -> dict[str, Any]:
+    """Apply ``action``: new status, the given field changes, and a history entry."""
+    status = next_status(app, action)
+    new = copy.deepcopy(app)
+    new.update(changes)
+    new["status"] = status
+    new["history"] = [*app["history"], {"status": status, "action": action, "at": at,
+                                         "node": node, "staff": staff}]
+    return new
+
+
+def public_view(app: dict[str, Any]) -> dict[str, Any]:
+    """What the applicant sees when tracking: status and dates, no personal data of others."""
+    return {"application_id": app["application_id"], "kind": app["kind"], "status": app["status"],
+            "received_at": app["received_at"], "current_certificate": app.get("current_certificate"),
+            "history": [{"status": h["status"], "at": h["at"]} for h in app["history"]]}
+
+
+def staff_view(app: dict[str, Any]) -> dict[str, Any]:
+    """The application as staff see it (the tracking code hash stays inside)."""
+    return {k: v for k, v in app.items() if k != "tracking_code_sha256"}

@@ -1,0 +1,46 @@
+"""All counter API routes, registered by one call: ``setup_api(app)`` in create_app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from service import openapi
+from service.api import applications, certificates, conflicts, imports, residents, surveys, verification
+from service.api.common import reply
+
+V1 = "/api/v1"
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    """GET /api/v1/openapi.json."""
+    return reply(openapi.document(), headers={"Cache-Control": "public, max-age=300"})
+
+
+def setup_api(app: web.Application) -> None:
+    """Register the counter API's routes and its shutdown hook."""
+    r = app.router
+    r.add_get(f"{V1}/openapi.json", openapi_document)
+    r.add_get(f"{V1}/residents", residents.search_residents)
+    r.add_get(f"{V1}/residents/{{resident_id}}", residents.get_resident)
+    r.add_get(f"{V1}/dwellings", residents.search_dwellings)
+    r.add_get(f"{V1}/dwellings/{{dwelling_id}}", residents.get_dwelling)
+    r.add_post(f"{V1}/applications", applications.create_application)
+    r.add_get(f"{V1}/applications/{{application_id}}", applications.get_application)
+    r.add_get(f"{V1}/applications/{{application_id}}/tracking", applications.track_application)
+    r.add_post(f"{V1}/applications/{{application_id}}/resurvey-request", applications.request_resurvey)
+    r.add_post(f"{V1}/applications/{{application_id}}/surveys", surveys.enter_survey)
+    r.add_post(f"{V1}/applications/{{application_id}}/judgement", surveys.judge)
+    r.add_post(f"{V1}/applications/{{application_id}}/certificate", certificates.issue)
+    r.add_get(f"{V1}/certificates/{{number}}", certificates.get_certificate)
+    r.add_get(f"{V1}/certificates/{{number}}/pdf", certificates.certificate_pdf)
+    r.add_post(f"{V1}/certificates/{{number}}/copies", certificates.reissue_copy)
+    r.add_post(f"{V1}/certificates/{{number}}/revoke", certificates.revoke)
+    r.add_post(f"{V1}/verify", verification.verify_certificate)
+    r.add_get(f"{V1}/trust-list", verification.trust_list)
+    r.add_post(f"{V1}/imports", imports.start_import)
+    r.add_get(f"{V1}/imports/{{job_id}}", imports.import_status)
+    r.add_get(f"{V1}/conflicts", conflicts.list_conflicts)
+    r.add_post(f"{V1}/conflicts/{{conflict_id}}/resolve", conflicts.resolve_conflict)
+    r.add_get(f"{V1}/replication/freshness", conflicts.replication_freshness)
+    app[imports.IMPORT_JOBS] = {}
+    app.on_shutdown.append(imports.cancel_jobs)

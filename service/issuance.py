@@ -1,0 +1,203 @@
+"""Issuing a 罹災証明書 (or 被災証明) for an application, in durable numbered steps.
+
+    0. take the application's issuance lock   (a second issuer waits, then sees the result)
+    1. reserve the per-node sequence number   ┐ one transaction, committed before signing
+    2. record the intent                      ┘
+    3. build the content                        (pure: certs.model.Certificate)
+    4. sign                                     (the node key, under the competent town's delegation)
+    5. store the certificate (insert-only) and the application's new state, with their
+       outbox events, and close the intent     (one transaction)
+    6. after commit, wait for Kafka's ack per the durability setting (DESIGN 4)
+
+The use case depends only on :class:`service.repository.IssuanceStore`, a clock value and
+the callables in :class:`IssuanceContext`, so the unit tests run it against a tiny fake.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Awaitable, Callable
+
+from certs.damage import DamageClass
+from certs.encoding import encode_certificate
+from certs.keys import Signer
+from certs.model import Certificate, CertificateType, Disaster, Flooding, IssuingPlace, Town
+from certs.numbers import CertificateNumber
+from replication.events import Event
+from service.api import lifecycle
+from service.errors import Conflict, NotFound
+from service.repository import IssuanceStore
+
+JST = dt.timezone(dt.timedelta(hours=9))
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuanceContext:
+    """Who issues and with what: this node, its keys, town names, audit and durability."""
+
+    node_id: str
+    node_town: str
+    staff_id: str | None
+    staff_town: str | None
+    signer_for: Callable[[str, dt.datetime], Signer]  # raises KeyFileError (→ 403)
+    town_info: Callable[[str], tuple[str, str] | None]  # code → (name, mayor) from the trust list
+    audit_reason: Callable[[], str] = lambda: ""  # raises 422 audit.reason_required when absent
+    staff: Any = None  # the Staff object, passed to the audit record
+    place: str | None = None
+    acknowledge: Callable[[Event], Awaitable[str]] | None = None
+    before_store: Callable[[], Awaitable[None]] | None = None  # test hook: widens the race
+
+
+@dataclasses.dataclass(frozen=True)
+class IssueResult:
+    """The stored certificate; ``existing`` when an earlier issuance is returned instead."""
+
+    number: str
+    certificate: dict[str, Any]
+    existing: bool
+    replication: str
+
+
+async def issue_certificate(store: IssuanceStore, ctx: IssuanceContext, application_id: str,
+                            now: dt.datetime) -> IssueResult:
+    """Issue for ``application_id`` (idempotent: an issued application returns its certificate)."""
+    # 0. Serialise issuers of this application for the whole use case, across both
+    #    transactions and the signing: the second waits here, then finds it issued below.
+    async with store.issuance_lock(application_id):
+        prepared = await _reserve(store, ctx, application_id, now)
+        if isinstance(prepared, IssueResult):
+            return prepared
+        app, inputs, signer, number, supersedes = prepared
+        # 3. Build the content outside any transaction: pure, and no lock is held longer.
+        cert = build_certificate(app, inputs, ctx, number, now, supersedes)
+        # 4. Sign. Nothing leaves the node before step 5 commits, so a crash here only
+        #    leaves an open intent (its number is never reused).
+        qr = encode_certificate(cert, signer, now)
+        event, state = await _store(store, ctx, app, cert, qr, now)
+    # 6. After commit only: the certificate is ours whatever Kafka says; the reply says
+    #    whether it is also replicated (or pending, availability first).
+    replication = await ctx.acknowledge(event) if ctx.acknowledge else "not configured"
+    return IssueResult(str(number), state, False, replication)
+
+
+async def _reserve(store: IssuanceStore, ctx: IssuanceContext, application_id: str,
+                   now: dt.datetime) -> Any:
+    async with store.transaction():
+        app = await store.get("application", application_id, for_update=True)
+        if app is None:
+            raise NotFound(f"no application {application_id}", code="application.not_found")
+        if app["status"] in lifecycle.ISSUED and app.get("current_certificate"):
+            held = await store.get("certificate", app["current_certificate"])
+            return IssueResult(app["current_certificate"], held or {}, True, "already issued")
+        lifecycle.next_status(app, "issue")  # 409 unless judged / rejudged (received for 被災証明)
+        # Check the delegation before reserving: a node that may not sign for this town
+        # gets a clear 403 and consumes no number.
+        signer = ctx.signer_for(app["competent_town"], now)
+        inputs = await load_inputs(store, app)
+        _audit_needed(ctx, app)  # ask for the reason now, before anything is written
+        # Any open intent left now is from an issuer that crashed (we hold the lock).
+        await store.abandon_stale_intents(application_id, "issuer stopped before storing")
+        # 1. The number: the row lock on this node's sequence row is held to commit.
+        number = CertificateNumber(app["competent_town"], ctx.node_id, await store.reserve_number(ctx.node_id))
+        # 2. The intent, committed with the number before anything is signed.
+        purpose = "hisai" if app["kind"] == "hisai" else ("reissue" if app.get("current_certificate") else "issue")
+        await store.open_intent(str(number), application_id, purpose, ctx.staff_id)
+    supersedes = app.get("current_certificate") if app["kind"] == "risai" else None
+    return app, inputs, signer, number, supersedes
+
+
+async def _store(store: IssuanceStore, ctx: IssuanceContext, app: dict, cert: Certificate,
+                 qr: str, now: dt.datetime) -> tuple[Event, dict]:
+    number = str(cert.number)
+    try:
+        async with store.transaction():
+            # Re-read under a row lock: a replicated change may have arrived since step 2.
+            current = await store.get("application", app["application_id"], for_update=True)
+            if current != app:
+                raise Conflict("the application changed while the certificate was being signed; "
+                               "try again", code="application.changed")
+            if ctx.before_store is not None:
+                await ctx.before_store()
+            state = certificate_state(cert, qr, app, ctx, now)
+            # 5. Insert-only: a second insert of the same number with other content fails.
+            event = await store.put("certificate", number, state, insert_only=True)
+            issued = lifecycle.advance(app, "issue", at=now.isoformat(), node=ctx.node_id, staff=ctx.staff_id,
+                                       current_certificate=number,
+                                       certificates=[*app.get("certificates", []), number])
+            await store.put("application", app["application_id"], issued)
+            await store.close_intent(number)
+            if reason := _audit_needed(ctx, app):
+                await store.audit(staff=ctx.staff, action="certificate.issue", subject_type="certificate",
+                                  subject_id=number, town_code=app["competent_town"], reason=reason)
+    except BaseException:
+        async with store.transaction():
+            await store.close_intent(number, abandoned="store failed")
+        raise
+    return event, state
+
+
+def _audit_needed(ctx: IssuanceContext, app: dict) -> str | None:
+    """The reason, when staff act on another town's resident data (DESIGN 6)."""
+    if ctx.staff_town is None:
+        return None
+    towns = {app["competent_town"], app.get("applicant_town", app["competent_town"])}
+    if towns == {ctx.staff_town}:
+        return None
+    return ctx.audit_reason()
+
+
+async def load_inputs(store: IssuanceStore, app: dict) -> dict[str, Any]:
+    """The records the certificate is built from: household, householder, dwelling, survey."""
+    household = await store.get("household", app["household_id"])
+    if household is None:
+        raise Conflict(f"household {app['household_id']} is not on this node", code="application.data_missing")
+    householder = await store.get("resident", household["householder_id"])
+    dwelling = await store.get("dwelling", app["dwelling_id"]) if app.get("dwelling_id") else None
+    survey = await store.get("survey", app["survey_id"]) if app.get("survey_id") else None
+    if householder is None or (app["kind"] == "risai" and (dwelling is None or survey is None)):
+        raise Conflict("records of this application are not on this node yet", code="application.data_missing")
+    return {"household": household, "householder": householder, "dwelling": dwelling, "survey": survey}
+
+
+def build_certificate(app: dict, inputs: dict, ctx: IssuanceContext, number: CertificateNumber,
+                      now: dt.datetime, supersedes: str | None) -> Certificate:
+    """Step 3: the unified-form content. The class comes from the judgement, never typed."""
+    competent = ctx.town_info(app["competent_town"])
+    own = ctx.town_info(ctx.node_town)
+    if competent is None or own is None:
+        raise Conflict("town missing from the trust list", code="trust_list.town_missing")
+    householder = inputs["householder"]
+    risai = app["kind"] == "risai"
+    survey = inputs["survey"]
+    depth = survey.get("flood_depth_m") if survey else None
+    return Certificate(
+        number=number,
+        cert_type=CertificateType.RISAI if risai else CertificateType.HISAI,
+        householder_address=inputs["household"]["address"],
+        householder_name=f"{householder['family_name']} {householder['given_name']}",
+        disaster=Disaster(app["disaster"]["name"], dt.date.fromisoformat(app["disaster"]["date"])),
+        dwelling_address=inputs["dwelling"]["location"] if risai else app["property"]["location"],
+        damage_class=DamageClass.from_code(app["damage_class"]) if risai else None,
+        competent_town=Town(app["competent_town"], *competent),
+        issuing=IssuingPlace(ctx.node_id, ctx.node_town, own[0], ctx.place),
+        issue_date=now.astimezone(JST).date(),
+        flooding=Flooding.ABOVE_FLOOR if depth is not None and float(depth) > 0 else None,
+        other_damage=app["property"]["description"] if not risai else None,
+        supersedes=CertificateNumber.parse(supersedes) if supersedes else None,
+    )
+
+
+def certificate_state(cert: Certificate, qr: str, app: dict, ctx: IssuanceContext,
+                      now: dt.datetime) -> dict[str, Any]:
+    """The replicated, insert-only record of one certificate (the QR holds the content)."""
+    return {
+        "number": str(cert.number), "application_id": app["application_id"],
+        "cert_type": cert.cert_type.value, "qr": qr, "signed_at": now.isoformat(),
+        "issue_date": cert.issue_date.isoformat(), "competent_town": cert.competent_town.code,
+        "issuing_node": ctx.node_id, "issuing_town": ctx.node_town, "on_behalf": cert.on_behalf,
+        "damage_class": cert.damage_class.code if cert.damage_class else None,
+        "supersedes": str(cert.supersedes) if cert.supersedes else None,
+        "dwelling_id": app.get("dwelling_id"), "survey_id": app.get("survey_id"),
+        "staff_id": ctx.staff_id,
+    }
