@@ -27,7 +27,8 @@ from aiohttp import web
 
 from service.appkeys import POOL, SETTINGS
 from service.errors import Forbidden, InvalidRequest, ServiceError, Unauthenticated
-from service.staff import ROLES, Staff, account_from_state, staff_id_for, verify_password
+from service.staff import (ROLES, Staff, account_from_state, normalise_username, staff_id_for,
+                           verify_password)
 
 __all__ = ["Staff", "STAFF", "AUTH_POLICY", "AuthPolicy", "auth_middleware", "require_role",
            "current_staff", "setup_auth", "COOKIE_NAME", "CSRF_HEADER"]
@@ -70,6 +71,23 @@ class Session:
 
 class UnsupportedMediaType(ServiceError):
     status, code = 415, "unsupported_media_type"
+
+
+class TooManyAttempts(ServiceError):
+    status, code = 429, "auth.throttled"
+
+
+# Failed logins per (town, username), in this node's memory: it bounds online guessing at
+# one node (an attacker can still spread guesses over nodes; see docs/security.md).
+MAX_FAILURES, FAILURE_WINDOW = 10, dt.timedelta(minutes=15)
+_FAILURES: web.AppKey[dict[tuple[str, str], list[dt.datetime]]] = web.AppKey("login_failures", dict)
+
+
+def _recent_failures(request: web.Request, key: tuple[str, str]) -> list[dt.datetime]:
+    since = request.app[AUTH_POLICY].clock() - FAILURE_WINDOW
+    failures = [t for t in request.app[_FAILURES].get(key, []) if t > since]
+    request.app[_FAILURES][key] = failures
+    return failures
 
 
 def token_digest(token: str) -> bytes:
@@ -209,6 +227,10 @@ async def _login_body(request: web.Request) -> tuple[str, str, str]:
 
 
 async def _authenticate(request: web.Request, town: str, username: str, password: str) -> Staff:
+    key = (town, normalise_username(username))
+    failures = _recent_failures(request, key)
+    if len(failures) >= MAX_FAILURES:
+        raise TooManyAttempts("too many failed logins; try again later")
     pool = request.app[POOL]
     raw = await pool.fetchval("SELECT state FROM entities WHERE entity_type = 'staff'"
                               " AND entity_id = $1", staff_id_for(town, username))
@@ -218,6 +240,7 @@ async def _authenticate(request: web.Request, town: str, username: str, password
     ok = await loop.run_in_executor(
         None, _verify, account.password_hash if account else None, password)
     if not ok or account is None or account.disabled or account.staff.town_code != town:
+        failures.append(request.app[AUTH_POLICY].clock())
         raise Unauthenticated("wrong town, username or password", code="auth.invalid")
     return account.staff
 
@@ -271,6 +294,7 @@ def setup_auth(app: web.Application) -> None:
     from service import kiosk
 
     app.setdefault(AUTH_POLICY, AuthPolicy())
+    app[_FAILURES] = {}
     app.middlewares.append(auth_middleware)
     app.middlewares.append(kiosk.kiosk_middleware)
     app.router.add_post(LOGIN_PATH, login)

@@ -191,3 +191,17 @@ async def test_partner_node_serves_another_towns_staff(database):
                                password_hash=hash_password(PASSWORD))
         who = await login(client, username="sato", town_code=TOWN_A)
         assert who.staff["town_code"] == TOWN_A
+
+
+async def test_repeated_failures_are_throttled(database):
+    from service.auth import MAX_FAILURES
+
+    async with auth_client(database) as client:
+        await add_staff(client.app, username="sato")
+        wrong = {"town_code": TOWN_A, "username": "sato", "password": "not the password"}
+        for _ in range(MAX_FAILURES):
+            assert (await client.post(LOGIN, json=wrong)).status == 401
+        right = {**wrong, "password": PASSWORD}
+        throttled = await client.post(LOGIN, json=right)
+        assert throttled.status == 429
+        assert (await throttled.json())["error"]["code"] == "auth.throttled"
