@@ -21,9 +21,10 @@ from service.auth import require_role
 from service.errors import Conflict, NotFound
 from service.issuance import IssuanceContext, issue_certificate
 
-# Test-only: an awaitable run inside issuance's store transaction, to widen the window
-# between reading the application and inserting the certificate (concurrency tests).
-BEFORE_STORE: web.AppKey[Any] = web.AppKey("issuance_before_store", object)
+# Test-only: a list of async callables run inside issuance's store transaction, to widen
+# the window between reading the application and inserting the certificate (concurrency
+# tests). A list, set before start-up, so a test can add to it on a running app.
+BEFORE_STORE: web.AppKey[list] = web.AppKey("issuance_before_store", list)
 
 
 @require_role("clerk", "supervisor")
@@ -39,7 +40,7 @@ async def issue(request: web.Request) -> web.Response:
         node_id=settings.node.id, node_town=settings.node.town_code, staff_id=staff.staff_id,
         staff_town=staff.town_code, signer_for=ring.signer_for, town_info=town_info(request),
         audit_reason=lambda: access_reason(request, body), staff=staff, place=place,
-        acknowledge=acknowledger(request), before_store=request.app.get(BEFORE_STORE))
+        acknowledge=acknowledger(request), before_store=_hooks(request))
     started = time.perf_counter()
     async with repository(request) as repo:
         result = await issue_certificate(repo, ctx, request.match_info["application_id"], now())
@@ -50,6 +51,17 @@ async def issue(request: web.Request) -> web.Response:
         metrics.issue_latency.observe(time.perf_counter() - started)
     return reply({"certificate": result.certificate, "existing": result.existing,
                   "replication": result.replication}, status=200 if result.existing else 201)
+
+
+def _hooks(request: web.Request) -> Any:
+    hooks = request.app.get(BEFORE_STORE)
+    if not hooks:
+        return None
+
+    async def run() -> None:
+        for hook in hooks:
+            await hook()
+    return run
 
 
 async def certificate_status(repo: Any, number: str) -> dict[str, Any]:

@@ -132,7 +132,7 @@ class Fields:
         """Raise the 422 if anything failed."""
         if self.problems:
             raise InvalidRequest("; ".join(f"{p['field']}: {p['reason']}" for p in self.problems),
-                                 fields=self.problems)
+                                 code=self.problems[0]["code"], fields=self.problems)
 
 
 class _Nested(Fields):

@@ -117,6 +117,9 @@ async def counter_node(dsn: str, pki: Path, node_id: str = NODE_B, town: str = T
         app[KEYRING] = Keyring.load(pki / "nodes" / node_id, pki / "trust-list.cbor", pki / "root.pem", town)
 
     app.on_startup.append(load_keys)
+    from service.api.certificates import BEFORE_STORE
+
+    app[BEFORE_STORE] = []  # test hooks inside issuance's store transaction
     server = TestServer(app)
     client = TestClient(server)
     await client.start_server()
