@@ -1,0 +1,148 @@
+"""Issuance use case against a tiny in-memory fake of IssuanceStore (no database)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from certs.ceremony import build_federation_pki
+from certs.federation import load_federation
+from certs.node_keys import load_node_signer
+from certs.trust_list import load_trust_list
+from certs.verify import verify
+from service.errors import Conflict, NotFound
+from service.issuance import IssuanceContext, issue_certificate
+
+NOW = dt.datetime(2024, 1, 20, 3, 0, tzinfo=dt.timezone.utc)
+
+
+class FakeStore:
+    """Dicts for entities and intents; an asyncio.Lock per application."""
+
+    def __init__(self) -> None:
+        self.entities: dict[tuple[str, str], dict] = {}
+        self.intents: dict[str, dict] = {}
+        self.sequence = 0
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.fail_put: str | None = None
+
+    @contextlib.asynccontextmanager
+    async def issuance_lock(self, application_id):
+        async with self.locks.setdefault(application_id, asyncio.Lock()):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def transaction(self):
+        saved = dict(self.entities)
+        try:
+            yield
+        except BaseException:
+            self.entities = saved
+            raise
+
+    async def get(self, entity_type, entity_id, *, for_update=False):
+        return self.entities.get((entity_type, entity_id))
+
+    async def put(self, entity_type, entity_id, state, *, insert_only=False):
+        if entity_type == self.fail_put:
+            raise RuntimeError("insert failed on purpose")
+        self.entities[(entity_type, entity_id)] = state
+        return ("event", entity_type, entity_id)
+
+    async def reserve_number(self, node_id):
+        self.sequence += 1
+        return self.sequence
+
+    async def open_intent(self, number, application_id, purpose, staff_id):
+        self.intents[number] = {"application_id": application_id, "state": "open"}
+
+    async def close_intent(self, number, *, abandoned=None):
+        self.intents[number]["state"] = "abandoned" if abandoned else "completed"
+
+    async def abandon_stale_intents(self, application_id, reason):
+        return 0
+
+    async def audit(self, **fields):
+        self.entities[("audit", str(len(self.entities)))] = fields
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pki")
+    trust = build_federation_pki(load_federation(Path("deploy/federation.toml")), out, NOW - dt.timedelta(days=1))
+    return out, trust
+
+
+def _store() -> FakeStore:
+    store = FakeStore()
+    e = store.entities
+    e[("household", "H1")] = {"household_id": "H1", "town_code": "434434", "householder_id": "R1",
+                              "address": "熊本県益城町宮園1番地"}
+    e[("resident", "R1")] = {"resident_id": "R1", "family_name": "山田", "given_name": "花子"}
+    e[("dwelling", "D1")] = {"dwelling_id": "D1", "location": "熊本県益城町宮園1番地"}
+    e[("survey", "S1")] = {"survey_id": "S1", "damage_ratio": "45", "flood_depth_m": None}
+    e[("application", "A1")] = {
+        "application_id": "A1", "kind": "risai", "status": "judged", "competent_town": "434434",
+        "applicant_town": "434434", "household_id": "H1", "dwelling_id": "D1", "survey_id": "S1",
+        "damage_class": "daikibo-hankai", "disaster": {"name": "熊本地震", "date": "2024-01-01"},
+        "current_certificate": None, "certificates": [], "history": [], "property": None}
+    return store
+
+
+def _ctx(pki, **kw) -> IssuanceContext:
+    out, trust = pki
+    towns = {t.code: (t.name, t.mayor) for t in trust.towns}
+    return IssuanceContext(node_id="wajima-1", node_town="172049", staff_id="s1", staff_town="172049",
+                           signer_for=lambda town, now: load_node_signer(out / "nodes" / "wajima-1", town, now),
+                           town_info=towns.get, audit_reason=lambda: "避難者の申請", **kw)
+
+
+async def test_issue_signs_in_the_competent_towns_name_and_is_idempotent(pki):
+    store = _store()
+    result = await issue_certificate(store, _ctx(pki), "A1", NOW)
+    assert result.number == "434434-wajima-1-000001" and not result.existing
+    assert result.replication == "not configured"
+    trust = load_trust_list(pki[0] / "trust-list.cbor")
+    verdict = verify(result.certificate["qr"], trust, NOW)
+    assert verdict.ok and verdict.certificate.competent_town.mayor == "山田 太郎" and verdict.certificate.on_behalf
+    assert store.intents["434434-wajima-1-000001"]["state"] == "completed"
+    assert any(k[0] == "audit" for k in store.entities)  # B's staff acted on A's data
+    again = await issue_certificate(store, _ctx(pki), "A1", NOW)
+    assert again.existing and again.number == result.number and store.sequence == 1
+
+
+async def test_concurrent_issuers_wait_for_each_other(pki):
+    store = _store()
+
+    async def slow() -> None:
+        await asyncio.sleep(0.05)
+
+    results = await asyncio.gather(*(issue_certificate(store, _ctx(pki, before_store=slow), "A1", NOW)
+                                     for _ in range(3)))
+    assert len({r.number for r in results}) == 1 and sum(not r.existing for r in results) == 1
+
+
+async def test_a_failed_store_abandons_the_intent_and_keeps_the_application(pki):
+    store = _store()
+    store.fail_put = "certificate"
+    with pytest.raises(RuntimeError):
+        await issue_certificate(store, _ctx(pki), "A1", NOW)
+    assert store.intents["434434-wajima-1-000001"]["state"] == "abandoned"
+    assert store.entities[("application", "A1")]["status"] == "judged"
+    store.fail_put = None
+    result = await issue_certificate(store, _ctx(pki), "A1", NOW)
+    assert result.number == "434434-wajima-1-000002"  # a used number is never handed out again
+
+
+async def test_not_ready_and_unknown_applications(pki):
+    store = _store()
+    store.entities[("application", "A1")]["status"] = "received"
+    with pytest.raises(Conflict):
+        await issue_certificate(store, _ctx(pki), "A1", NOW)
+    with pytest.raises(NotFound):
+        await issue_certificate(store, _ctx(pki), "nope", NOW)
+    assert store.sequence == 0
