@@ -16,6 +16,7 @@ from certs.federation import load_federation
 from replication.runtime import Replication
 from service import health
 from service.appkeys import KAFKA_PROBE, KEYRING, METRICS, POOL, REPLICATION, SETTINGS
+from service.auth import setup_auth
 from service.config import Settings
 from service.db import apply_migrations, claim_database, create_pool
 from service.errors import error_middleware
@@ -86,4 +87,5 @@ def create_app(settings: Settings) -> web.Application:
     app[KAFKA_PROBE] = health.KafkaProbe(settings.kafka.bootstrap_servers)
     app.cleanup_ctx.extend([_database_ctx, _keyring_ctx, _replication_ctx])
     health.setup_routes(app)
+    setup_auth(app)
     return app
