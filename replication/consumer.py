@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
@@ -28,6 +29,10 @@ from replication.relay import TRANSIENT, log_crash
 log = logging.getLogger(__name__)
 
 
+class ConsumerStalled(KafkaError):
+    """Records exist on the broker but the consumer is not receiving them (transient)."""
+
+
 class ReplicationConsumer:
     """Background consumer of all peer topics (start/stop it in a cleanup_ctx)."""
 
@@ -36,7 +41,8 @@ class ReplicationConsumer:
                  topic_prefix: str = topics.DEFAULT_PREFIX,
                  registry: CollectorRegistry | None = None, max_records: int = 500,
                  max_drift_ms: int = hlc.DEFAULT_MAX_DRIFT_MS, max_backoff: float = 30.0,
-                 refresh_interval: float = 5.0, clock=wall_clock_ms,
+                 refresh_interval: float = 5.0, stall_check_interval: float = 10.0,
+                 clock=wall_clock_ms,
                  key_owner: Callable[[bytes], str | None] | None = None,
                  kafka_options: dict[str, Any] | None = None) -> None:
         self.pool, self.bootstrap, self.node_id = pool, bootstrap_servers, node_id
@@ -45,6 +51,7 @@ class ReplicationConsumer:
                                       key_owner)
         self.max_records, self.max_backoff = max_records, max_backoff
         self.refresh_interval = refresh_interval
+        self.stall_check_interval = stall_check_interval
         self.kafka_options = kafka_options or {}
         registry = registry if registry is not None else CollectorRegistry()
         self.applied = Counter("risai_replication_applied", "Events applied, per origin node",
@@ -71,6 +78,7 @@ class ReplicationConsumer:
         self._last_hlc: dict[str, hlc.Timestamp] = {}
         self._task: asyncio.Task | None = None
         self.batches = 0  # committed batches (tests wait on progress)
+        self._idle_since = 0.0
 
     async def start(self) -> None:
         """Start the background task (returns at once; Kafka may still be down)."""
@@ -132,6 +140,7 @@ class ReplicationConsumer:
             await consumer.stop()
             raise
         self._assigned, self._last_refresh = set(), 0.0
+        self._idle_since = asyncio.get_running_loop().time()
         return consumer
 
     async def _drop_consumer(self) -> None:
@@ -166,7 +175,10 @@ class ReplicationConsumer:
             await asyncio.sleep(min(1.0, self.refresh_interval))
             return
         batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
-        if batch:
+        if not batch:
+            await self._check_stalled(consumer)
+        else:
+            self._idle_since = asyncio.get_running_loop().time()
             high = {tp: consumer.highwater(tp) for tp in batch}
             async with self.pool.acquire() as conn:
                 async with conn.transaction():
@@ -176,6 +188,21 @@ class ReplicationConsumer:
             self.batches += 1
             self._record_metrics(result, open_count)
         await self._update_lag(consumer)
+
+    async def _check_stalled(self, consumer: AIOKafkaConsumer) -> None:
+        # aiokafka logs fetch errors instead of raising them, and after a whole-cluster
+        # restart its fetcher can stay stuck on dead connections. So when idle for a
+        # while, ask the brokers for the end offsets: records we are not getting mean a
+        # stalled consumer, which the retry path replaces (seeking from PostgreSQL again).
+        now = asyncio.get_running_loop().time()
+        if now - self._idle_since < self.stall_check_interval:
+            return
+        self._idle_since = now
+        ends = await asyncio.wait_for(consumer.end_offsets(sorted(self._assigned)), 15)
+        for tp, end in ends.items():
+            if end > await consumer.position(tp):
+                raise ConsumerStalled(f"{tp.topic}[{tp.partition}] has records up to {end} "
+                                      f"but none arrived for {self.stall_check_interval}s")
 
     def _record_metrics(self, result: apply.BatchResult, open_count: int) -> None:
         for origin, n in result.applied.items():

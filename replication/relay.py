@@ -192,6 +192,10 @@ class OutboxRelay:
     async def _drop_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
+            # stop() would first flush every queued batch, which with the brokers down
+            # waits for as long as they are down. Those rows are not marked published, so
+            # failing the batches here loses nothing: they are sent again by the next producer.
+            producer._message_accumulator.fail_all(KafkaError("relay is replacing its producer"))
             try:
                 await producer.stop()
             except Exception as exc:  # a dead broker; nothing left to flush that matters

@@ -94,3 +94,31 @@ def test_insert_only_identical_is_a_noop_and_different_is_flagged():
 def test_wins():
     assert wins("b", None, False) and wins("b", "a", False) and not wins("a", "b", False)
     assert wins("a", "b", True) and not wins("b", "a", True)
+
+
+@st.composite
+def insert_only_histories(draw):
+    """Certificates inserted at several nodes, some with the same id, same or other state."""
+    out = []
+    for i in range(draw(st.integers(1, 8))):
+        out.append(ev(draw(st.sampled_from(NODES)), draw(st.integers(1, 20)),
+                      draw(st.sampled_from(["C1", "C2"])),
+                      {"class": draw(st.sampled_from(["全壊", "半壊"]))},
+                      insert_only=True, counter=i))
+    return out
+
+
+@settings(max_examples=200)
+@given(insert_only_histories(), st.randoms(use_true_random=False))
+def test_insert_only_permutations_converge_on_the_earliest_insert(history, rnd):
+    reference, other = Replica(), Replica()
+    for e in history:
+        reference.apply(e)
+    shuffled = list(history)
+    rnd.shuffle(shuffled)
+    for e in shuffled:
+        other.apply(e)
+    assert other.snapshot() == reference.snapshot()
+    assert set(other.conflicts) == set(reference.conflicts)
+    for (_, eid), held in reference.held.items():
+        assert held.version == min(e.hlc for e in history if e.entity_id == eid)
