@@ -116,11 +116,14 @@ def certificates_verify(history: History, states: list[NodeState], verify: Verif
 
 
 def converge_time(history: History) -> float | None:
-    """Seconds from the last fault's undoing to equal digests (None: never converged)."""
-    healed, done = history.marks.get("healed"), history.marks.get("converged")
+    """Seconds from healing (and the workload stopping) to equal digests (None: never)."""
+    done = history.marks.get("converged")
     if done is None:
         return None
-    return max(0.0, done - healed) if healed is not None else 0.0
+    # Digests can only settle once writes stop, so the clock starts at whichever is later:
+    # the last fault undone, or the workload stopped.
+    start = max(history.marks.get("healed", 0.0), history.marks.get("quiesced", 0.0))
+    return max(0.0, done - start)
 
 
 def converged(states: list[NodeState], seconds: float | None, bound: float) -> Invariant:

@@ -1,0 +1,167 @@
+"""Reading a running federation: seeding it for a drill, digests, final states, lag.
+
+Every node's database is reached at 127.0.0.1:<pg_port> from the root namespace (the
+namespaces' NAT carries it), with the launcher's own DSN for that node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import aiohttp
+import asyncpg
+from cryptography import x509
+
+from certs.trust_list import load_trust_list
+from certs.verify import Status, verify
+from deploy.launcher import NODE_DB, Federation
+from deploy.synthetic import generate_town
+from replication import digest
+from service.csv_import import write_csv
+from service.importer import import_csv
+from service.staff import create_staff, hash_password, load_account, staff_id_for
+from chaos.checker import NodeState
+
+STAFF_USER = "chaos"
+STAFF_ROLES = "clerk,surveyor,supervisor"
+SEED = 2024
+_LAG = re.compile(r'^risai_replication_lag_offsets\{origin="([^"]+)"\}\s+(\S+)', re.M)
+
+
+def dsn(fed: Federation, node) -> str:
+    return fed.postgres(node).dsn(NODE_DB)
+
+
+def town_names(fed: Federation) -> dict[str, str]:
+    data = tomllib.loads(Path(fed.spec.path).read_text())
+    return {str(t["code"]): str(t["name"]) for t in data["towns"]}
+
+
+def towns(fed: Federation, residents: int):
+    """The synthetic towns a drill uses (deterministic: the workload regenerates them)."""
+    names = town_names(fed)
+    return {n.town: generate_town(n.town, names[n.town], residents, SEED, damaged_share=1.0, flood_share=0.0)
+            for n in fed.spec.nodes}
+
+
+def staff_password(fed: Federation) -> str:
+    """The drill staff's password, made once per run directory and kept there (0600)."""
+    path = fed.run_dir / "chaos" / "staff.password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(18))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+async def prepare(fed: Federation, residents: int) -> None:
+    """Import each town's residents and dwellings at its own node and create the drill's
+    staff account there (both idempotent); replication takes them everywhere."""
+    password_hash = hash_password(staff_password(fed))
+    for node in fed.spec.nodes:
+        town = towns(fed, residents)[node.town]
+        conn = await asyncpg.connect(dsn(fed, node))
+        try:
+            for kind, records in (("residents", town.residents), ("dwellings", town.dwellings)):
+                await import_csv(conn, kind, _csv(kind, records), node_id=node.id, town=node.town)
+            if await load_account(conn, staff_id_for(node.town, STAFF_USER)) is None:
+                async with conn.transaction():
+                    await create_staff(conn, node_id=node.id, node_town=node.town, town_code=node.town,
+                                       username=STAFF_USER, display_name="防災訓練", roles=STAFF_ROLES,
+                                       password_hash=password_hash)
+        finally:
+            await conn.close()
+
+
+def _csv(kind: str, records) -> bytes:
+    import io
+
+    out = io.StringIO(newline="")
+    write_csv(kind, records, out)
+    return out.getvalue().encode()
+
+
+async def digests(fed: Federation) -> dict[str, str | None]:
+    """Each node's overall digest (None when its database does not answer)."""
+    out: dict[str, str | None] = {}
+    for node in fed.spec.nodes:
+        try:
+            conn = await asyncpg.connect(dsn(fed, node), timeout=5)
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            out[node.id] = None
+            continue
+        try:
+            out[node.id] = (await digest.compute(conn)).overall
+        finally:
+            await conn.close()
+    return out
+
+
+async def wait_converged(fed: Federation, timeout: float, clock: Callable[[], float]) -> float | None:
+    """Poll digests until all are equal; the time (by ``clock``) they were, or None."""
+    deadline = clock() + timeout
+    while clock() < deadline:
+        values = set((await digests(fed)).values())
+        if len(values) == 1 and None not in values:
+            return clock()
+        await asyncio.sleep(1.0)
+    return None
+
+
+async def final_states(fed: Federation) -> list[NodeState]:
+    """Digest, certificates and conflicts of every node (after healing)."""
+    states = []
+    for node in fed.spec.nodes:
+        conn = await asyncpg.connect(dsn(fed, node), timeout=10)
+        try:
+            d = await digest.compute(conn)
+            certs = await conn.fetch("SELECT entity_id, state->>'qr' AS qr FROM entities"
+                                     " WHERE entity_type = 'certificate' ORDER BY entity_id")
+            conflicts = await conn.fetch("SELECT DISTINCT entity_type || ':' || entity_id AS k FROM conflicts")
+        finally:
+            await conn.close()
+        states.append(NodeState(node.id, d.overall, d.rows, tuple((r["entity_id"], r["qr"]) for r in certs),
+                                frozenset(r["k"] for r in conflicts)))
+    return states
+
+
+async def lag(session: aiohttp.ClientSession, port: int) -> list[tuple[str, float]]:
+    """(origin, offsets behind) from a node's /metrics; empty when it does not answer."""
+    try:
+        async with session.get(f"http://127.0.0.1:{port}/metrics",
+                               timeout=aiohttp.ClientTimeout(total=1.5)) as resp:
+            text = await resp.text()
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return []
+    return [(origin, float(value)) for origin, value in _LAG.findall(text)]
+
+
+def make_verifier(run_dir: Path, now: Callable[[], datetime] | None = None) -> Callable[[str], str | None]:
+    """certs.verify against <run-dir>/pki/trust-list.cbor anchored at root.pem."""
+    now = now or (lambda: datetime.now(timezone.utc))
+    pki = Path(run_dir) / "pki"
+    anchor = x509.load_pem_x509_certificate((pki / "root.pem").read_bytes())
+    trust_list = load_trust_list(pki / "trust-list.cbor", anchor)
+
+    def check(qr: str) -> str | None:
+        verdict = verify(qr or "", trust_list, now())
+        if verdict.ok:
+            return None
+        return "; ".join(f"{c.name}: {c.en}" for c in verdict.checks if c.status is Status.FAIL)
+    return check
+
+
+def summary(states: list[NodeState]) -> dict[str, dict]:
+    return {s.node: {"digest": s.digest, "rows": s.rows, "certificates": len(s.certificates),
+                     "conflicts": len(s.conflicts)} for s in states}
+
+
+def dumps(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str)

@@ -1,0 +1,195 @@
+"""The drill's recorded workload: counters and kiosks at every node, over the real HTTP API.
+
+A counter (窓口) logs in as the drill's staff of its node's town and walks applications
+through the counter story: apply → survey → judge → issue, for residents of any town
+(so a partner node serves a town whose hall is down). A kiosk (evacuation-centre terminal)
+verifies certificates that were handed out and tracks applications with the receipt code.
+A contender, when the scenario asks, judges the same application at two nodes on either
+side of a partition: those writes are concurrent and must surface as conflicts.
+
+Every request is bounded (per-request timeout, a shared request budget, a deadline) and
+recorded in the history with its outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import quote
+
+import aiohttp
+
+from chaos.history import FAILED, OK, REJECTED, History, Op
+from chaos.scenario import WorkloadSpec
+
+API = "/api/v1"
+REASON = {"X-Access-Reason": quote("防災訓練: 相互応援協定による代行受付")}
+DISASTER = {"name": "防災訓練 地震", "date": "2024-01-01"}
+
+
+@dataclass
+class Target:
+    """A node the workload talks to."""
+
+    node: str
+    port: int
+    town: str
+
+
+@dataclass
+class Shared:
+    """State shared by all clients of one drill."""
+
+    history: History
+    clock: Callable[[], float]
+    deadline: float
+    budget: int
+    password: str
+    households: list[tuple[str, str]]  # (resident_id, dwelling_id) pairs of every town
+    issued: list[tuple[str, str]] = field(default_factory=list)  # (number, qr)
+    tracking: list[tuple[str, str]] = field(default_factory=list)  # (application id, code)
+
+    def go(self) -> bool:
+        return self.budget > 0 and self.clock() < self.deadline
+
+
+class Client:
+    """One HTTP client (own cookie jar) at one node, recording every request."""
+
+    def __init__(self, shared: Shared, name: str, target: Target, timeout: float) -> None:
+        self.shared, self.name, self.target = shared, name, target
+        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                             timeout=aiohttp.ClientTimeout(total=timeout))
+        self.headers: dict[str, str] | None = None
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def login(self) -> bool:
+        status, body = await self.request("login", "POST", "/auth/login", {
+            "town_code": self.target.town, "username": "chaos", "password": self.shared.password})
+        self.headers = {"X-CSRF-Token": body["csrf_token"], **REASON} if status == 200 else None
+        return self.headers is not None
+
+    async def request(self, op: str, method: str, path: str, body: Any = None, *,
+                      entity: str | None = None, base: str | None = None,
+                      headers: dict | None = None) -> tuple[int | None, dict]:
+        """Send one request and append it to the history; (status or None, JSON body)."""
+        self.shared.budget -= 1
+        start = self.shared.clock()
+        status, data, detail = None, {}, ""
+        try:
+            async with self.session.request(method, f"http://127.0.0.1:{self.target.port}{API}{path}",
+                                            json=body, headers=headers or self.headers) as resp:
+                status = resp.status
+                data = await resp.json(content_type=None) if resp.content_length != 0 else {}
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            detail = type(exc).__name__
+        outcome = OK if status and status < 400 else REJECTED if status and status < 500 else FAILED
+        if status and status >= 400:
+            detail = str((data or {}).get("error", {}).get("code", status))
+        cert = (data or {}).get("certificate") if op == "issue" else None
+        self.shared.history.ops.append(Op(
+            self.name, self.target.node, op, start, self.shared.clock(), outcome, status,
+            cert.get("number") if cert else None, cert.get("qr") if cert else None, entity, base, detail))
+        return status, data or {}
+
+
+async def counter(shared: Shared, client: Client, rng: random.Random) -> None:
+    """Walk applications through the counter story until the deadline or the budget ends."""
+    while shared.go():
+        if client.headers is None and not await client.login():
+            await asyncio.sleep(1.0)
+            continue
+        resident, dwelling = rng.choice(shared.households)
+        if not await _story(shared, client, resident, dwelling):
+            await asyncio.sleep(0.5)  # back off from a node in trouble
+        await asyncio.sleep(0.05)
+
+
+async def _story(shared: Shared, client: Client, resident: str, dwelling: str) -> bool:
+    status, body = await client.request("apply", "POST", "/applications", {
+        "applicant_resident_id": resident, "dwelling_id": dwelling, "disaster": DISASTER})
+    if status == 401:
+        client.headers = None
+    if status != 201:
+        return False
+    app_id = body["application"]["application_id"]
+    shared.tracking.append((app_id, body["tracking_code"]))
+    entity = f"application:{app_id}"
+    steps = [("survey", f"/applications/{app_id}/surveys", {"surveyed_on": "2024-01-10", "damage_ratio": "35"}),
+             ("judge", f"/applications/{app_id}/judgement", {}),
+             ("issue", f"/applications/{app_id}/certificate", {"place": "防災訓練会場"})]
+    for op, path, payload in steps:
+        if not shared.go():
+            return True
+        status, body = await client.request(op, "POST", path, payload, entity=entity)
+        if status not in (200, 201):
+            return False
+    shared.issued.append((body["certificate"]["number"], body["certificate"]["qr"]))
+    return True
+
+
+async def kiosk(shared: Shared, client: Client, rng: random.Random) -> None:
+    """Verify handed-out certificates and track applications (no staff login)."""
+    while shared.go():
+        if shared.issued and rng.random() < 0.6:
+            _, qr = rng.choice(shared.issued)
+            await client.request("verify", "POST", "/verify", {"qr": qr}, headers={})
+        elif shared.tracking:
+            app_id, code = rng.choice(shared.tracking)
+            await client.request("track", "GET", f"/applications/{app_id}/tracking?code={code}", headers={})
+        await asyncio.sleep(0.3)
+
+
+async def contender(shared: Shared, inside: Client, outside: Client, at: float, pairs: int = 3) -> None:
+    """Before ``at``: prepare surveyed applications seen by both nodes. At ``at`` (inside a
+    partition): judge each at both nodes at once. Both writes are based on the same version."""
+    prepared = []
+    for client in (inside, outside):
+        while client.headers is None and shared.go():
+            if not await client.login():
+                await asyncio.sleep(1)
+    for resident, dwelling in shared.households[:pairs]:
+        status, body = await outside.request("apply", "POST", "/applications", {
+            "applicant_resident_id": resident, "dwelling_id": dwelling, "disaster": DISASTER})
+        if status == 201:
+            app_id = body["application"]["application_id"]
+            status, _ = await outside.request("survey", "POST", f"/applications/{app_id}/surveys",
+                                              {"surveyed_on": "2024-01-10", "damage_ratio": "45"},
+                                              entity=f"application:{app_id}")
+            if status == 201:
+                prepared.append(app_id)
+    while shared.clock() < at and shared.go():
+        await asyncio.sleep(0.2)
+    for app_id in prepared:
+        ent, base = f"application:{app_id}", f"contended:{app_id}"
+        await asyncio.gather(*(c.request("judge", "POST", f"/applications/{app_id}/judgement", {},
+                                         entity=ent, base=base) for c in (inside, outside)))
+
+
+async def run(shared: Shared, targets: list[Target], spec: WorkloadSpec, *,
+              contend: tuple[str, str, float] | None = None, seed: int = 6) -> None:
+    """Run every client until the deadline or budget; ``contend`` = (inside, outside, at)."""
+    rng = random.Random(seed)
+    clients: list[Client] = []
+
+    def client(name: str, target: Target) -> Client:
+        clients.append(Client(shared, name, target, spec.request_timeout_s))
+        return clients[-1]
+    jobs = []
+    for t in targets:
+        jobs += [counter(shared, client(f"counter-{t.node}-{i}", t), random.Random(rng.random()))
+                 for i in range(spec.counters_per_node)]
+        jobs += [kiosk(shared, client(f"kiosk-{t.node}-{i}", t), random.Random(rng.random()))
+                 for i in range(spec.kiosks_per_node)]
+    if contend:
+        by_node = {t.node: t for t in targets}
+        jobs.append(contender(shared, client("contender-in", by_node[contend[0]]),
+                              client("contender-out", by_node[contend[1]]), contend[2]))
+    try:
+        await asyncio.gather(*jobs)
+    finally:
+        await asyncio.gather(*(c.close() for c in clients))
