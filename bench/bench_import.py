@@ -77,6 +77,12 @@ async def run(admin_dsn: str, make_dsn, residents: int) -> None:
     print(f"re-import of the same file (sha256 hit):    {reimport_s:8.3f} s  (changed {again.changed})")
 
 
+async def _raise_lock_table(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("ALTER SYSTEM SET max_locks_per_transaction = 4096")
+    await conn.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -91,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     root.chmod(0o755)
     cluster = PostgresCluster.at(root / "cluster", free_port())
     cluster.init(for_tests=True)
+    cluster.start()
+    # replication's apply_event takes one advisory xact lock per entity, and the importer
+    # writes a whole file in one transaction: 140k locks need a bigger shared lock table
+    # than the default (64 x connections). Nodes that import big files need the same.
+    asyncio.run(_raise_lock_table(cluster.dsn()))
+    cluster.stop()
     cluster.start()
     try:
         asyncio.run(run(cluster.dsn(), cluster.dsn, args.residents))
