@@ -15,6 +15,7 @@ from aiohttp import web
 from certs.federation import load_federation
 from replication.runtime import Replication
 from service import health
+from service.api.routes import setup_api
 from service.appkeys import KAFKA_PROBE, KEYRING, METRICS, POOL, REPLICATION, SETTINGS
 from service.auth import setup_auth
 from service.config import Settings
@@ -88,4 +89,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_database_ctx, _keyring_ctx, _replication_ctx])
     health.setup_routes(app)
     setup_auth(app)
+    setup_api(app)
     return app
