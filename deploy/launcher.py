@@ -22,6 +22,7 @@ import asyncpg
 
 from certs.ceremony import build_federation_pki
 from deploy import netns
+from deploy.demo import PASSWORDS, seed_demo
 from deploy.federation_spec import DEFAULT_FILE, FederationSpec, NodeSpec, load_spec
 from deploy.kafka_admin import ensure_topics, wait_ready
 from deploy.kafka_cluster import KafkaCluster, check_java
@@ -91,7 +92,7 @@ class Federation:
                 ours.add(n.pg_port)
         return ours
 
-    def up(self, say=print, *, use_netns: bool = False) -> dict[str, float]:
+    def up(self, say=print, *, use_netns: bool = False, seed_residents: int = 0) -> dict[str, float]:
         """Start everything that is not running yet; returns seconds per phase."""
         timings: dict[str, float] = {}
         t0 = time.monotonic()
@@ -118,6 +119,12 @@ class Federation:
             wait_node_ready(node, self.node_record(node))
             say(f"node {node.id} ready at http://127.0.0.1:{node.http_port}/")
         timings["nodes"] = time.monotonic() - t2
+        if seed_residents:
+            t3 = time.monotonic()
+            seed_demo(self.run_dir, self.spec.pki,
+                      {n.id: (self.postgres(n).dsn(NODE_DB), n.town) for n in self.spec.nodes},
+                      residents=seed_residents, say=say)
+            timings["seed"] = time.monotonic() - t3
         timings["total"] = time.monotonic() - t0
         return timings
 
@@ -257,6 +264,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--run-dir", type=Path, default=Path("run"), help="state, logs and data")
     parser.add_argument("--netns", action="store_true",
                         help="up: run each region in its own network namespace (for chaos drills)")
+    parser.add_argument("--seed-residents", type=int, default=2000, metavar="N",
+                        help="up: synthetic residents per town and a demo account, once per run dir (0: none)")
     return parser.parse_args(argv)
 
 
@@ -265,11 +274,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         federation = Federation(load_spec(args.config), args.run_dir)
         if args.command == "up":
-            timings = federation.up(use_netns=args.netns)
+            timings = federation.up(use_netns=args.netns, seed_residents=args.seed_residents)
             print(f"federation up in {timings['total']:.1f}s "
-                  f"(kafka {timings['kafka']:.1f}s, postgres {timings['postgres']:.1f}s, nodes {timings['nodes']:.1f}s)")
+                  f"(kafka {timings['kafka']:.1f}s, postgres {timings['postgres']:.1f}s, "
+                  f"nodes {timings['nodes']:.1f}s, seed {timings.get('seed', 0):.1f}s)")
             for node in federation.spec.nodes:
                 print(f"  {node.id:<18} http://127.0.0.1:{node.http_port}/")
+            if (federation.run_dir / PASSWORDS).exists():
+                print(f"demo staff login: see {federation.run_dir / PASSWORDS}")
             print(f"stop it with: risai-federation down --run-dir {args.run_dir}")
         elif args.command == "status":
             for row in federation.status():

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import shutil
 import socket
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from deploy.federation_spec import DEFAULT_FILE, load_spec
-from deploy.launcher import Federation, main
+from deploy.launcher import NODE_DB, Federation, main
 from deploy.processes import DeployError, free_port, process_start_ticks
 
 pytestmark = pytest.mark.integration
@@ -45,9 +48,31 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
         return resp.status, resp.read()
 
 
+async def _resident_counts(federation: Federation) -> dict[str, int]:
+    counts = {}
+    for node in federation.spec.nodes:
+        conn = await asyncpg.connect(federation.postgres(node).dsn(NODE_DB))
+        try:
+            counts[node.id] = await conn.fetchval(
+                "SELECT count(*) FROM entities WHERE entity_type = 'resident'")
+        finally:
+            await conn.close()
+    return counts
+
+
+def _wait_replicated(federation: Federation, expected: int, timeout: float = 60) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = asyncio.run(_resident_counts(federation))
+        if set(counts.values()) == {expected} or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.5)
+
+
 def test_up_serves_three_ready_nodes_and_down_leaves_nothing(run_dir, capsys):
     config = _federation_file(run_dir)
-    assert main(["up", "--config", str(config), "--run-dir", str(run_dir / "run")]) == 0
+    argv = ["--config", str(config), "--run-dir", str(run_dir / "run")]
+    assert main(["up", *argv, "--seed-residents", "150"]) == 0
     federation = Federation(load_spec(config), run_dir / "run")
     pids = []
     try:
@@ -56,16 +81,21 @@ def test_up_serves_three_ready_nodes_and_down_leaves_nothing(run_dir, capsys):
             assert status == 200 and json.loads(body)["ready"] is True
             status, body = _get(node.http_port, "/metrics")
             assert status == 200 and b"risai_node_info" in body
+        # Each town's residents were imported at its own node only; replication over the
+        # real three-broker cluster brings every town's residents to every node.
+        counts = _wait_replicated(federation, 3 * 150)
+        assert set(counts.values()) == {450}, counts
+        assert "password" in (run_dir / "run" / "demo-staff.txt").read_text()
         rows = federation.status()
         assert len(rows) == 9 and all(r["pid"] for r in rows)
         pids = [r["pid"] for r in rows]
         # up is idempotent: a second run starts nothing new.
-        assert main(["up", "--config", str(config), "--run-dir", str(run_dir / "run")]) == 0
+        assert main(["up", *argv]) == 0
         assert [r["pid"] for r in federation.status()] == pids
         out = capsys.readouterr().out
         assert all(f"http://127.0.0.1:{n.http_port}/" in out for n in federation.spec.nodes)
     finally:
-        assert main(["down", "--config", str(config), "--run-dir", str(run_dir / "run")]) == 0
+        assert main(["down", *argv]) == 0
     assert all(process_start_ticks(pid) is None for pid in pids), "down left a process behind"
     assert all(r["pid"] is None for r in federation.status())
 
