@@ -24,7 +24,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 
 from replication import apply, conflicts, envelope, hlc, topics
 from replication.outbox import wall_clock_ms
-from replication.relay import TRANSIENT, log_crash
+from replication.relay import TRANSIENT, isolated, log_crash
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class ReplicationConsumer:
                 retry=retry_if_exception_type(TRANSIENT),
                 wait=wait_random_exponential(multiplier=0.2, max=self.max_backoff),
                 before_sleep=self._log_retry, reraise=True)
-            await retrying(self._step)
+            await retrying(isolated, self._step)
 
     def _log_retry(self, state: RetryCallState) -> None:
         self.retries.inc()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -32,8 +32,31 @@ from replication import envelope, outbox, topics
 from replication.envelope import Signer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 TRANSIENT = (KafkaError, OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
              asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
+
+
+class SpuriousCancel(KafkaError):
+    """A CancelledError raised by a client library although nobody cancelled our task."""
+
+
+async def isolated(step: Callable[[], Awaitable[T]]) -> T:
+    """Run one step in its own task and turn a spurious CancelledError into a retry.
+
+    aiokafka's internal timeouts (async_timeout) cancel the *current* task; with every
+    broker down we saw that cancellation leak out of getmany()/end_offsets() as a bare
+    CancelledError, and leave the task's cancel count raised, which then turns later
+    timeouts into cancellations too. A fresh task per step confines that state. If our
+    own task was not cancelled, the CancelledError came from the library: retry it.
+    """
+    try:
+        return await asyncio.create_task(step())
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # a real stop(): propagate
+        raise SpuriousCancel("client library raised CancelledError; restarting the client") from None
 
 
 def log_crash(task: asyncio.Task) -> None:
@@ -151,7 +174,7 @@ class OutboxRelay:
             # Clear before the step: a commit notified while we publish makes the wait
             # below return at once instead of being lost.
             self._wake.clear()
-            published = await retrying(self._step)
+            published = await retrying(isolated, self._step)
             if published < self.batch_size:
                 await self._wait_for_work()
 
