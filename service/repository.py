@@ -82,6 +82,8 @@ class Repository:
 
     async def get(self, entity_type: str, entity_id: str, *, for_update: bool = False) -> dict | None:
         """The held state, or None. ``for_update`` row-locks it to the end of the transaction."""
+        if "\x00" in entity_id:  # PostgreSQL text cannot hold NUL: nothing can match
+            return None
         sql = "SELECT state FROM entities WHERE entity_type = $1 AND entity_id = $2"
         raw = await self.conn.fetchval(sql + (" FOR UPDATE" if for_update else ""), entity_type, entity_id)
         return json.loads(raw) if raw is not None else None
@@ -99,6 +101,8 @@ class Repository:
         # the partial expression indexes of migration 0250; a parameter would not.
         if not _FIELD.fullmatch(field):
             raise ValueError(f"bad field name {field!r}")
+        if "\x00" in value:
+            return []
         rows = await self.conn.fetch(
             f"SELECT state FROM entities WHERE entity_type = $1 AND state->>'{field}' = $2"
             " ORDER BY updated_at, entity_id LIMIT $3", entity_type, value, limit)

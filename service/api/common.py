@@ -144,6 +144,14 @@ class _Nested(Fields):
         self.parent.add(f"{self.prefix}.{field}", reason, code)
 
 
+def check_query(request: web.Request, max_len: int = 200) -> None:
+    """Refuse control characters (PostgreSQL text cannot hold NUL) and overlong values."""
+    for name, value in request.query.items():
+        if len(value) > max_len or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+            raise InvalidRequest.field(name, f"must be at most {max_len} printable characters",
+                                       "invalid.query")
+
+
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter within [low, high]."""
     raw = request.query.get(name)

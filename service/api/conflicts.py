@@ -6,7 +6,7 @@ from aiohttp import web
 
 from replication import conflicts, freshness
 from replication.outbox import wall_clock_ms
-from service.api.common import Fields, json_object, query_int, reply
+from service.api.common import Fields, check_query, json_object, query_int, reply
 from service.api.context import acting_staff
 from service.appkeys import POOL, SETTINGS
 from service.auth import require_role
@@ -16,6 +16,7 @@ from service.errors import Conflict, InvalidRequest, NotFound
 @require_role("supervisor", "auditor", "admin")
 async def list_conflicts(request: web.Request) -> web.Response:
     """GET /api/v1/conflicts?entity_type=&limit=&offset=: open conflicts, oldest first."""
+    check_query(request)
     limit = query_int(request, "limit", 100, 1, 500)
     offset = query_int(request, "offset", 0, 0, 1_000_000)
     async with request.app[POOL].acquire() as conn:

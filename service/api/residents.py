@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from service.api.common import query_int, reply, repository
+from service.api.common import check_query, query_int, reply, repository
 from service.api.context import acting_staff, audit_other_town, needs_reason
 from service.auth import require_role
 from service.errors import InvalidRequest, NotFound
@@ -30,6 +30,7 @@ def _like(text: str) -> str:
 
 
 def _criteria(request: web.Request) -> tuple[list[str], list[Any]]:
+    check_query(request)
     q, where, args = request.query, ["entity_type = 'resident'"], []
 
     def add(sql: str, value: Any) -> None:
@@ -103,6 +104,7 @@ async def dwellings_of(repo: Any, household_id: str) -> list[dict]:
 async def search_dwellings(request: web.Request) -> web.Response:
     """GET /api/v1/dwellings?address=&household_id=&resident_id=&town_code=&limit="""
     acting_staff(request)
+    check_query(request)
     q = request.query
     limit = query_int(request, "limit", 20, 1, 100)
     async with repository(request) as repo:

@@ -157,6 +157,11 @@ async def test_search_and_reads_of_other_towns_need_a_reason(database, pki):
         assert body["dwellings"]
         status, body = await clerk.get("/api/v1/residents", params={})
         assert status == 422 and body["error"]["code"] == "search.criteria_required"
+        for params in ({"name": "a\x00"}, {"address": "\x00"}, {"kana": "x", "town_code": "\x00"}):
+            status, body = await clerk.get("/api/v1/residents", params=params, headers=REASON)
+            assert status == 422 and body["error"]["code"] == "invalid.query"  # found by schemathesis
+        status, body = await clerk.get("/api/v1/residents/a%00b", headers=REASON)
+        assert status == 404
         status, body = await clerk.get("/api/v1/residents", params={"birth_date": "1990-02-30"})
         assert status == 422 and body["error"]["code"] == "invalid.date"
         # Half-width kana and variant kanji find the same person.
