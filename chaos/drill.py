@@ -25,6 +25,7 @@ from deploy.launcher import Federation
 
 log = logging.getLogger("chaos.drill")
 RESIDENTS_PER_TOWN = 40
+TAIL_S = 5.0  # seconds of workload after the last heal, at least
 
 
 class Drill:
@@ -49,6 +50,10 @@ class Drill:
         leftovers = faults.heal_all(self.fed, self.ledger)
         if leftovers:
             raise RuntimeError(f"faults from an earlier drill could not be undone: {leftovers}")
+        # A broker restarted by an earlier drill may still be recovering its logs.
+        down = await observe.wait_ready(self.fed, 120, self.clock)
+        if down:
+            raise RuntimeError(f"the federation is not healthy: {', '.join(down)} not serving")
         self.say(f"seeding {RESIDENTS_PER_TOWN} residents per town and the drill staff …")
         await observe.prepare(self.fed, RESIDENTS_PER_TOWN)
         if await observe.wait_converged(self.fed, 120, self.clock) is None:
@@ -77,6 +82,9 @@ class Drill:
         sampler = asyncio.create_task(self._sample_lag(sc.duration_s + 5))
         try:
             await self._schedule()
+            # A late heal (a slow restart) must not leave the recovery without load: keep
+            # the clients going a little past the last heal.
+            shared.deadline = max(shared.deadline, self.clock() + TAIL_S)
             await load
         finally:
             for task in (load, sampler):

@@ -10,7 +10,6 @@ import asyncio
 import json
 import re
 import secrets
-import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -19,13 +18,13 @@ import aiohttp
 import asyncpg
 from cryptography import x509
 
+from certs.federation import load_federation
 from certs.trust_list import load_trust_list
 from certs.verify import Status, verify
 from deploy.launcher import NODE_DB, Federation
+from deploy.seed import seed_federation
 from deploy.synthetic import generate_town
 from replication import digest
-from service.csv_import import write_csv
-from service.importer import import_csv
 from service.staff import create_staff, hash_password, load_account, staff_id_for
 from chaos.checker import NodeState
 
@@ -39,16 +38,14 @@ def dsn(fed: Federation, node) -> str:
     return fed.postgres(node).dsn(NODE_DB)
 
 
-def town_names(fed: Federation) -> dict[str, str]:
-    data = tomllib.loads(Path(fed.spec.path).read_text())
-    return {str(t["code"]): str(t["name"]) for t in data["towns"]}
-
-
 def towns(fed: Federation, residents: int):
-    """The synthetic towns a drill uses (deterministic: the workload regenerates them)."""
-    names = town_names(fed)
-    return {n.town: generate_town(n.town, names[n.town], residents, SEED, damaged_share=1.0, flood_share=0.0)
-            for n in fed.spec.nodes}
+    """The synthetic towns the drill seeds (deterministic: the workload regenerates them to
+    know which resident lives in which dwelling)."""
+    return {t.code: generate_town(t.code, t.name, residents, SEED) for t in federation(fed).towns}
+
+
+def federation(fed: Federation):
+    return load_federation(Path(fed.spec.path))
 
 
 def staff_password(fed: Federation) -> str:
@@ -62,15 +59,14 @@ def staff_password(fed: Federation) -> str:
 
 
 async def prepare(fed: Federation, residents: int) -> None:
-    """Import each town's residents and dwellings at its own node and create the drill's
-    staff account there (both idempotent); replication takes them everywhere."""
+    """Seed each town at its own node through the importer (deploy.seed, idempotent) and
+    create the drill's staff account there; replication takes both everywhere."""
+    await seed_federation(federation(fed), {n.id: dsn(fed, n) for n in fed.spec.nodes},
+                          residents=residents, seed=SEED, log=lambda _: None)
     password_hash = hash_password(staff_password(fed))
     for node in fed.spec.nodes:
-        town = towns(fed, residents)[node.town]
         conn = await asyncpg.connect(dsn(fed, node))
         try:
-            for kind, records in (("residents", town.residents), ("dwellings", town.dwellings)):
-                await import_csv(conn, kind, _csv(kind, records), node_id=node.id, town=node.town)
             if await load_account(conn, staff_id_for(node.town, STAFF_USER)) is None:
                 async with conn.transaction():
                     await create_staff(conn, node_id=node.id, node_town=node.town, town_code=node.town,
@@ -78,14 +74,6 @@ async def prepare(fed: Federation, residents: int) -> None:
                                        password_hash=password_hash)
         finally:
             await conn.close()
-
-
-def _csv(kind: str, records) -> bytes:
-    import io
-
-    out = io.StringIO(newline="")
-    write_csv(kind, records, out)
-    return out.getvalue().encode()
 
 
 async def digests(fed: Federation) -> dict[str, str | None]:
@@ -113,6 +101,36 @@ async def wait_converged(fed: Federation, timeout: float, clock: Callable[[], fl
             return clock()
         await asyncio.sleep(1.0)
     return None
+
+
+async def unready(fed: Federation) -> list[str]:
+    """What is not serving now: brokers not listening, nodes whose /readyz is not 200."""
+    down = []
+    for broker in fed.spec.brokers:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", broker.port), 2)
+            writer.close()
+        except (OSError, asyncio.TimeoutError):
+            down.append(f"kafka broker {broker.id}")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
+        for node in fed.spec.nodes:
+            try:
+                async with session.get(f"http://127.0.0.1:{node.http_port}/readyz") as resp:
+                    if resp.status != 200:
+                        down.append(f"node {node.id} (readyz {resp.status})")
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                down.append(f"node {node.id} (no answer)")
+    return down
+
+
+async def wait_ready(fed: Federation, timeout: float, clock: Callable[[], float]) -> list[str]:
+    """Poll until every broker and node serves; what still does not after ``timeout``."""
+    deadline = clock() + timeout
+    while True:
+        down = await unready(fed)
+        if not down or clock() >= deadline:
+            return down
+        await asyncio.sleep(1.0)
 
 
 async def final_states(fed: Federation) -> list[NodeState]:

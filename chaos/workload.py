@@ -90,6 +90,8 @@ class Client:
         outcome = OK if status and status < 400 else REJECTED if status and status < 500 else FAILED
         if status and status >= 400:
             detail = str((data or {}).get("error", {}).get("code", status))
+        elif op == "issue" and isinstance(data, dict):
+            detail = str(data.get("replication", ""))  # "acknowledged" or "pending" (DESIGN 4)
         cert = (data or {}).get("certificate") if op == "issue" else None
         self.shared.history.ops.append(Op(
             self.name, self.target.node, op, start, self.shared.clock(), outcome, status,
