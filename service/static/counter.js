@@ -1,0 +1,354 @@
+// The counter workflow: resident search → resident and dwellings → application →
+// survey → judgement (derived class) → issue → certificate.
+
+import * as api from "./api.js";
+import { dataTowns, townName } from "./app.js";
+import { CLASSES, REPLICATION, STATUS, fromFloodDepth, fromRatio } from "./damage.js";
+import { bi, button, clear, clearErrors, field, formError, h, input, select, showError, values } from "./dom.js";
+
+const issueReplies = new Map(); // certificate number → replication state from the issue reply
+const trackingCodes = new Map(); // application id → tracking code (shown once)
+let lastResults = null;
+
+const today = () => new Date().toISOString().slice(0, 10);
+const classLabel = (code) => (code && CLASSES[code] ? bi(...CLASSES[code]) : bi("—", "none"));
+const statusLabel = (s) => bi(...(STATUS[s] || [s, s]));
+const canWrite = () => api.hasRole("clerk", "supervisor");
+
+function dl(rows) {
+  return h("dl", { class: "facts" }, rows.filter(Boolean).map(([ja, en, value, id]) =>
+    [h("dt", {}, bi(ja, en)), h("dd", id ? { id } : {}, value ?? "—")]));
+}
+
+function panel(ja, en, ...children) {
+  return h("section", { class: "card" }, h("h3", {}, bi(ja, en)), ...children);
+}
+
+// ---- search -----------------------------------------------------------------------
+
+export function searchView() {
+  const results = h("div", { id: "results" });
+  const form = h("form", { class: "card", id: "search-form", novalidate: true },
+    h("h2", {}, bi("住民検索", "Resident search")),
+    h("div", { class: "grid" },
+      field("name", "氏名", "Name", input({ placeholder: "例: 山田 / e.g. 山田" })),
+      field("kana", "ふりがな", "Kana", input({ placeholder: "やまだ / ヤマダ" })),
+      field("birth_date", "生年月日", "Date of birth", input({ type: "date" })),
+      field("address", "住所", "Address", input({ placeholder: "一部でも可 / any part" }))),
+    formError(),
+    h("button", { type: "submit", class: "primary" }, bi("検索", "Search")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    try {
+      const data = await api.get(api.query("/api/v1/residents", values(form)));
+      lastResults = data.residents;
+      clear(results).append(resultTable(data.residents));
+    } catch (e) { showError(form, e); }
+  });
+  if (lastResults) results.append(resultTable(lastResults));
+  return h("div", {}, form, results);
+}
+
+function resultTable(residents) {
+  if (!residents.length) return h("p", { class: "card muted" }, bi("該当する住民はいません", "No residents found"));
+  return h("table", { class: "card results" },
+    h("thead", {}, h("tr", {}, h("th", {}, bi("氏名", "Name")), h("th", {}, bi("生年月日", "Born")),
+      h("th", {}, bi("住所", "Address")), h("th", {}, bi("市町村", "Town")))),
+    h("tbody", {}, residents.map((r) => h("tr", {},
+      h("td", {}, h("a", { href: `#/resident/${encodeURIComponent(r.resident_id)}`, class: "resident-link" },
+        `${r.family_name} ${r.given_name}`), h("div", { class: "kana" }, `${r.family_kana} ${r.given_kana}`)),
+      h("td", {}, r.birth_date), h("td", {}, r.address),
+      h("td", {}, townName(r.town_code), " ", otherTown(r.town_code))))));
+}
+
+function otherTown(code) {
+  const me = api.session.staff && api.session.staff.town_code;
+  return code !== me ? h("span", { class: "pill behind" }, bi("他市町村", "other town")) : null;
+}
+
+// ---- resident and dwellings -------------------------------------------------------
+
+export async function residentView(id) {
+  const data = await api.get(`/api/v1/residents/${encodeURIComponent(id)}`);
+  const r = data.resident;
+  dataTowns([r.town_code, ...data.dwellings.map((d) => d.town_code)]);
+  return h("div", {},
+    panel("住民", "Resident", dl([
+      ["氏名", "Name", `${r.family_name} ${r.given_name}（${r.family_kana} ${r.given_kana}）`, "resident-name"],
+      ["生年月日", "Date of birth", r.birth_date], ["住所", "Address", r.address],
+      ["市町村", "Town", `${townName(r.town_code)}（${r.town_code}）`],
+      ["世帯", "Household", `${r.household_id}${r.householder ? "（世帯主 / householder）" : ""}`],
+    ])),
+    panel("住家", "Dwellings", data.dwellings.length
+      ? data.dwellings.map((d) => dwellingCard(r, d))
+      : h("p", { class: "muted" }, bi("この世帯の住家は登録されていません", "No dwelling registered for this household"))));
+}
+
+function dwellingCard(resident, d) {
+  return h("article", { class: "dwelling" },
+    dl([["所在地", "Location", d.location], ["構造", "Structure", d.structure],
+      ["管轄市町村", "Competent town", `${townName(d.town_code)}（${d.town_code}）`]]),
+    canWrite() ? applicationForm(resident, d) : null);
+}
+
+function applicationForm(resident, dwelling) {
+  const remembered = JSON.parse(localStorage.getItem("risai.disaster") || "{}");
+  const form = h("form", { class: "inline-form application-form", novalidate: true },
+    h("h4", {}, bi("罹災証明の申請受付", "Receive an application")),
+    h("div", { class: "grid" },
+      field("disaster.name", "災害名", "Disaster", input({ value: remembered.name || "", placeholder: "令和6年能登半島地震" })),
+      field("disaster.date", "発生日", "Date", input({ type: "date", value: remembered.date || "" }))),
+    formError(),
+    h("button", { type: "submit", class: "primary" }, bi("申請を受け付ける", "Receive application")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const v = values(form);
+    const disaster = { name: v["disaster.name"], date: v["disaster.date"] };
+    try {
+      const data = await api.post("/api/v1/applications", {
+        applicant_resident_id: resident.resident_id, dwelling_id: dwelling.dwelling_id, disaster });
+      localStorage.setItem("risai.disaster", JSON.stringify(disaster));
+      trackingCodes.set(data.application.application_id, data.tracking_code);
+      location.hash = `#/application/${encodeURIComponent(data.application.application_id)}`;
+    } catch (e) { showError(form, e); }
+  });
+  return form;
+}
+
+// ---- application lifecycle --------------------------------------------------------
+
+const MAIN_STEPS = ["received", "surveyed", "judged", "issued"];
+const RESURVEY_STEPS = ["resurvey_requested", "resurveyed", "rejudged", "reissued"];
+
+export async function applicationView(id) {
+  const { application: a } = await api.get(`/api/v1/applications/${encodeURIComponent(id)}`);
+  dataTowns([a.competent_town, a.applicant_town]);
+  const parts = [summary(a)];
+  const code = trackingCodes.get(a.application_id);
+  if (code) parts.push(h("div", { class: "card notice", id: "tracking" }, bi("追跡コード（申請者に渡してください。一度だけ表示）",
+    "Tracking code (give it to the applicant; shown once)"), h("strong", { class: "code" }, code)));
+  const s = a.status;
+  if (["received", "surveyed", "resurvey_requested", "resurveyed"].includes(s) && a.kind === "risai") {
+    parts.push(api.hasRole("surveyor", "supervisor") ? surveyForm(a) : roleNote("調査", "Survey", "調査員・監督者", "surveyor or supervisor"));
+  }
+  if (["surveyed", "resurveyed"].includes(s)) {
+    parts.push(api.hasRole("supervisor") ? await judgeForm(a) : roleNote("判定", "Judgement", "監督者", "supervisor"));
+  }
+  if (["judged", "rejudged"].includes(s) || (a.kind === "hisai" && s === "received")) {
+    parts.push(derivedClass(a));
+    parts.push(canWrite() ? issueForm(a) : roleNote("交付", "Issue", "窓口職員・監督者", "clerk or supervisor"));
+  }
+  if (a.current_certificate) parts.push(await certificateCard(a.current_certificate, a));
+  parts.push(history(a));
+  return h("div", { id: "application", dataset: { status: s } }, parts);
+}
+
+function roleNote(ja, en, roleJa, roleEn) {
+  return panel(ja, en, h("p", { class: "muted" }, bi(`${roleJa}が行います`, `Done by a ${roleEn}`)));
+}
+
+function summary(a) {
+  const steps = a.history.some((x) => RESURVEY_STEPS.includes(x.status)) ? [...MAIN_STEPS, ...RESURVEY_STEPS] : MAIN_STEPS;
+  const done = new Set(a.history.map((x) => x.status));
+  return panel("申請", "Application",
+    h("ol", { class: "steps" }, steps.map((st) => h("li", {
+      class: [done.has(st) ? "done" : "", a.status === st ? "current" : ""].join(" ").trim() }, statusLabel(st)))),
+    dl([["申請番号", "Application", h("code", {}, a.application_id)],
+      ["状態", "Status", statusLabel(a.status), "application-status"],
+      ["種別", "Kind", a.kind === "hisai" ? bi("被災証明", "report of damage") : bi("罹災証明", "damage certificate")],
+      ["管轄市町村", "Competent town", `${townName(a.competent_town)}（${a.competent_town}）`],
+      ["災害", "Disaster", `${a.disaster.name}（${a.disaster.date}）`],
+      ["受付", "Received", `${a.received_at.slice(0, 16).replace("T", " ")} ${a.received_node}`]]));
+}
+
+function surveyForm(a) {
+  const resurvey = a.status.startsWith("resurvey");
+  const basis = select([["damage_ratio", "損害割合（%） / Damage ratio (%)"], ["flood_depth_m", "浸水深（m） / Flood depth (m)"]], { id: "survey-basis" });
+  const amount = input({ inputmode: "decimal", id: "survey-value", required: true });
+  const preview = h("output", { class: "preview", id: "class-preview" });
+  const valueField = field("damage_ratio", "損害割合（%）", "Damage ratio (%)", amount);
+  const update = () => {
+    const isRatio = basis.value === "damage_ratio";
+    amount.name = basis.value;
+    valueField.dataset.field = basis.value;
+    valueField.querySelector("label").replaceChildren(isRatio ? bi("損害割合（%）", "Damage ratio (%)") : bi("床上浸水深（m）", "Flood depth above floor (m)"));
+    const code = amount.value === "" ? null : (isRatio ? fromRatio(amount.value) : fromFloodDepth(amount.value));
+    preview.replaceChildren(bi("見込み", "Preview"), "：", code ? classLabel(code) : "—");
+  };
+  basis.addEventListener("change", update);
+  amount.addEventListener("input", update);
+  const form = h("form", { class: "card", id: "survey-form", novalidate: true },
+    h("h3", {}, bi("被害認定調査の入力", "Enter the damage survey")),
+    h("div", { class: "grid" },
+      field("kind", "調査", "Survey", select([["first", "第1次調査 / first (exterior)"], ["second", "第2次調査 / second (interior)"]])),
+      field("surveyed_on", "調査日", "Surveyed on", input({ type: "date", value: today() })),
+      field("basis", "判定の基準", "Basis", basis), valueField,
+      field("notes", "備考", "Notes", input({}))),
+    h("p", { class: "muted" }, bi("被害の程度は入力しません。判定で自動的に決まります。", "The damage class is never typed: the judgement derives it."), " ", preview),
+    formError(),
+    h("button", { type: "submit", class: "primary" }, bi("調査結果を登録", "Record survey")));
+  if (resurvey) form.elements.kind.value = "second";
+  update();
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const v = values(form);
+    const body = { kind: v.kind, surveyed_on: v.surveyed_on, [basis.value]: v[basis.value] };
+    if (v.notes) body.notes = v.notes;
+    try {
+      await api.post(`/api/v1/applications/${encodeURIComponent(a.application_id)}/surveys`, body);
+      rerender();
+    } catch (e) { showError(form, e); }
+  });
+  return form;
+}
+
+async function judgeForm(a) {
+  let survey = null;
+  try {
+    const d = await api.get(`/api/v1/dwellings/${encodeURIComponent(a.dwelling_id)}`);
+    survey = d.surveys.find((s) => s.survey_id === a.survey_id) || null;
+  } catch (e) { /* the judgement still works; only the summary is missing */ }
+  const form = h("form", { class: "card", id: "judge-form" },
+    h("h3", {}, bi("判定", "Judgement")),
+    survey ? dl([["調査", "Survey", `${survey.kind === "second" ? "第2次" : "第1次"} ${survey.surveyed_on}`],
+      survey.damage_ratio !== null && survey.damage_ratio !== undefined ? ["損害割合", "Damage ratio", `${survey.damage_ratio} %`] : null,
+      survey.flood_depth_m !== null && survey.flood_depth_m !== undefined ? ["浸水深", "Flood depth", `${survey.flood_depth_m} m`] : null,
+      ["調査員", "Surveyor", survey.surveyor]]) : null,
+    h("p", { class: "muted" }, bi("被害の程度は調査結果から自動で決まります。", "The class is derived from the survey.")),
+    formError(),
+    h("button", { type: "submit", class: "primary" }, bi("判定する", "Judge")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api.post(`/api/v1/applications/${encodeURIComponent(a.application_id)}/judgement`, {});
+      rerender();
+    } catch (e) { showError(form, e); }
+  });
+  return form;
+}
+
+function derivedClass(a) {
+  if (a.kind === "hisai") return null;
+  return h("section", { class: "card derived" }, h("h3", {}, bi("判定結果", "Derived damage class")),
+    h("p", { class: "class-big", id: "derived-class", dataset: { code: a.damage_class || "" } }, classLabel(a.damage_class)));
+}
+
+function issueForm(a) {
+  const me = api.session.staff.town_code;
+  const form = h("form", { class: "card", id: "issue-form", novalidate: true },
+    h("h3", {}, bi("罹災証明書の交付", "Issue the certificate")),
+    a.competent_town !== me ? h("p", { class: "notice" }, bi(
+      `${townName(a.competent_town)}長の名で代行発行します（交付場所: ${townName(me)}）`,
+      `Issued on behalf of the mayor of ${a.competent_town} (place: ${me})`)) : null,
+    field("place", "交付場所", "Issuing place", input({ placeholder: `${townName(me)}役所 窓口`, maxlength: 100 })),
+    formError(),
+    h("button", { type: "submit", class: "primary" }, bi("交付する", "Issue")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const v = values(form);
+    try {
+      const data = await api.post(`/api/v1/applications/${encodeURIComponent(a.application_id)}/certificate`,
+        v.place ? { place: v.place } : {});
+      issueReplies.set(data.certificate.number, data.replication);
+      rerender();
+    } catch (e) { showError(form, e); }
+  });
+  return form;
+}
+
+function history(a) {
+  return panel("履歴", "History", h("table", { class: "history" }, h("tbody", {}, a.history.map((x) =>
+    h("tr", {}, h("td", {}, x.at.slice(0, 19).replace("T", " ")), h("td", {}, statusLabel(x.status)), h("td", {}, h("code", {}, x.node)))))));
+}
+
+function rerender() { window.dispatchEvent(new HashChangeEvent("hashchange")); }
+
+// ---- certificate ------------------------------------------------------------------
+
+export async function certificateView(number) {
+  const card = await certificateCard(number, null);
+  return h("div", {}, card);
+}
+
+async function certificateCard(number, application) {
+  const data = await api.get(`/ui/certificates/${encodeURIComponent(number)}/content`);
+  const c = data.certificate, content = data.content;
+  if (!application) dataTowns([c.competent_town]);
+  const replication = issueReplies.get(number) || data.replication;
+  const [rja, ren, rlevel] = REPLICATION[replication] || (replication === "received"
+    ? ["複製で受信", `received from ${c.issuing_node}`, "ok"] : ["不明", "unknown", "warn"]);
+  const st = data.status;
+  const stateLabel = st.state === "revoked" ? bi(`失効（${st.reason}）`, "revoked")
+    : st.state === "superseded" ? h("span", {}, bi("差替え済", "superseded by"), " ", h("a", { href: `#/certificate/${st.by}` }, st.by))
+      : bi("有効", "valid");
+  const mayor = `${content.competent_town.name}長 ${content.competent_town.mayor}`;
+  const place = [content.issuing.town_name, content.issuing.place].filter(Boolean).join(" ");
+  const actions = h("div", { class: "actions" });
+  const el = h("section", { class: `card certificate state-${st.state}`, id: "certificate" },
+    h("h3", {}, c.cert_type === "hisai" ? bi("被災証明書", "Report of damage") : bi("罹災証明書", "Disaster-damage certificate")),
+    dl([["整理番号", "Number", h("code", {}, c.number), "certificate-number"],
+      c.cert_type === "hisai" ? null : ["住家の被害の程度", "Damage class", classLabel(c.damage_class), "certificate-class"],
+      ["罹災原因", "Cause", `${content.disaster.name}（${content.disaster.date}）`],
+      ["世帯主", "Householder", `${content.householder_name}　${content.householder_address}`],
+      ["被災住家の所在地", "Dwelling", content.dwelling_address],
+      ["発行者", "Issued by (competent town)", mayor, "certificate-mayor"],
+      ["交付場所", "Issuing place", h("span", {}, place, content.on_behalf ? h("span", { class: "pill behind" }, " 代行 / on behalf") : null), "certificate-place"],
+      ["交付日", "Issue date", content.issue_date],
+      c.supersedes ? ["差替え前", "Supersedes", h("a", { href: `#/certificate/${c.supersedes}` }, c.supersedes)] : null,
+      ["状態", "Status", stateLabel, "certificate-status"],
+      ["複製", "Replication", h("span", { class: `pill ${rlevel}`, id: "certificate-replication" }, bi(rja, ren))],
+      data.copies ? ["再交付", "Copies", `${data.copies}`] : null]),
+    actions);
+  actions.append(button("PDFを開く", "Open PDF", { id: "open-pdf", onclick: () => openPdf(c.number) }),
+    h("a", { class: "button", href: `#/verify/${encodeURIComponent(c.qr)}` }, bi("検証", "Verify")));
+  if (st.state === "issued" && canWrite()) actions.append(copyButton(c.number));
+  if (application && ["issued", "reissued"].includes(application.status) && canWrite()) {
+    actions.append(button("再調査依頼", "Request re-survey", { id: "resurvey", onclick: async () => {
+      try { await api.post(`/api/v1/applications/${encodeURIComponent(application.application_id)}/resurvey-request`, {}); rerender(); }
+      catch (e) { alertError(el, e); }
+    } }));
+  }
+  el.append(formError());
+  if (st.state !== "revoked" && api.hasRole("supervisor")) el.append(revokeForm(c.number));
+  return el;
+}
+
+function alertError(container, e) {
+  let box = container.querySelector(":scope > .form-error");
+  if (!box) container.append(box = formError());
+  showError(container, e);
+}
+
+function copyButton(number) {
+  return button("再交付", "Reissue copy", { onclick: async (ev) => {
+    const card = ev.currentTarget.closest(".card");
+    try { await api.post(`/api/v1/certificates/${encodeURIComponent(number)}/copies`, {}); rerender(); }
+    catch (e) { alertError(card, e); }
+  } });
+}
+
+async function openPdf(number) {
+  // Fetched (not a plain link) so the access reason header goes with it.
+  const blob = await api.get(`/api/v1/certificates/${encodeURIComponent(number)}/pdf`);
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, target: "_blank", rel: "noopener", download: `${number}.pdf` });
+  document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+function revokeForm(number) {
+  const form = h("form", { class: "inline-form danger", id: "revoke-form", novalidate: true },
+    h("h4", {}, bi("失効（監督者）", "Revoke (supervisor)")),
+    field("reason", "失効理由", "Reason", input({ maxlength: 500, required: true })),
+    formError(),
+    h("button", { type: "submit", class: "danger" }, bi("失効させる", "Revoke")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!confirm(`${number} を失効させますか？ / Revoke ${number}?`)) return;
+    try { await api.post(`/api/v1/certificates/${encodeURIComponent(number)}/revoke`, { reason: values(form).reason }); rerender(); }
+    catch (e) { showError(form, e); }
+  });
+  return form;
+}
+
