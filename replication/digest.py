@@ -51,6 +51,10 @@ async def compute(conn: asyncpg.Connection) -> Digest:
 
 
 async def _main(dsns: list[str]) -> int:
+    if not dsns or dsns[0] in ("-h", "--help"):
+        print("usage: risai-digest DSN [DSN ...]  (prints each node's digest; exit 1 if they differ)",
+              file=sys.stderr)
+        return 2
     digests = []
     for dsn in dsns:
         conn = await asyncpg.connect(dsn)
@@ -67,5 +71,10 @@ async def _main(dsns: list[str]) -> int:
     return 0 if same else 1
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point."""
+    return asyncio.run(_main(sys.argv[1:] if argv is None else argv))
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(_main(sys.argv[1:])))
+    sys.exit(main())

@@ -166,5 +166,10 @@ async def _main(argv: list[str]) -> int:
     return 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point."""
+    return asyncio.run(_main(sys.argv[1:] if argv is None else argv))
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(_main(sys.argv[1:])))
+    sys.exit(main())

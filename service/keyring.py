@@ -16,6 +16,7 @@ from cryptography import x509
 
 from certs.keys import SoftwareSigner
 from certs.node_keys import load_node_signer, load_node_signers
+from certs.pki import delegation_of
 from certs.trust_list import TrustList, load_trust_list
 
 
@@ -42,6 +43,12 @@ class Keyring:
     def signer_for(self, town_code: str, now: datetime) -> SoftwareSigner:
         """The signer for issuing in town_code's name; KeyFileError if not delegated or expired."""
         return load_node_signer(self.key_dir, town_code, now)
+
+    def key_owner(self, kid: bytes) -> str | None:
+        """The node a kid's delegation was issued to, so an event signed by one node's key
+        cannot claim to come from another node."""
+        cert = self.trust_list.delegation(kid)
+        return delegation_of(cert).node_id if cert is not None else None
 
     def key_lookup(self, kid: bytes) -> Any:
         """The public key for an envelope kid, or None if unknown or revoked."""
