@@ -1,0 +1,137 @@
+"""The counter UI in a real browser (Debian's chromium via Playwright) against a real node
+on real PostgreSQL: a member of 輪島市's staff serves a resident of 益城町 (another town:
+access reason, banner with replication freshness), receives the application, enters the
+survey (first a ratio of 150 %, refused next to the field), judges (the class is derived)
+and issues in 益城町's name (代行); the page shows the number and the derived class.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from replication import hlc
+from service.appkeys import POOL
+from tests.browser.support import CHROMIUM_ARGS, chromium_or_skip, ui_node
+from tests.support.auth import PASSWORD, add_staff
+from tests.support.counter import TOWN_A, TOWN_B, build_pki, seed_town
+
+pytestmark = pytest.mark.integration
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "counter-ui.png"
+REASON = "避難所での申請受付（益城町からの避難者）"
+
+
+@pytest.fixture(scope="module")
+def pki():
+    return build_pki()
+
+
+def _hiragana(katakana: str) -> str:
+    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in katakana)
+
+
+async def _seed_freshness(pool) -> None:
+    """Two origin nodes as the consumer would record them: one behind, one up to date."""
+    now_ms = int(time.time() * 1000)
+    rows = [("risai.events.mashiki-1", "mashiki-1", 88, 100, now_ms - 42_000),
+            ("risai.events.rikuzentakata-1", "rikuzentakata-1", 40, 40, now_ms - 1_500)]
+    for topic, origin, next_offset, high, wall in rows:
+        await pool.execute(
+            "INSERT INTO consumer_offsets (topic, partition, next_offset, origin_node, last_hlc, high_watermark)"
+            " VALUES ($1, 0, $2, $3, $4, $5)", topic, next_offset, origin,
+            hlc.Timestamp(wall, 0, origin).encode(), high)
+
+
+async def test_counter_story_in_the_browser(database, pki):
+    chromium = chromium_or_skip()
+    from playwright.async_api import async_playwright, expect
+
+    async with ui_node(database, pki) as server:
+        app = server.app
+        town = await seed_town(app)
+        await add_staff(app, username="counter1", roles=("clerk", "surveyor", "supervisor"),
+                        display_name="輪島 花子")
+        await _seed_freshness(app[POOL])
+        resident = town.residents[0]
+        dwelling = next(d for d in town.dwellings if resident.household_id in d.household_ids)
+
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1180, "height": 900}, locale="ja-JP")
+                page.set_default_timeout(10_000)
+                problems: list[str] = []
+                page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+                page.on("console", lambda msg: problems.append(msg.text)
+                        if msg.type == "error" and "status of 4" not in msg.text else None)
+
+                await page.goto(str(server.make_url("/")))
+                login = page.locator("#login-form")
+                await login.locator("[name=town_code]").fill(TOWN_B)
+                await login.locator("[name=username]").fill("counter1")
+                await login.locator("[name=password]").fill("wrong password!")
+                await login.locator("button[type=submit]").click()
+                await expect(login.locator(".form-error")).to_contain_text("auth.invalid")
+                await login.locator("[name=password]").fill(PASSWORD)
+                await login.locator("button[type=submit]").click()
+
+                # Search by reading in hiragana; the node asks for a reason (another town).
+                search = page.locator("#search-form")
+                await search.locator("[name=kana]").fill(_hiragana(resident.family_kana))
+                await search.locator("[name=birth_date]").fill(resident.birth_date.isoformat())
+                await search.locator("button[type=submit]").click()
+                await expect(page.locator("#reason-dialog")).to_be_visible()
+                await page.locator("#reason-input").fill(REASON)
+                await page.locator("#reason-ok").click()
+                await page.locator(f"a.resident-link[href$='{resident.resident_id}']").click()
+
+                # Another town's data: the banner names it and shows freshness per origin node.
+                banner = page.locator("#banner")
+                await expect(banner).to_contain_text("他の市町村のデータです")
+                await expect(banner).to_contain_text(REASON)
+                await expect(banner.locator("tr[data-origin=mashiki-1]")).to_contain_text("12")
+                await expect(banner.locator("tr[data-origin=mashiki-1] svg.lag-chart")).to_have_count(1)
+
+                card = page.locator(".dwelling", has_text=dwelling.location)
+                await card.locator("[name='disaster.name']").fill("令和6年能登半島地震")
+                await card.locator("[name='disaster.date']").fill("2024-01-01")
+                await card.locator("button[type=submit]").click()
+                await expect(page.locator("#tracking")).to_be_visible()
+
+                # A ratio of 150 % is refused; the reason is shown next to the field.
+                survey = page.locator("#survey-form")
+                await survey.locator("#survey-value").fill("150")
+                await survey.locator("button[type=submit]").click()
+                await expect(survey.locator("[data-field=damage_ratio] .field-error")).not_to_be_empty()
+                await expect(survey.locator(".field.invalid #survey-value")).to_have_count(1)
+                await survey.locator("#survey-value").fill("42.5")
+                await expect(page.locator("#class-preview")).to_contain_text("大規模半壊")
+                await survey.locator("button[type=submit]").click()
+
+                await page.locator("#judge-form button[type=submit]").click()
+                await expect(page.locator("#derived-class")).to_contain_text("大規模半壊")
+                await page.locator("#issue-form [name=place]").fill("輪島市役所 避難所窓口")
+                await page.locator("#issue-form button[type=submit]").click()
+
+                cert = page.locator("#certificate")
+                await expect(cert.locator("#certificate-number")).to_contain_text(f"{TOWN_A}-wajima-1-")
+                await expect(cert.locator("#certificate-class")).to_contain_text("大規模半壊")
+                await expect(cert.locator("#certificate-mayor")).to_contain_text("益城町長")
+                await expect(cert.locator("#certificate-place")).to_contain_text("代行")
+                await expect(cert.locator("#certificate-replication")).to_contain_text("ローカルのみ")
+                await expect(page.locator("#application-status")).to_contain_text("交付済")
+                SCREENSHOT.parent.mkdir(exist_ok=True)
+                await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+                # Verify the QR of what was just issued: every check with its labels.
+                await cert.locator("a.button[href^='#/verify/']").click()
+                await expect(page.locator("#verdict-result")).to_contain_text("有効な証明書です")
+                await expect(page.locator("tr.check[data-check=signature]")).to_contain_text("合格")
+                assert problems == [], problems
+            finally:
+                await browser.close()
+
+        numbers = await app[POOL].fetch("SELECT entity_id FROM entities WHERE entity_type = 'certificate'")
+        assert len(numbers) == 1
