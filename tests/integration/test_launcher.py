@@ -4,41 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
 import shutil
 import socket
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-from deploy.federation_spec import DEFAULT_FILE, load_spec
+from deploy.federation_spec import load_spec
 from deploy.launcher import NODE_DB, Federation, main
-from deploy.processes import DeployError, free_port, process_start_ticks
+from deploy.processes import DeployError, process_start_ticks
+from tests.support.federation import federation_file, service_folder
 
 pytestmark = pytest.mark.integration
 
 
-def _federation_file(folder: Path, **replace: str) -> Path:
-    """The default federation with every port swapped for a free one."""
-    text = DEFAULT_FILE.read_text()
-    text = re.sub(r"(http_port|pg_port|port|controller_port) = \d+",
-                  lambda m: f"{m.group(1)} = {free_port()}", text)
-    for old, new in replace.items():
-        text = text.replace(old, new)
-    path = folder / "federation.toml"
-    path.write_text(text)
-    return path
-
-
 @pytest.fixture
 def run_dir():
-    folder = Path(tempfile.mkdtemp(prefix="risai-launch-"))
-    os.chmod(folder, 0o755)  # the postgres user must reach its data folders
+    folder = service_folder("risai-launch-")
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -70,7 +54,7 @@ def _wait_replicated(federation: Federation, expected: int, timeout: float = 60)
 
 
 def test_up_serves_three_ready_nodes_and_down_leaves_nothing(run_dir, capsys):
-    config = _federation_file(run_dir)
+    config = federation_file(run_dir)
     argv = ["--config", str(config), "--run-dir", str(run_dir / "run")]
     assert main(["up", *argv, "--seed-residents", "150"]) == 0
     federation = Federation(load_spec(config), run_dir / "run")
@@ -101,14 +85,14 @@ def test_up_serves_three_ready_nodes_and_down_leaves_nothing(run_dir, capsys):
 
 
 def test_unknown_town_is_named(run_dir, capsys):
-    config = _federation_file(run_dir, **{'town = "172049"': 'town = "999999"'})
+    config = federation_file(run_dir, **{'town = "172049"': 'town = "999999"'})
     assert main(["up", "--config", str(config), "--run-dir", str(run_dir / "run")]) == 2
     err = capsys.readouterr().err
     assert "999999" in err and "nodes.town" in err
 
 
 def test_port_taken_by_another_program_is_named_and_nothing_starts(run_dir, capsys):
-    config = _federation_file(run_dir)
+    config = federation_file(run_dir)
     spec = load_spec(config)
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", spec.nodes[1].pg_port))
@@ -123,7 +107,7 @@ def test_port_taken_by_another_program_is_named_and_nothing_starts(run_dir, caps
 
 
 def test_missing_java_and_postgres_name_the_fix(run_dir, monkeypatch):
-    federation = Federation(load_spec(_federation_file(run_dir)), run_dir / "run")
+    federation = Federation(load_spec(federation_file(run_dir)), run_dir / "run")
     monkeypatch.setenv("PATH", str(run_dir))  # no java on this PATH
     with pytest.raises(DeployError, match="java not found.*openjdk-17"):
         federation.preflight()
