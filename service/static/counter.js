@@ -283,7 +283,8 @@ async function certificateCard(number, application) {
     : st.state === "superseded" ? h("span", {}, bi("差替え済", "superseded by"), " ", h("a", { href: `#/certificate/${st.by}` }, st.by))
       : bi("有効", "valid");
   const mayor = `${content.competent_town.name}長 ${content.competent_town.mayor}`;
-  const place = [content.issuing.town_name, content.issuing.place].filter(Boolean).join(" ");
+  // The place may live in the printed boxes rather than the QR (claims v2): the record wins.
+  const place = [content.issuing.town_name, c.place || content.issuing.place].filter(Boolean).join(" ");
   const actions = h("div", { class: "actions" });
   const el = h("section", { class: `card certificate state-${st.state}`, id: "certificate" },
     h("h3", {}, c.cert_type === "hisai" ? bi("被災証明書", "Report of damage") : bi("罹災証明書", "Disaster-damage certificate")),
