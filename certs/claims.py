@@ -7,74 +7,110 @@ bytes a character in UTF-8):
     {1: iss = competent town code, 6: iat = signing time (epoch seconds, UTC),
      -65537: {certificate content, keys below}}
 
-Content keys: 0 schema version (1), 1 type (1 罹災証明書, 2 被災証明), 2 整理番号,
-3 世帯主住所 (omitted when equal to the dwelling's address, the common case),
-4 世帯主氏名, 5 disaster name, 6 disaster date, 7 被災住家の所在地, 8 damage class
-(1 全壊 … 6 一部損壊; absent for 被災証明), 9 世帯構成員 [[name, relation], ...],
-10 flooding (1 床上, 2 床下), 11 other damage, 12 competent town [name, mayor],
-13 issuing [town code, town name] or [town code, town name, place], 14 issue date,
-15 supersedes 整理番号. Dates are days since 1970-01-01 (as RFC 8943 tag 100, untagged).
-The issuing node and the competent town code are read from the 整理番号. Optional keys
-are omitted when empty. -65537 is in the CWT private-use range (below -65536).
-docs/certs.md repeats this table for other implementers.
+Content keys, format 2 (key 0 = 2; format 1 is in claims_v1.py and still decodes):
+1 type (1 罹災証明書, 2 被災証明), 2 整理番号 as [node id, sequence] (the town is iss),
+3 世帯主住所: text, absent when equal to key 7, or null when it is left to the printed
+boxes (only if the QR would otherwise exceed version 15), 4 世帯主氏名, 5 disaster name,
+6 disaster date, 7 被災住家の所在地, 8 damage class (1 全壊 … 6 一部損壊; absent for
+被災証明), 10 flooding (1 床上, 2 床下), 12 competent town [name, mayor], 13 issuing
+[town code, town name], 14 issue date, 15 supersedes [node id, sequence] (same competent
+town), 16 printed-boxes digest (16 bytes; see boxes.py) when the QR leaves any text out:
+世帯構成員, other damage, the 交付場所 detail, and a householder address sent as null.
+Text fields (3, 4, 5, 7, 12, the name in 13) are CBOR text (UTF-8) or, when shorter,
+UTF-16BE in a byte string (_fields.pack_text): Japanese text is 2 bytes a character
+instead of 3. Dates are days since 1970-01-01. Optional keys are omitted when empty. -65537 is in the
+CWT private-use range. docs/certs.md repeats this table for other implementers.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import cbor2
 
+from . import _fields as f
+from . import claims_v1
+from .boxes import DIGEST_BYTES, PRINTED_ONLY, PrintedBoxes, boxes_digest
 from .damage import DamageClass
 from .errors import CertsError, VerificationError
-from .model import Certificate, CertificateType, Disaster, Flooding, HouseholdMember, IssuingPlace, Town
+from .model import Certificate, CertificateType, Disaster, Flooding, IssuingPlace, Town
 from .numbers import CertificateNumber
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SCHEMA_VERSIONS = (1, 2)
 CLAIM_ISS, CLAIM_IAT, CLAIM_CERT = 1, 6, -65537
 _TYPES = {CertificateType.RISAI: 1, CertificateType.HISAI: 2}
 _CLASSES = {c: i for i, c in enumerate(DamageClass, start=1)}
 _FLOODING = {Flooding.ABOVE_FLOOR: 1, Flooding.BELOW_FLOOR: 2}
-_EPOCH = date(1970, 1, 1)
 _REQUIRED = {0, 1, 2, 4, 5, 6, 7, 12, 13, 14}
+_ALLOWED = _REQUIRED | {3, 8, 10, 15, 16}
 
 
-def certificate_to_claims(cert: Certificate, signed_at: datetime) -> bytes:
-    """Deterministic CBOR encoding of the claims for ``cert`` signed at ``signed_at``."""
+@dataclass(frozen=True)
+class Claims:
+    """Decoded claims: the certificate as far as the QR carries it, and how it was laid out.
+
+    When ``boxes_digest`` is set, ``certificate`` lacks the printed boxes (no members,
+    other damage or place; householder address PRINTED_ONLY if not ``householder_in_qr``);
+    PrintedBoxes.apply and verify(printed_boxes=...) put them back after checking them.
+    """
+
+    certificate: Certificate
+    signed_at: datetime
+    version: int
+    boxes_digest: bytes | None = None
+    householder_in_qr: bool = True
+
+
+def certificate_to_claims(
+    cert: Certificate, signed_at: datetime, *, householder_in_qr: bool = True, version: int = SCHEMA_VERSION,
+) -> bytes:
+    """Deterministic CBOR encoding of the claims for ``cert`` signed at ``signed_at``.
+
+    ``householder_in_qr=False`` leaves a differing householder address to the printed
+    boxes (encoding.sign_certificate decides that by size). ``version=1`` writes the old
+    format (only to check printed text against old QRs, and for old test vectors).
+    """
     if signed_at.tzinfo is None:
         raise VerificationError("claims.naive_time", "signed_at must be timezone-aware", "signed_at")
-    issuing = [cert.issuing.town_code, cert.issuing.town_name] + ([cert.issuing.place] if cert.issuing.place else [])
-    body: dict[int, Any] = {
-        0: SCHEMA_VERSION,
-        1: _TYPES[cert.cert_type],
-        2: str(cert.number),
-        4: cert.householder_name,
-        5: cert.disaster.name,
-        6: _days(cert.disaster.date),
-        7: cert.dwelling_address,
-        12: [cert.competent_town.name, cert.competent_town.mayor],
-        13: issuing,
-        14: _days(cert.issue_date),
-    }
-    optional = {
-        3: cert.householder_address if cert.householder_address != cert.dwelling_address else None,
-        8: _CLASSES[cert.damage_class] if cert.damage_class else None,
-        9: [[m.name, m.relation] for m in cert.members] or None,
-        10: _FLOODING[cert.flooding] if cert.flooding else None,
-        11: cert.other_damage,
-        15: str(cert.supersedes) if cert.supersedes else None,
-    }
-    body.update({k: v for k, v in optional.items() if v is not None})
+    if version == 1:
+        body = claims_v1.encode_body(cert, _TYPES, _CLASSES, _FLOODING)
+    else:
+        body = _encode_v2(cert, householder_in_qr)
     claims = {CLAIM_ISS: cert.competent_town.code, CLAIM_IAT: int(signed_at.timestamp()), CLAIM_CERT: body}
     # canonical=True sorts map keys, so the same certificate always gives the same bytes
-    # (needed for the byte-exact Ed25519 test vector).
+    # (needed for the byte-exact Ed25519 test vector and for checking printed boxes).
     return cbor2.dumps(claims, canonical=True)
 
 
-def claims_to_certificate(payload: bytes) -> tuple[Certificate, datetime]:
-    """Parse and validate claims; raise VerificationError for anything malformed."""
+def _encode_v2(cert: Certificate, householder_in_qr: bool) -> dict[int, Any]:
+    same_address = cert.householder_address == cert.dwelling_address
+    pack = f.pack_text
+    body: dict[int, Any] = {
+        0: SCHEMA_VERSION, 1: _TYPES[cert.cert_type], 2: [cert.number.node_id, cert.number.sequence],
+        4: pack(cert.householder_name), 5: pack(cert.disaster.name), 6: f.days(cert.disaster.date),
+        7: pack(cert.dwelling_address), 12: [pack(cert.competent_town.name), pack(cert.competent_town.mayor)],
+        13: [cert.issuing.town_code, pack(cert.issuing.town_name)], 14: f.days(cert.issue_date),
+    }
+    if not same_address:
+        body[3] = pack(cert.householder_address) if householder_in_qr else None
+    if cert.damage_class:
+        body[8] = _CLASSES[cert.damage_class]
+    if cert.flooding:
+        body[10] = _FLOODING[cert.flooding]
+    if cert.supersedes:
+        body[15] = [cert.supersedes.node_id, cert.supersedes.sequence]
+    digest = boxes_digest(cert, householder_in_qr)
+    if digest is not None:
+        body[16] = digest
+    return body
+
+
+def decode_claims(payload: bytes) -> Claims:
+    """Parse and validate claims of either format; raise VerificationError for anything malformed."""
     try:
         stream = io.BytesIO(payload)
         claims = cbor2.CBORDecoder(stream).decode()
@@ -90,64 +126,68 @@ def claims_to_certificate(payload: bytes) -> tuple[Certificate, datetime]:
         raise VerificationError("claims.structure", f"claims have the wrong structure: {exc}", "payload") from None
 
 
-def _parse(claims: Any) -> tuple[Certificate, datetime]:
-    _expect(isinstance(claims, dict) and set(claims) == {CLAIM_ISS, CLAIM_IAT, CLAIM_CERT}, "claims map keys")
-    body, iat = claims[CLAIM_CERT], claims[CLAIM_IAT]
-    _expect(type(iat) is int and 0 <= iat < 2**40, "iat")
-    _expect(isinstance(body, dict) and body.get(0) == SCHEMA_VERSION, "schema version")
-    _expect(set(body) <= set(range(16)) and _REQUIRED <= set(body), "content keys")
-    number = CertificateNumber.parse(_str(body[2]))
-    town, issuing = _strs(body[12], 2), _strs(body[13], len(_list(body[13], None)))
-    _expect(len(issuing) in (2, 3), "issuing")
+def claims_to_certificate(payload: bytes) -> tuple[Certificate, datetime]:
+    """The certificate (as far as the QR carries it) and signing time; see decode_claims."""
+    decoded = decode_claims(payload)
+    return decoded.certificate, decoded.signed_at
+
+
+def _parse(claims: Any) -> Claims:
+    f.expect(isinstance(claims, dict) and set(claims) == {CLAIM_ISS, CLAIM_IAT, CLAIM_CERT}, "claims map keys")
+    body, iat, iss = claims[CLAIM_CERT], claims[CLAIM_IAT], claims[CLAIM_ISS]
+    f.expect(type(iat) is int and 0 <= iat < 2**40, "iat")
+    f.expect(isinstance(body, dict) and body.get(0) in SCHEMA_VERSIONS and type(body[0]) is int, "schema version")
+    signed_at = datetime.fromtimestamp(iat, timezone.utc)
+    if body[0] == 1:
+        return Claims(claims_v1.parse_body(iss, body, _TYPES, _CLASSES, _FLOODING), signed_at, 1)
+    return _parse_v2(iss, body, signed_at)
+
+
+def _parse_v2(iss: Any, body: dict, signed_at: datetime) -> Claims:
+    f.expect(set(body) <= _ALLOWED and _REQUIRED <= set(body), "content keys")
+    number = _number(iss, body[2])
+    digest = body.get(16)
+    f.expect(digest is None or (type(digest) is bytes and len(digest) == DIGEST_BYTES), "printed-boxes digest")
+    householder = body.get(3, body[7])
+    householder_in_qr = householder is not None
+    f.expect(householder_in_qr or digest is not None, "householder address left out without a digest")
+    f.expect(3 not in body or body[3] != body[7], "householder address omitted when equal")
+    text = f.unpack_text
+    town, (issuing_code, issuing_name) = f.array(body[12], 2), f.array(body[13], 2)
     cert = Certificate(
         number=number,
-        cert_type=_lookup(_TYPES, body[1]),
-        householder_address=_str(body[3]) if 3 in body else _str(body[7]),
-        householder_name=_str(body[4]),
-        disaster=Disaster(_str(body[5]), _date(body[6])),
-        dwelling_address=_str(body[7]),
-        damage_class=_lookup(_CLASSES, body[8]) if 8 in body else None,
-        competent_town=Town(number.town_code, *town),
-        issuing=IssuingPlace(number.node_id, *issuing),
-        issue_date=_date(body[14]),
-        members=tuple(HouseholdMember(*_strs(m, 2)) for m in _list(body.get(9, []), None)),
-        flooding=_lookup(_FLOODING, body[10]) if 10 in body else None,
-        other_damage=_str(body[11]) if 11 in body else None,
-        supersedes=CertificateNumber.parse(_str(body[15])) if 15 in body else None,
+        cert_type=f.lookup(_TYPES, body[1]),
+        householder_address=text(householder) if householder_in_qr else PRINTED_ONLY,
+        householder_name=text(body[4]),
+        disaster=Disaster(text(body[5]), f.as_date(body[6])),
+        dwelling_address=text(body[7]),
+        damage_class=f.lookup(_CLASSES, body[8]) if 8 in body else None,
+        competent_town=Town(number.town_code, text(town[0]), text(town[1])),
+        issuing=IssuingPlace(number.node_id, f.text(issuing_code), text(issuing_name)),
+        issue_date=f.as_date(body[14]),
+        flooding=f.lookup(_FLOODING, body[10]) if 10 in body else None,
+        supersedes=_number(iss, body[15]) if 15 in body else None,
     )
-    _expect(claims[CLAIM_ISS] == number.town_code, "iss equals competent town")
-    _expect(3 not in body or body[3] != body[7], "householder address omitted when equal")
-    return cert, datetime.fromtimestamp(iat, timezone.utc)
+    return Claims(cert, signed_at, 2, digest, householder_in_qr)
 
 
-def _days(value: date) -> int:
-    return (value - _EPOCH).days
+def _number(iss: Any, value: Any) -> CertificateNumber:
+    node_id, sequence = f.array(value, 2)
+    f.expect(type(iss) is str and type(node_id) is str and type(sequence) is int, "certificate number")
+    return CertificateNumber(iss, node_id, sequence)
 
 
-def _date(value: Any) -> date:
-    _expect(type(value) is int and 0 <= value < 200_000, "date")
-    return date.fromordinal(_EPOCH.toordinal() + value)
+def with_printed_boxes(decoded: Claims, payload: bytes, boxes: PrintedBoxes) -> Certificate | None:
+    """The full certificate if ``boxes`` is the printed text signed in ``payload``, else None.
 
-
-def _lookup(table: dict, value: Any) -> Any:
-    _expect(type(value) is int, "enum")
-    return next(k for k, v in table.items() if v == value)
-
-
-def _expect(condition: bool, what: str) -> None:
-    if not condition:
-        raise ValueError(f"bad {what}")
-
-
-def _str(value: Any) -> str:
-    _expect(type(value) is str, "string")
-    return value
-
-
-def _list(value: Any, length: int | None) -> list:
-    _expect(type(value) in (list, tuple) and (length is None or len(value) == length), "array")
-    return value
-
-
-def _strs(value: Any, length: int) -> list[str]:
-    return [_str(v) for v in _list(value, length)]
+    The check re-encodes the decoded certificate with the printed text filled in, in the
+    same format and layout, and compares it with the signed bytes: any difference in a box
+    (or in a field the QR also carries, such as the householder address) shows.
+    """
+    try:
+        candidate = boxes.apply(decoded.certificate)
+        encoded = certificate_to_claims(candidate, decoded.signed_at, householder_in_qr=decoded.householder_in_qr,
+                                        version=decoded.version)
+    except CertsError:  # printed text that no certificate could hold (blank, too long, ...)
+        return None
+    return candidate if encoded == payload else None

@@ -15,7 +15,8 @@ from datetime import datetime
 import base45
 import segno
 
-from .claims import certificate_to_claims, claims_to_certificate
+from .boxes import PrintedBoxes
+from .claims import certificate_to_claims, decode_claims, with_printed_boxes
 from .cose import MAX_COSE_BYTES, Sign1, parse_sign1, sign1
 from .errors import VerificationError
 from .keys import Signer
@@ -24,6 +25,8 @@ from .model import Certificate
 PREFIX = "JPRC1:"
 QR_ERROR_LEVEL = "m"  # minimum: survives ~15 % damage (stains, folds on a printed form)
 MAX_QR_VERSION = 15
+# Characters a version-15 QR holds at level M in alphanumeric mode (ISO/IEC 18004 table 7).
+MAX_QR_CHARS = 600
 _ZLIB_HEADER = b"\x78\xda"  # what zlib.compress(level=9) writes; pinned so it is not malleable
 _BASE45_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 
@@ -35,11 +38,28 @@ class DecodedCertificate:
     sign1: Sign1
     certificate: Certificate
     signed_at: datetime
+    version: int = 2
+    boxes_digest: bytes | None = None  # set when the QR binds printed boxes it does not carry
+    boxes_checked: bool = False  # True when printed_boxes were given and matched
 
 
 def sign_certificate(cert: Certificate, signer: Signer, signed_at: datetime) -> bytes:
-    """COSE_Sign1 bytes for ``cert`` signed by ``signer`` at ``signed_at``."""
-    return sign1(certificate_to_claims(cert, signed_at), signer)
+    """COSE_Sign1 bytes for ``cert`` signed by ``signer`` at ``signed_at``.
+
+    The householder address stays in the QR unless the QR would then exceed version 15;
+    only then is it left to the printed boxes (bound by their digest). The first attempt
+    fits for almost every certificate, so issuing signs once.
+    """
+    cose = sign1(certificate_to_claims(cert, signed_at), signer)
+    if cert.householder_address == cert.dwelling_address or qr_string_length(cose) <= MAX_QR_CHARS:
+        return cose
+    return sign1(certificate_to_claims(cert, signed_at, householder_in_qr=False), signer)
+
+
+def qr_string_length(cose: bytes) -> int:
+    """Length of the QR string for ``cose`` (base45 turns 2 bytes into 3 characters)."""
+    compressed = len(zlib.compress(cose, 9))
+    return len(PREFIX) + compressed // 2 * 3 + compressed % 2 * 2
 
 
 def encode_certificate(cert: Certificate, signer: Signer, signed_at: datetime) -> str:
@@ -66,12 +86,24 @@ def qr_string_to_cose(text: str) -> bytes:
     return _decompress(compressed)
 
 
-def decode_certificate(data: str | bytes) -> DecodedCertificate:
-    """Parse a QR string or raw COSE bytes into its parts, without checking the signature."""
+def decode_certificate(data: str | bytes, printed_boxes: PrintedBoxes | None = None) -> DecodedCertificate:
+    """Parse a QR string or raw COSE bytes into its parts, without checking the signature.
+
+    Without ``printed_boxes`` the certificate holds what the QR carries (format 2 leaves
+    out the printed boxes). With them (e.g. ``PrintedBoxes.of(...)`` stored in the
+    certificate record), they are checked against the signed digest and filled in; a
+    mismatch raises VerificationError ``boxes.mismatch``.
+    """
     cose = qr_string_to_cose(data) if isinstance(data, str) else data
     message = parse_sign1(cose)
-    certificate, signed_at = claims_to_certificate(message.payload)
-    return DecodedCertificate(message, certificate, signed_at)
+    claims = decode_claims(message.payload)
+    certificate, checked = claims.certificate, False
+    if printed_boxes is not None:
+        certificate = with_printed_boxes(claims, message.payload, printed_boxes)
+        if certificate is None:
+            raise VerificationError("boxes.mismatch", "printed boxes do not match the signed digest", "printed_boxes")
+        checked = True
+    return DecodedCertificate(message, certificate, claims.signed_at, claims.version, claims.boxes_digest, checked)
 
 
 def make_qr(qr_string: str) -> segno.QRCode:

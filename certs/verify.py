@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 
+from .boxes import PrintedBoxes
 from .cose import Sign1, parse_sign1
-from .claims import claims_to_certificate
+from .claims import Claims, decode_claims, with_printed_boxes
 from .encoding import PREFIX, qr_string_to_cose
 from .errors import CertsError, VerificationError
 from .keys import verify_signature
@@ -48,6 +49,7 @@ CHECKS = {
     "revoked": ("失効", "revocation"),
     "superseded": ("再発行による置換", "superseded"),
     "trust_list_age": ("信頼リストの鮮度", "trust list age"),
+    "boxes": ("印字欄の照合", "printed boxes"),
 }
 
 
@@ -70,6 +72,7 @@ class Verdict:
     signed_at: datetime | None = None
     kid: bytes | None = None
     trust_list_version: int = 0
+    boxes_digest: bytes | None = None  # digest of the printed boxes the QR binds but leaves out
 
     @property
     def ok(self) -> bool:
@@ -93,6 +96,7 @@ class Verdict:
             "signed_at": self.signed_at.isoformat() if self.signed_at else None,
             "kid": self.kid.hex() if self.kid else None,
             "trust_list_version": self.trust_list_version,
+            "boxes_digest": self.boxes_digest.hex() if self.boxes_digest else None,
             "checks": [{"name": c.name, "status": c.status.value, "ja": c.ja, "en": c.en} for c in self.checks],
         }
 
@@ -114,11 +118,19 @@ class _Run:
 def verify(
     data: str | bytes, trust_list: TrustList, now: datetime, *, status_lookup: StatusLookup | None = None,
     max_trust_list_age: timedelta = MAX_TRUST_LIST_AGE, clock_skew: timedelta = CLOCK_SKEW,
+    printed_boxes: PrintedBoxes | None = None,
 ) -> Verdict:
-    """Verify a QR string (``JPRC1:...``) or raw COSE_Sign1 bytes at time ``now``."""
+    """Verify a QR string (``JPRC1:...``) or raw COSE_Sign1 bytes at time ``now``.
+
+    ``printed_boxes``: the text printed on the form (世帯構成員, other damage, place, and
+    the householder address), checked against the QR in the ``boxes`` check; if they
+    match, ``Verdict.certificate`` is the full certificate. Without them the check is
+    skipped when the QR binds boxes it does not carry.
+    """
     run = _Run(trust_list, now)
     _check_trust_list_age(run, max_trust_list_age, clock_skew)
-    message, cert, signed_at = _decode(run, data)
+    message, claims = _decode(run, data)
+    cert, signed_at = (claims.certificate, claims.signed_at) if claims else (None, None)
     delegation = trust_list.delegation(message.kid) if message else None
     if message is not None:
         _check_signature(run, message, delegation)
@@ -130,11 +142,13 @@ def verify(
         status = status_lookup(cert.number) if status_lookup else None
         _check_revoked(run, message.kid, cert, status)
         _check_superseded(run, status)
+        cert = _check_boxes(run, message, claims, printed_boxes) or cert
     checks = tuple(run.results.get(n) or Check(n, Status.SKIPPED, "未確認", "not checked") for n in CHECKS)
-    return Verdict(checks, cert, signed_at, message.kid if message else None, trust_list.version)
+    return Verdict(checks, cert, signed_at, message.kid if message else None, trust_list.version,
+                   claims.boxes_digest if claims else None)
 
 
-def _decode(run: _Run, data: str | bytes) -> tuple[Sign1 | None, Certificate | None, datetime | None]:
+def _decode(run: _Run, data: str | bytes) -> tuple[Sign1 | None, Claims | None]:
     if isinstance(data, (bytes, bytearray)) and data.startswith(PREFIX.encode()):
         data = data.decode("ascii", "replace")  # a QR string handed over as bytes
     try:
@@ -142,14 +156,14 @@ def _decode(run: _Run, data: str | bytes) -> tuple[Sign1 | None, Certificate | N
         message = parse_sign1(cose)
     except VerificationError as exc:
         run.set("format", False, "QRコードの形式が正しくありません", f"not a certificate: {exc.message}")
-        return None, None, None
+        return None, None
     try:
-        cert, signed_at = claims_to_certificate(message.payload)
+        claims = decode_claims(message.payload)
     except VerificationError as exc:
         run.set("format", False, "証明書の内容を読み取れません", f"unreadable content: {exc.message}")
-        return message, None, None
-    run.set("format", True, "正しい形式", "well-formed")
-    return message, cert, signed_at
+        return message, None
+    run.set("format", True, f"正しい形式（様式 {claims.version}）", f"well-formed (claims format {claims.version})")
+    return message, claims
 
 
 def _check_signature(run: _Run, message: Sign1, delegation: x509.Certificate | None) -> None:
@@ -245,3 +259,22 @@ def _check_trust_list_age(run: _Run, max_age: timedelta, skew: timedelta) -> Non
     else:
         run.set("trust_list_age", True, f"信頼リスト v{run.trust_list.version}（{hours:.1f}時間前）",
                 f"trust list v{run.trust_list.version}, {hours:.1f} h old")
+
+
+def _check_boxes(run: _Run, message: Sign1, claims: Claims, boxes: PrintedBoxes | None) -> Certificate | None:
+    """Printed text against the QR; returns the full certificate when it matches."""
+    if boxes is None:
+        if claims.boxes_digest is None:
+            run.set("boxes", True, "QRに全項目を記載", "the QR carries every box")
+        else:
+            digest = claims.boxes_digest.hex()
+            run.set("boxes", None, f"印字欄は未照合（ダイジェスト {digest}）",
+                    f"printed boxes not checked (digest {digest}); supply their text to check them")
+        return None
+    full = with_printed_boxes(claims, message.payload, boxes)
+    if full is None:
+        run.set("boxes", False, "印字欄がQRの署名内容と一致しません（改ざんの可能性）",
+                "printed boxes do not match what the QR signs (altered?)")
+    else:
+        run.set("boxes", True, "印字欄はQRの署名内容と一致", "printed boxes match what the QR signs")
+    return full

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import base45
@@ -11,6 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from certs.boxes import PRINTED_ONLY, PrintedBoxes
+from certs.claims import SCHEMA_VERSION
 from certs.cose import parse_sign1
 from certs.damage import DamageClass
 from certs.encoding import PREFIX, cose_to_qr_string, decode_certificate, encode_certificate, make_qr, qr_string_to_cose
@@ -45,7 +48,7 @@ def certificates(draw) -> Certificate:
         competent_town=town,
         issuing=IssuingPlace(node_id, draw(st.sampled_from(["434434", "172049"])), draw(text), draw(st.none() | text)),
         issue_date=draw(st.dates(min_value=disaster_date, max_value=date(2100, 1, 1))),
-        members=tuple(draw(st.lists(st.builds(HouseholdMember, text, text), max_size=3))),
+        members=tuple(draw(st.lists(st.builds(HouseholdMember, text, text), max_size=8))),
         flooding=draw(st.none() | st.sampled_from(Flooding)),
         other_damage=draw(st.none() | text),
         supersedes=draw(st.none() | st.builds(CertificateNumber, st.just(town.code), st.just("other"), st.integers(1, 99))),
@@ -58,8 +61,13 @@ def test_round_trip(cert, alg, epoch):
     signed_at = datetime.fromtimestamp(epoch, timezone.utc)
     qr = encode_certificate(cert, SIGNERS[alg], signed_at)
     assert qr.startswith(PREFIX) and set(qr) <= set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
-    decoded = decode_certificate(qr)
-    assert decoded.certificate == cert and decoded.signed_at == signed_at
+    decoded = decode_certificate(qr, PrintedBoxes.of(cert))
+    assert decoded.certificate == cert and decoded.signed_at == signed_at and decoded.boxes_checked
+    assert decoded.version == SCHEMA_VERSION
+    bare = decode_certificate(qr).certificate  # what the QR alone carries
+    assert bare.members == () and bare.other_damage is None and bare.issuing.place is None
+    assert bare.householder_address in (cert.householder_address, PRINTED_ONLY)
+    assert PrintedBoxes.of(cert).apply(bare) == cert
     message = decoded.sign1
     assert message.alg == alg and message.kid == SIGNERS[alg].kid
     assert verify_signature(SIGNERS[alg]._key.public_key(), alg, message.to_be_signed(), message.signature)
@@ -75,9 +83,41 @@ def test_realistic_certificate_fits_qr_version_15_level_m():
     assert qr.version <= 15 and qr.error in ("M", "Q", "H") and qr.mode == "alphanumeric"
 
 
-def test_worst_case_still_makes_a_qr():
+def test_worst_case_fits_version_15():
     qr = make_qr(encode_certificate(worst_case_certificate(), SIGNERS[ES256], NOW))
-    assert qr.version <= 20 and qr.error in ("M", "Q", "H")
+    assert qr.version <= 15 and qr.error in ("M", "Q", "H")
+
+
+def test_other_printed_text_fails_the_box_check():
+    cert = worst_case_certificate()
+    qr = encode_certificate(cert, SIGNERS[EDDSA], NOW)
+    boxes = PrintedBoxes.of(cert)
+    for changed in (replace(boxes, members=boxes.members[:-1]), replace(boxes, other_damage="なし"),
+                    replace(boxes, place=None), replace(boxes, householder_address=cert.dwelling_address),
+                    replace(boxes, members=tuple(reversed(boxes.members)))):
+        with pytest.raises(VerificationError) as error:
+            decode_certificate(qr, changed)
+        assert error.value.code == "boxes.mismatch"
+    assert decode_certificate(qr, boxes).certificate == cert
+
+
+def test_householder_address_leaves_the_qr_only_when_needed():
+    cert = worst_case_certificate()
+    kept = decode_certificate(encode_certificate(cert, SIGNERS[EDDSA], NOW)).certificate
+    assert kept.householder_address == cert.householder_address
+    huge = replace(cert, householder_address="".join(chr(0x4E00 + 37 * i) for i in range(90)))  # no real address
+    qr = encode_certificate(huge, SIGNERS[EDDSA], NOW)
+    assert decode_certificate(qr).certificate.householder_address == PRINTED_ONLY and make_qr(qr).version <= 15
+    assert decode_certificate(qr, PrintedBoxes.of(huge)).certificate == huge
+    with pytest.raises(VerificationError):  # the address is bound by the digest
+        decode_certificate(qr, replace(PrintedBoxes.of(huge), householder_address=cert.householder_address))
+
+
+def test_oversized_text_still_makes_a_qr():
+    long = "".join(chr(0x4E00 + 37 * i) for i in range(200))  # distinct kanji: nothing to compress
+    cert = replace(worst_case_certificate(), dwelling_address=long, householder_name=long)
+    qr = make_qr(encode_certificate(cert, SIGNERS[ES256], NOW))
+    assert 15 < qr.version <= 40 and qr.error in ("M", "Q", "H")
 
 
 def _cose() -> bytes:
@@ -100,7 +140,7 @@ def test_structurally_wrong_cose_is_rejected(mangle):
 
 
 def test_untagged_cose_sign1_is_accepted():
-    assert decode_certificate(_cose()[1:]).certificate == certificate()
+    assert decode_certificate(_cose()[1:], PrintedBoxes.of(certificate())).certificate == certificate()
 
 
 def test_trailing_zlib_bytes_and_other_headers_are_rejected():

@@ -8,6 +8,7 @@ the code has drifted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from pathlib import Path
@@ -48,16 +49,32 @@ def decode_and_verify(qr: str, public_pem: bytes) -> dict:
     return {"kid": header[4], "claims": cbor2.loads(payload)}
 
 
+def text(value) -> str:
+    """Claims format 2 text: UTF-8 text string, or UTF-16BE in a byte string."""
+    return value if isinstance(value, str) else value.decode("utf-16-be")
+
+
 def test_independent_decoder_reads_both_vectors():
-    vectors = json.loads((VECTORS_DIR / "certificate-v1.json").read_text(encoding="utf-8"))
+    vectors = json.loads((VECTORS_DIR / "certificate-v2.json").read_text(encoding="utf-8"))
     for alg, vector in vectors["vectors"].items():
         result = decode_and_verify(vector["qr"], (VECTORS_DIR / vector["public_key"]).read_bytes())
         claims = result["claims"]
         body = claims[-65537]
         assert result["kid"].hex() == vectors["kid"], alg
         assert claims[1] == "434434" and claims[6] == 1704879000
-        assert body[2] == "434434-wajima-1-000042"
+        assert body[0] == 2 and body[2] == ["wajima-1", 42]  # 整理番号 434434-wajima-1-000042
         assert body[8] == 1  # 全壊
-        assert body[12] == ["益城町", "山田 太郎"] and body[13] == ["172049", "輪島市"]
-        assert 3 not in body and body[7] == "熊本県上益城郡益城町大字宮園1234番地5"  # same address: omitted
+        assert [text(v) for v in body[12]] == ["益城町", "山田 太郎"]
+        assert body[13][0] == "172049" and text(body[13][1]) == "輪島市"
+        assert 3 not in body and text(body[7]) == "熊本県上益城郡益城町大字宮園1234番地5"  # same address: omitted
         assert body[14] == 19732  # 2024-01-10 as days since 1970-01-01
+        # The printed boxes are bound by a digest, recomputed here from the printed text.
+        printed = ["JPRC printed boxes v2", None, [["熊本 花子", "妻"]], "車庫の倒壊", "輪島市役所 災害対策窓口"]
+        assert body[16] == hashlib.sha256(cbor2.dumps(printed, canonical=True)).digest()[:16]
+
+
+def test_independent_decoder_reads_the_format_1_vectors():
+    vectors = json.loads((VECTORS_DIR / "certificate-v1.json").read_text(encoding="utf-8"))
+    for vector in vectors["vectors"].values():
+        body = decode_and_verify(vector["qr"], (VECTORS_DIR / vector["public_key"]).read_bytes())["claims"][-65537]
+        assert body[0] == 1 and body[2] == "434434-wajima-1-000042" and body[9] == [["熊本 花子", "妻"]]

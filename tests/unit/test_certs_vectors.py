@@ -1,4 +1,8 @@
-"""Fixed test vectors (tests/vectors/): the wire format must not drift."""
+"""Fixed test vectors (tests/vectors/): the wire format must not drift.
+
+certificate-v2.json is the current format (byte-exact Ed25519); certificate-v1.json is the
+frozen format-1 vector that old QRs follow and must keep decoding and verifying.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives import serialization
 
-from certs.claims import certificate_to_claims
+from certs.boxes import PrintedBoxes
+from certs.claims import certificate_to_claims, decode_claims
 from certs.encoding import decode_certificate, encode_certificate, sign_certificate
 from certs.keys import SoftwareSigner, verify_signature
-from tests.vectors.make_vectors import HERE, KID, VECTOR_FILE, vector_certificate
+from tests.vectors.make_vectors import HERE, KID, VECTOR_FILE, VECTOR_FILE_V1, vector_certificate, vector_certificate_v1
 
 VECTORS = json.loads(VECTOR_FILE.read_text(encoding="utf-8"))
+VECTORS_V1 = json.loads(VECTOR_FILE_V1.read_text(encoding="utf-8"))
 SIGNED_AT = datetime.fromisoformat(VECTORS["signed_at"])
 
 
@@ -26,6 +32,7 @@ def _public(alg: str):
 
 def test_claims_bytes_are_stable():
     assert certificate_to_claims(vector_certificate(), SIGNED_AT).hex() == VECTORS["claims_hex"]
+    assert certificate_to_claims(vector_certificate_v1(), SIGNED_AT, version=1).hex() == VECTORS_V1["claims_hex"]
 
 
 def test_ed25519_vector_is_byte_exact():
@@ -36,10 +43,23 @@ def test_ed25519_vector_is_byte_exact():
 
 
 def test_each_vector_decodes_and_its_signature_verifies():
+    boxes = PrintedBoxes.of(vector_certificate())
     for alg, vector in VECTORS["vectors"].items():
-        decoded = decode_certificate(vector["qr"])
+        decoded = decode_certificate(vector["qr"], boxes)
         assert decoded.certificate == vector_certificate() and decoded.signed_at == SIGNED_AT
-        assert decode_certificate(bytes.fromhex(vector["cose_hex"])).certificate == vector_certificate()
+        assert decoded.version == 2 and decoded.boxes_digest.hex() == VECTORS["boxes_digest_hex"]
+        assert decode_certificate(bytes.fromhex(vector["cose_hex"]), boxes).certificate == vector_certificate()
         message = decoded.sign1
         assert (message.alg, message.kid, message.payload.hex()) == (alg, KID, VECTORS["claims_hex"])
+        assert verify_signature(_public(alg), alg, message.to_be_signed(), message.signature)
+
+
+def test_format_1_vectors_still_decode_and_verify():
+    for alg, vector in VECTORS_V1["vectors"].items():
+        decoded = decode_certificate(vector["qr"])
+        assert decoded.version == 1 and decoded.boxes_digest is None
+        assert decoded.certificate == vector_certificate_v1() and decoded.signed_at == SIGNED_AT
+        assert decode_certificate(vector["qr"], PrintedBoxes.of(vector_certificate_v1())).boxes_checked
+        assert decode_claims(decoded.sign1.payload).certificate.members == vector_certificate_v1().members
+        message = decoded.sign1
         assert verify_signature(_public(alg), alg, message.to_be_signed(), message.signature)

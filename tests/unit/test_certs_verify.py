@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certs import ceremony
+from certs.boxes import PrintedBoxes
 from certs.encoding import PREFIX, encode_certificate
 from certs.keys import SoftwareSigner, generate_private_key
 from certs.node_keys import load_node_signer
@@ -182,3 +183,25 @@ def test_verify_cli(fed, issued, capsys):
     assert verify_main([*args, issued[:-3] + "AAA"]) == 1
     assert "無効 / INVALID" in capsys.readouterr().out
     assert verify_main(["--trust-list", str(out / "nothing"), issued]) == 2
+
+
+def test_printed_boxes_are_checked_against_the_qr(fed):
+    out, trust_list = fed
+    cert = certificate(other_damage="車庫の倒壊")
+    qr = encode_certificate(cert, signer(out, "wajima-1"), NOW)
+    unchecked = verify(qr, trust_list, at())
+    assert unchecked.ok and unchecked.check("boxes").status is Status.SKIPPED
+    assert unchecked.boxes_digest and unchecked.to_dict()["boxes_digest"] == unchecked.boxes_digest.hex()
+    assert unchecked.certificate.members == ()
+    checked = verify(qr, trust_list, at(), printed_boxes=PrintedBoxes.of(cert))
+    assert checked.ok and checked.check("boxes").status is Status.PASS and checked.certificate == cert
+    forged = replace(PrintedBoxes.of(cert), other_damage="全壊（車庫・母屋）")
+    verdict = verify(qr, trust_list, at(), printed_boxes=forged)
+    assert verdict.failures == ("boxes",) and verdict.certificate.other_damage is None
+
+
+def test_a_qr_without_boxes_needs_no_printed_text(fed):
+    out, trust_list = fed
+    qr = encode_certificate(certificate(members=()), signer(out, "wajima-1"), NOW)
+    verdict = verify(qr, trust_list, at())
+    assert verdict.ok and verdict.check("boxes").status is Status.PASS and verdict.boxes_digest is None

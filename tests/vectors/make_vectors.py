@@ -7,17 +7,24 @@ files never change. The Ed25519 vector is byte-exact (EdDSA is deterministic). E
 randomised, so the ES256 vector is a fixed signature that must keep verifying; rerunning
 this script produces a different but equally valid ES256 signature, so only rerun it when
 the format changes on purpose (and bump the vector file name).
+
+certificate-v1.json holds claims format 1 (世帯構成員 as text in the QR) and is frozen: old
+QRs must keep decoding. This script writes certificate-v2.json (format 2: printed boxes as
+a digest, compact 整理番号, UTF-16 text); its certificate also has a place and other damage
+so the digest covers every box.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from certs.boxes import boxes_digest
 from certs.claims import certificate_to_claims
 from certs.damage import DamageClass
 from certs.encoding import cose_to_qr_string, sign_certificate
@@ -26,15 +33,16 @@ from certs.model import Certificate, CertificateType, Disaster, HouseholdMember,
 from certs.numbers import CertificateNumber
 
 HERE = Path(__file__).resolve().parent
-VECTOR_FILE = HERE / "certificate-v1.json"
+VECTOR_FILE = HERE / "certificate-v2.json"
+VECTOR_FILE_V1 = HERE / "certificate-v1.json"
 ED25519_SEED = bytes(range(32))
 P256_SCALAR = int("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721", 16)
 KID = bytes.fromhex("a1b2c3d4e5f60718")
 SIGNED_AT = datetime(2024, 1, 10, 9, 30, tzinfo=timezone.utc)
 
 
-def vector_certificate() -> Certificate:
-    """The certificate all vectors encode: 益城町's dwelling, issued at a 輪島市 node."""
+def vector_certificate_v1() -> Certificate:
+    """The certificate the format-1 vectors encode: 益城町's dwelling, issued at a 輪島市 node."""
     return Certificate(
         number=CertificateNumber("434434", "wajima-1", 42),
         cert_type=CertificateType.RISAI,
@@ -50,6 +58,12 @@ def vector_certificate() -> Certificate:
     )
 
 
+def vector_certificate() -> Certificate:
+    """The certificate the format-2 vectors encode: format 1's, plus a place and other damage."""
+    cert = vector_certificate_v1()
+    return replace(cert, issuing=replace(cert.issuing, place="輪島市役所 災害対策窓口"), other_damage="車庫の倒壊")
+
+
 def keys() -> dict[str, object]:
     """The two deterministic private keys, by COSE algorithm name."""
     return {
@@ -59,9 +73,11 @@ def keys() -> dict[str, object]:
 
 
 def main() -> None:
-    """Write the PEM keys and certificate-v1.json."""
+    """Write the PEM keys and certificate-v2.json."""
     claims = certificate_to_claims(vector_certificate(), SIGNED_AT)
-    out = {"kid": KID.hex(), "signed_at": SIGNED_AT.isoformat(), "claims_hex": claims.hex(), "vectors": {}}
+    digest = boxes_digest(vector_certificate(), householder_in_qr=True)
+    out = {"kid": KID.hex(), "signed_at": SIGNED_AT.isoformat(), "claims_hex": claims.hex(),
+           "boxes_digest_hex": digest.hex(), "vectors": {}}
     for alg, key in keys().items():
         name = alg.lower()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
