@@ -5,6 +5,8 @@ Layout of ``<key dir>``::
     node.key.pem                 private key, mode 0600
     node.pub.pem                 public key (sent to the ceremony)
     delegations/<town code>.pem  current delegation from that town's CA
+    pkcs11.toml                  instead of node.key.pem: the key is in a PKCS#11 token
+                                 (see pkcs11_keys.py)
 
 The service loads one Signer per town it may sign for; the kid of each Signer is the kid
 of the delegation certificate, so a verifier finds that delegation in the trust list.
@@ -20,7 +22,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from .errors import KeyFileError, PkiError
-from .keys import ES256, PublicKey, SoftwareSigner, generate_private_key, load_private_key, public_key_pem, save_private_key
+from .keys import (ES256, PublicKey, Signer, SoftwareSigner, generate_private_key, load_private_key, public_key_pem,
+                   save_private_key)
+from .pkcs11_keys import Pkcs11Config, token_public_key, token_signer
 from .pki import delegation_of, kid_of, within_validity
 
 NODE_KEY = "node.key.pem"
@@ -68,19 +72,24 @@ def load_delegations(key_dir: Path) -> dict[str, x509.Certificate]:
     return result
 
 
-def load_node_signers(key_dir: Path) -> dict[str, SoftwareSigner]:
-    """One Signer per town this node holds a delegation for (validity not checked)."""
-    key = load_private_key(Path(key_dir) / NODE_KEY)
-    own = public_key_pem(key)
-    signers = {}
+def load_node_signers(key_dir: Path) -> dict[str, Signer]:
+    """One Signer per town this node holds a delegation for (validity not checked).
+
+    A SoftwareSigner over ``node.key.pem``, or a Pkcs11Signer when the folder holds
+    ``pkcs11.toml`` (the key then never leaves the token).
+    """
+    token = Pkcs11Config.load(key_dir)
+    key = None if token else load_private_key(Path(key_dir) / NODE_KEY)
+    own = public_key_pem(token_public_key(token) if token else key)
+    signers: dict[str, Signer] = {}
     for town, cert in load_delegations(key_dir).items():
         if public_key_pem(cert.public_key()) != own:
             raise PkiError("pki.key_mismatch", f"delegation for {town} is for another key", "key_dir")
-        signers[town] = SoftwareSigner(key, kid_of(cert))
+        signers[town] = token_signer(token, kid_of(cert)) if token else SoftwareSigner(key, kid_of(cert))
     return signers
 
 
-def load_node_signer(key_dir: Path, town_code: str, now: datetime) -> SoftwareSigner:
+def load_node_signer(key_dir: Path, town_code: str, now: datetime) -> Signer:
     """The Signer for issuing in ``town_code``'s name at ``now``.
 
     Raises KeyFileError ``key.no_delegation`` if the node may not sign for that town, or
