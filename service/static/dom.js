@@ -1,4 +1,4 @@
-// Tiny DOM helpers: elements are built with textContent only (never innerHTML), so
+// Tiny DOM helpers: elements are built with textContent only (never HTML strings), so
 // resident names and API text cannot inject markup; the CSP forbids inline script anyway.
 
 export function h(tag, attrs = {}, ...children) {

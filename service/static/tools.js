@@ -78,7 +78,10 @@ async function poll(job, form, progress, status) {
     status.replaceChildren(bi("取込中", "Importing"), `… ${job.done} / ${job.total ?? "?"} 行 / rows`);
     if (job.state === "done") {
       progress.value = progress.max;
-      status.replaceChildren(h("strong", {}, bi("取込完了", "Import done")), " ", h("code", {}, JSON.stringify(job.result)));
+      const r = job.result || {};
+      status.replaceChildren(h("strong", {}, bi("取込完了", "Import done")), " ",
+        r.already_imported ? bi("同じファイルは取込済みです（変更なし）", "this file was already imported (nothing changed)")
+          : bi(`${r.rows} 行（変更 ${r.changed}・変更なし ${r.unchanged}）`, `${r.rows} rows (${r.changed} changed, ${r.unchanged} unchanged)`));
       return;
     }
     if (job.state === "failed") {

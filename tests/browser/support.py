@@ -67,3 +67,36 @@ async def ui_node(dsn: str, pki: Path, node_id: str = NODE_B, town: str = TOWN_B
         yield server
     finally:
         await server.close()
+
+
+@contextlib.asynccontextmanager
+async def browser_page(chromium: str) -> AsyncIterator[tuple[object, list[str]]]:
+    """A fresh chromium page and the list of page errors and console errors it reports
+    (CSP violations included; expected 4xx resource loads excluded)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1180, "height": 900}, locale="ja-JP")
+            page.set_default_timeout(10_000)
+            problems: list[str] = []
+            page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+            page.on("console", lambda msg: problems.append(msg.text)
+                    if msg.type == "error" and "status of 4" not in msg.text else None)
+            yield page, problems
+        finally:
+            await browser.close()
+
+
+async def log_in(page, server: TestServer, town: str, username: str, password: str) -> None:
+    """Open the UI and log in through its form."""
+    from playwright.async_api import expect
+
+    await page.goto(str(server.make_url("/")))
+    form = page.locator("#login-form")
+    await form.locator("[name=town_code]").fill(town)
+    await form.locator("[name=username]").fill(username)
+    await form.locator("[name=password]").fill(password)
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#nav")).to_be_visible()

@@ -14,9 +14,10 @@ import pytest
 
 from replication import hlc
 from service.appkeys import POOL
-from tests.browser.support import CHROMIUM_ARGS, chromium_or_skip, ui_node
+from tests.browser.support import browser_page, chromium_or_skip, log_in, ui_node
 from tests.support.auth import PASSWORD, add_staff
-from tests.support.counter import TOWN_A, TOWN_B, build_pki, seed_town
+from deploy.synthetic import generate_town
+from tests.support.counter import TOWN_A, TOWN_B, build_pki, csv_bytes, seed_town
 
 pytestmark = pytest.mark.integration
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "counter-ui.png"
@@ -46,7 +47,7 @@ async def _seed_freshness(pool) -> None:
 
 async def test_counter_story_in_the_browser(database, pki):
     chromium = chromium_or_skip()
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     async with ui_node(database, pki) as server:
         app = server.app
@@ -57,81 +58,117 @@ async def test_counter_story_in_the_browser(database, pki):
         resident = town.residents[0]
         dwelling = next(d for d in town.dwellings if resident.household_id in d.household_ids)
 
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            try:
-                page = await browser.new_page(viewport={"width": 1180, "height": 900}, locale="ja-JP")
-                page.set_default_timeout(10_000)
-                problems: list[str] = []
-                page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-                page.on("console", lambda msg: problems.append(msg.text)
-                        if msg.type == "error" and "status of 4" not in msg.text else None)
+        async with browser_page(chromium) as (page, problems):
+            await page.goto(str(server.make_url("/")))
+            login = page.locator("#login-form")
+            await login.locator("[name=town_code]").fill(TOWN_B)
+            await login.locator("[name=username]").fill("counter1")
+            await login.locator("[name=password]").fill("wrong password!")
+            await login.locator("button[type=submit]").click()
+            await expect(login.locator(".form-error")).to_contain_text("auth.invalid")
+            await login.locator("[name=password]").fill(PASSWORD)
+            await login.locator("button[type=submit]").click()
 
-                await page.goto(str(server.make_url("/")))
-                login = page.locator("#login-form")
-                await login.locator("[name=town_code]").fill(TOWN_B)
-                await login.locator("[name=username]").fill("counter1")
-                await login.locator("[name=password]").fill("wrong password!")
-                await login.locator("button[type=submit]").click()
-                await expect(login.locator(".form-error")).to_contain_text("auth.invalid")
-                await login.locator("[name=password]").fill(PASSWORD)
-                await login.locator("button[type=submit]").click()
+            # Search by reading in hiragana; the node asks for a reason (another town).
+            search = page.locator("#search-form")
+            await search.locator("[name=kana]").fill(_hiragana(resident.family_kana))
+            await search.locator("[name=birth_date]").fill(resident.birth_date.isoformat())
+            await search.locator("button[type=submit]").click()
+            await expect(page.locator("#reason-dialog")).to_be_visible()
+            await page.locator("#reason-input").fill(REASON)
+            await page.locator("#reason-ok").click()
+            await page.locator(f"a.resident-link[href$='{resident.resident_id}']").click()
 
-                # Search by reading in hiragana; the node asks for a reason (another town).
-                search = page.locator("#search-form")
-                await search.locator("[name=kana]").fill(_hiragana(resident.family_kana))
-                await search.locator("[name=birth_date]").fill(resident.birth_date.isoformat())
-                await search.locator("button[type=submit]").click()
-                await expect(page.locator("#reason-dialog")).to_be_visible()
-                await page.locator("#reason-input").fill(REASON)
-                await page.locator("#reason-ok").click()
-                await page.locator(f"a.resident-link[href$='{resident.resident_id}']").click()
+            # Another town's data: the banner names it and shows freshness per origin node.
+            banner = page.locator("#banner")
+            await expect(banner).to_contain_text("他の市町村のデータです")
+            await expect(banner).to_contain_text(REASON)
+            await expect(banner.locator("tr[data-origin=mashiki-1]")).to_contain_text("12")
+            await expect(banner.locator("tr[data-origin=mashiki-1] svg.lag-chart")).to_have_count(1)
 
-                # Another town's data: the banner names it and shows freshness per origin node.
-                banner = page.locator("#banner")
-                await expect(banner).to_contain_text("他の市町村のデータです")
-                await expect(banner).to_contain_text(REASON)
-                await expect(banner.locator("tr[data-origin=mashiki-1]")).to_contain_text("12")
-                await expect(banner.locator("tr[data-origin=mashiki-1] svg.lag-chart")).to_have_count(1)
+            card = page.locator(".dwelling", has_text=dwelling.location)
+            await card.locator("[name='disaster.name']").fill("令和6年能登半島地震")
+            await card.locator("[name='disaster.date']").fill("2024-01-01")
+            await card.locator("button[type=submit]").click()
+            await expect(page.locator("#tracking")).to_be_visible()
 
-                card = page.locator(".dwelling", has_text=dwelling.location)
-                await card.locator("[name='disaster.name']").fill("令和6年能登半島地震")
-                await card.locator("[name='disaster.date']").fill("2024-01-01")
-                await card.locator("button[type=submit]").click()
-                await expect(page.locator("#tracking")).to_be_visible()
+            # A ratio of 150 % is refused; the reason is shown next to the field.
+            survey = page.locator("#survey-form")
+            await survey.locator("#survey-value").fill("150")
+            await survey.locator("button[type=submit]").click()
+            await expect(survey.locator("[data-field=damage_ratio] .field-error")).not_to_be_empty()
+            await expect(survey.locator(".field.invalid #survey-value")).to_have_count(1)
+            await survey.locator("#survey-value").fill("42.5")
+            await expect(page.locator("#class-preview")).to_contain_text("大規模半壊")
+            await survey.locator("button[type=submit]").click()
 
-                # A ratio of 150 % is refused; the reason is shown next to the field.
-                survey = page.locator("#survey-form")
-                await survey.locator("#survey-value").fill("150")
-                await survey.locator("button[type=submit]").click()
-                await expect(survey.locator("[data-field=damage_ratio] .field-error")).not_to_be_empty()
-                await expect(survey.locator(".field.invalid #survey-value")).to_have_count(1)
-                await survey.locator("#survey-value").fill("42.5")
-                await expect(page.locator("#class-preview")).to_contain_text("大規模半壊")
-                await survey.locator("button[type=submit]").click()
+            await page.locator("#judge-form button[type=submit]").click()
+            await expect(page.locator("#derived-class")).to_contain_text("大規模半壊")
+            await page.locator("#issue-form [name=place]").fill("輪島市役所 避難所窓口")
+            await page.locator("#issue-form button[type=submit]").click()
 
-                await page.locator("#judge-form button[type=submit]").click()
-                await expect(page.locator("#derived-class")).to_contain_text("大規模半壊")
-                await page.locator("#issue-form [name=place]").fill("輪島市役所 避難所窓口")
-                await page.locator("#issue-form button[type=submit]").click()
+            cert = page.locator("#certificate")
+            await expect(cert.locator("#certificate-number")).to_contain_text(f"{TOWN_A}-wajima-1-")
+            await expect(cert.locator("#certificate-class")).to_contain_text("大規模半壊")
+            await expect(cert.locator("#certificate-mayor")).to_contain_text("益城町長")
+            await expect(cert.locator("#certificate-place")).to_contain_text("代行")
+            await expect(cert.locator("#certificate-replication")).to_contain_text("ローカルのみ")
+            await expect(page.locator("#application-status")).to_contain_text("交付済")
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            await page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-                cert = page.locator("#certificate")
-                await expect(cert.locator("#certificate-number")).to_contain_text(f"{TOWN_A}-wajima-1-")
-                await expect(cert.locator("#certificate-class")).to_contain_text("大規模半壊")
-                await expect(cert.locator("#certificate-mayor")).to_contain_text("益城町長")
-                await expect(cert.locator("#certificate-place")).to_contain_text("代行")
-                await expect(cert.locator("#certificate-replication")).to_contain_text("ローカルのみ")
-                await expect(page.locator("#application-status")).to_contain_text("交付済")
-                SCREENSHOT.parent.mkdir(exist_ok=True)
-                await page.screenshot(path=str(SCREENSHOT), full_page=True)
-
-                # Verify the QR of what was just issued: every check with its labels.
-                await cert.locator("a.button[href^='#/verify/']").click()
-                await expect(page.locator("#verdict-result")).to_contain_text("有効な証明書です")
-                await expect(page.locator("tr.check[data-check=signature]")).to_contain_text("合格")
-                assert problems == [], problems
-            finally:
-                await browser.close()
+            # Verify the QR of what was just issued: every check with its labels.
+            await cert.locator("a.button[href^='#/verify/']").click()
+            await expect(page.locator("#verdict-result")).to_contain_text("有効な証明書です")
+            await expect(page.locator("tr.check[data-check=signature]")).to_contain_text("合格")
+            assert problems == [], problems
 
         numbers = await app[POOL].fetch("SELECT entity_id FROM entities WHERE entity_type = 'certificate'")
         assert len(numbers) == 1
+
+
+async def test_csv_import_progress_and_verify_a_pasted_string(database, pki):
+    chromium = chromium_or_skip()
+    from playwright.async_api import expect
+
+    async with ui_node(database, pki) as server:
+        await add_staff(server.app, username="boss1", roles=("supervisor",))
+        own = generate_town(TOWN_B, "輪島市", 200, 3)
+        stranger = generate_town("434418", "御船町", 10, 99)  # its households do not exist here
+        async with browser_page(chromium) as (page, problems):
+            await log_in(page, server, TOWN_B, "boss1", PASSWORD)
+            await page.locator("#nav a[data-route=import]").click()
+            form = page.locator("#import-form")
+
+            # Nothing chosen: the error sits next to the file field.
+            await form.locator("button[type=submit]").click()
+            await expect(form.locator("[data-field=file] .field-error")).not_to_be_empty()
+
+            await form.locator("input[type=file]").set_input_files(
+                {"name": "residents.csv", "mimeType": "text/csv", "buffer": csv_bytes("residents", own.residents)})
+            await form.locator("button[type=submit]").click()
+            await expect(page.locator("#import-status")).to_contain_text("取込完了")
+            progress = page.locator("#import-progress")
+            assert await progress.evaluate("p => p.value === p.max && p.max > 0")
+            assert await server.app[POOL].fetchval(
+                "SELECT count(*) FROM entities WHERE entity_type = 'resident'") == len(own.residents)
+
+            # A file naming unknown households fails as a whole; each row's error is listed.
+            await form.locator("[name=kind]").select_option("dwellings")
+            await form.locator("input[type=file]").set_input_files(
+                {"name": "dwellings.csv", "mimeType": "text/csv", "buffer": csv_bytes("dwellings", stranger.dwellings)})
+            await form.locator("button[type=submit]").click()
+            await expect(page.locator("#import-status")).to_contain_text("取込失敗")
+            await expect(page.locator("#import-status table.row-errors tr").first).to_be_visible()
+            assert await server.app[POOL].fetchval(
+                "SELECT count(*) FROM entities WHERE entity_type = 'dwelling'") == 0
+
+            # A pasted string that is no certificate: every check is listed, failures marked.
+            await page.locator("#nav a[data-route=verify]").click()
+            await page.locator("#verify-form textarea").fill("JPRC1:NOT-A-CERTIFICATE")
+            await page.locator("#verify-form button[type=submit]").click()
+            await expect(page.locator("#verdict-result")).to_contain_text("検証に失敗しました")
+            await expect(page.locator("tr.check[data-check=format]")).to_contain_text("不合格")
+            await expect(page.locator("tr.check[data-check=format]")).to_contain_text("QRコードの形式")
+            await expect(page.locator("tr.check[data-check=signature]")).to_contain_text("未確認")
+            assert problems == [], problems
