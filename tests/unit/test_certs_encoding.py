@@ -16,7 +16,7 @@ from certs.boxes import PRINTED_ONLY, PrintedBoxes
 from certs.claims import SCHEMA_VERSION
 from certs.cose import parse_sign1
 from certs.damage import DamageClass
-from certs.encoding import PREFIX, cose_to_qr_string, decode_certificate, encode_certificate, make_qr, qr_string_to_cose
+from certs.encoding import PREFIX, b45decode, cose_to_qr_string, decode_certificate, encode_certificate, make_qr, qr_string_to_cose
 from certs.errors import VerificationError
 from certs.keys import EDDSA, ES256, SoftwareSigner, generate_private_key, verify_signature
 from certs.model import Certificate, CertificateType, Disaster, Flooding, HouseholdMember, IssuingPlace, Town
@@ -160,3 +160,17 @@ def test_mutated_cose_raises_only_the_library_error(data):
         decode_certificate(cose_to_qr_string(bytes(cose)))
     except VerificationError:
         pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_fast_base45_decoder_agrees_with_the_base45_package(data):
+    assert b45decode(base45.b45encode(data).decode()) == data
+
+
+@pytest.mark.parametrize("text", ["A", "ABCD", "GGW", ":::", "::", "ab", "A\u00e9B", "AB~"])
+def test_fast_base45_decoder_rejects_what_the_package_rejects(text):
+    with pytest.raises(ValueError):
+        base45.b45decode(text)
+    with pytest.raises(ValueError):
+        b45decode(text)
