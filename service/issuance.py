@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 from typing import Any, Awaitable, Callable
 
+from certs.boxes import PrintedBoxes
 from certs.damage import DamageClass
 from certs.encoding import encode_certificate
 from certs.keys import Signer
@@ -200,4 +201,8 @@ def certificate_state(cert: Certificate, qr: str, app: dict, ctx: IssuanceContex
         "supersedes": str(cert.supersedes) if cert.supersedes else None,
         "dwelling_id": app.get("dwelling_id"), "survey_id": app.get("survey_id"),
         "staff_id": ctx.staff_id,
+        # The QR carries only a digest of the printed optional boxes (members, other
+        # damage, place detail); their text is kept here so the PDF can be re-rendered
+        # and checked against that digest.
+        "printed_boxes": PrintedBoxes.of(cert).to_record(),
     }

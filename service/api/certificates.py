@@ -8,9 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from certs.encoding import qr_string_to_cose
-from certs.claims import claims_to_certificate
-from certs.cose import parse_sign1
+from certs.boxes import PrintedBoxes
+from certs.encoding import decode_certificate
 from certs.pdf import render_certificate_pdf
 from service.api.common import Fields, json_object, now, query_int, reply, repository
 from service.api.context import (acknowledger, acting_staff, audit_other_town, keyring,
@@ -106,7 +105,9 @@ async def certificate_pdf(request: web.Request) -> web.Response:
         cert = await _load(repo, number)
         await audit_other_town(repo, request, staff, towns={cert["competent_town"]},
                                action="certificate.pdf", subject_type="certificate", subject_id=number)
-    content, _ = claims_to_certificate(parse_sign1(qr_string_to_cose(cert["qr"])).payload)
+    boxes = cert.get("printed_boxes")
+    content = decode_certificate(
+        cert["qr"], PrintedBoxes.from_record(boxes) if boxes is not None else None).certificate
     # ReportLab is CPU-bound (~40 ms): off the event loop so other counters are not stalled.
     pdf = await asyncio.get_running_loop().run_in_executor(None, render_certificate_pdf, content, cert["qr"])
     return web.Response(body=pdf, content_type="application/pdf",

@@ -7,9 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from certs.claims import claims_to_certificate
-from certs.cose import parse_sign1
-from certs.encoding import qr_string_to_cose
+from certs.boxes import PrintedBoxes
+from certs.encoding import decode_certificate
 from certs.errors import CertsError
 from certs.numbers import CertificateNumber
 from certs.state import Issued, Revoked, Superseded
@@ -48,12 +47,17 @@ async def verify_certificate(request: web.Request) -> web.Response:
     qr = await _qr_from(request)
     ring = keyring(request)
     statuses: dict[str, Any] = {}
+    printed: PrintedBoxes | None = None
     async with repository(request) as repo:
         # verify() is synchronous and calls the lookup once with the decoded number; the
         # status is fetched first from the QR's own number so the lookup is a dict read.
-        number = _number_in(qr, ring.trust_list)
-        if number is not None and await repo.get("certificate", number) is not None:
+        number = _number_in(qr)
+        record = await repo.get("certificate", number) if number is not None else None
+        if record is not None:
             statuses[number] = await certificate_status(repo, number)
+            # The printed boxes this node holds are checked against the QR's digest too.
+            if record.get("printed_boxes") is not None:
+                printed = PrintedBoxes.from_record(record["printed_boxes"])
 
     def lookup(num: CertificateNumber) -> Any:
         status = statuses.get(str(num))
@@ -65,19 +69,18 @@ async def verify_certificate(request: web.Request) -> web.Response:
             return Superseded(CertificateNumber.parse(status["by"]))
         return Issued()
 
-    verdict = verify(qr, ring.trust_list, now(), status_lookup=lookup)
+    verdict = verify(qr, ring.trust_list, now(), status_lookup=lookup, printed_boxes=printed)
     body = verdict.to_dict()
     body["status"] = statuses.get(body["number"]) if body["number"] else None
     return reply(body)
 
 
-def _number_in(qr: str, trust_list: Any) -> str | None:
+def _number_in(qr: str) -> str | None:
     """The 整理番号 claimed by the QR (unverified: only to fetch its status), or None."""
     try:
-        cert, _ = claims_to_certificate(parse_sign1(qr_string_to_cose(qr)).payload)
+        return str(decode_certificate(qr).certificate.number)
     except CertsError:
         return None
-    return str(cert.number)
 
 
 async def trust_list(request: web.Request) -> web.Response:

@@ -7,6 +7,8 @@ a re-survey supersedes it; verification then reports the superseded state.
 
 from __future__ import annotations
 
+import subprocess
+
 import json
 from urllib.parse import quote
 
@@ -71,10 +73,16 @@ async def test_resident_of_a_applies_at_b_and_certificate_is_superseded(database
         assert verdict["ok"], verdict
         checks = {c["name"]: c["status"] for c in verdict["checks"]}
         assert checks["delegation"] == "pass" and checks["superseded"] == "pass"
+        # The QR carries a digest of the printed boxes; the node's stored text matches it.
+        assert checks["boxes"] == "pass"
 
-        # The PDF renders on demand and names A's mayor (the content came from the QR).
+        # The PDF renders on demand from the QR plus the stored boxes: the place of issue
+        # (a printed box, not in the QR) is on the page.
         resp = await clerk.client.get(f"/api/v1/certificates/{cert['number']}/pdf", headers=REASON)
-        assert resp.status == 200 and (await resp.read()).startswith(b"%PDF")
+        pdf = await resp.read()
+        assert resp.status == 200 and pdf.startswith(b"%PDF")
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+        assert "輪島市役所 窓口" in text.decode()
 
         # Re-survey: requested, surveyed again (second survey), re-judged, reissued.
         assert (await clerk.post(f"/api/v1/applications/{app_id}/resurvey-request", {}, headers=REASON))[0] == 200
