@@ -36,6 +36,7 @@ class Drill:
         self._t0 = time.monotonic()
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fault")
         self._step: concurrent.futures.Future | None = None
+        self._households: list[tuple[str, str]] = []  # (resident, dwelling) the counters serve
 
     def clock(self) -> float:
         return time.monotonic() - self._t0
@@ -54,10 +55,13 @@ class Drill:
         down = await observe.wait_ready(self.fed, 120, self.clock)
         if down:
             raise RuntimeError(f"the federation is not healthy: {', '.join(down)} not serving")
-        self.say(f"seeding {RESIDENTS_PER_TOWN} residents per town and the drill staff …")
+        self.say("checking every town has residents, creating the drill staff …")
         await observe.prepare(self.fed, RESIDENTS_PER_TOWN)
         if await observe.wait_converged(self.fed, 120, self.clock) is None:
             raise RuntimeError("the federation did not converge before the drill; is it healthy?")
+        self._households = await observe.households(self.fed, RESIDENTS_PER_TOWN)
+        if not self._households:
+            raise RuntimeError("no resident with a dwelling to apply for; was the federation seeded?")
         self._t0 = time.monotonic()
         try:
             await self._drive()
@@ -76,7 +80,7 @@ class Drill:
     async def _drive(self) -> None:
         sc = self.scenario
         shared = workload.Shared(self.history, self.clock, sc.duration_s, sc.workload.max_requests,
-                                 observe.staff_password(self.fed), self._households())
+                                 observe.staff_password(self.fed), self._households)
         targets = [workload.Target(n.id, n.http_port, n.town) for n in self.fed.spec.nodes]
         load = asyncio.create_task(workload.run(shared, targets, sc.workload, contend=self._contend()))
         sampler = asyncio.create_task(self._sample_lag(sc.duration_s + 5))
@@ -91,13 +95,6 @@ class Drill:
                 task.cancel()
             await asyncio.gather(load, sampler, return_exceptions=True)
         self.history.marks["quiesced"] = self.clock()
-
-    def _households(self) -> list[tuple[str, str]]:
-        pairs = []
-        for town in observe.towns(self.fed, RESIDENTS_PER_TOWN).values():
-            homes = {h: d.dwelling_id for d in town.dwellings for h in d.household_ids}
-            pairs += [(r.resident_id, homes[r.household_id]) for r in town.residents if r.household_id in homes]
-        return pairs
 
     def _contend(self) -> tuple[str, str, float] | None:
         cut = next((f for f in self.scenario.faults if f.kind == "partition"), None)

@@ -23,25 +23,17 @@ from certs.trust_list import load_trust_list
 from certs.verify import Status, verify
 from deploy.launcher import NODE_DB, Federation
 from deploy.seed import seed_federation
-from deploy.synthetic import generate_town
 from replication import digest
 from service.staff import create_staff, hash_password, load_account, staff_id_for
 from chaos.checker import NodeState
 
 STAFF_USER = "chaos"
 STAFF_ROLES = "clerk,surveyor,supervisor"
-SEED = 2024
 _LAG = re.compile(r'^risai_replication_lag_offsets\{origin="([^"]+)"\}\s+(\S+)', re.M)
 
 
 def dsn(fed: Federation, node) -> str:
     return fed.postgres(node).dsn(NODE_DB)
-
-
-def towns(fed: Federation, residents: int):
-    """The synthetic towns the drill seeds (deterministic: the workload regenerates them to
-    know which resident lives in which dwelling)."""
-    return {t.code: generate_town(t.code, t.name, residents, SEED) for t in federation(fed).towns}
 
 
 def federation(fed: Federation):
@@ -59,10 +51,23 @@ def staff_password(fed: Federation) -> str:
 
 
 async def prepare(fed: Federation, residents: int) -> None:
-    """Seed each town at its own node through the importer (deploy.seed, idempotent) and
-    create the drill's staff account there; replication takes both everywhere."""
-    await seed_federation(federation(fed), {n.id: dsn(fed, n) for n in fed.spec.nodes},
-                          residents=residents, seed=SEED, log=lambda _: None)
+    """Make sure every town has residents at its own node, and create the drill's staff
+    account there; replication takes both everywhere.
+
+    A federation that ``risai-federation up`` seeded is used as it is; a town without
+    residents gets ``residents`` synthetic ones through deploy.seed (the importer, with the
+    launcher's seed, so seeding again later changes nothing).
+    """
+    empty = {}
+    for node in fed.spec.nodes:
+        conn = await asyncpg.connect(dsn(fed, node))
+        try:
+            if not await conn.fetchval(_HAS_RESIDENTS, node.town):
+                empty[node.id] = dsn(fed, node)
+        finally:
+            await conn.close()
+    if empty:
+        await seed_federation(federation(fed), empty, residents=residents, log=lambda _: None)
     password_hash = hash_password(staff_password(fed))
     for node in fed.spec.nodes:
         conn = await asyncpg.connect(dsn(fed, node))
@@ -74,6 +79,29 @@ async def prepare(fed: Federation, residents: int) -> None:
                                        password_hash=password_hash)
         finally:
             await conn.close()
+
+
+_HAS_RESIDENTS = ("SELECT EXISTS (SELECT 1 FROM entities WHERE entity_type = 'resident'"
+                  " AND state->>'town_code' = $1)")
+_HOUSEHOLDS = """
+SELECT r.entity_id AS resident, d.entity_id AS dwelling
+  FROM entities r
+  JOIN entities d ON d.entity_type = 'dwelling' AND d.state->'household_ids' ? (r.state->>'household_id')
+ WHERE r.entity_type = 'resident' AND r.state->>'town_code' = $1
+ ORDER BY r.entity_id LIMIT $2"""
+
+
+async def households(fed: Federation, per_town: int) -> list[tuple[str, str]]:
+    """(resident, dwelling they live in) pairs, up to ``per_town`` of each town, read at
+    the town's own node: the applicants the counters serve."""
+    pairs: list[tuple[str, str]] = []
+    for node in fed.spec.nodes:
+        conn = await asyncpg.connect(dsn(fed, node))
+        try:
+            pairs += [(r["resident"], r["dwelling"]) for r in await conn.fetch(_HOUSEHOLDS, node.town, per_town)]
+        finally:
+            await conn.close()
+    return sorted(set(pairs))
 
 
 async def digests(fed: Federation) -> dict[str, str | None]:
