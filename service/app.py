@@ -23,6 +23,7 @@ from service.db import apply_migrations, claim_database, create_pool
 from service.errors import error_middleware
 from service.keyring import Keyring
 from service.metrics import NodeMetrics
+from service.ui import setup_ui
 
 log = logging.getLogger("service.app")
 
@@ -91,4 +92,5 @@ def create_app(settings: Settings) -> web.Application:
     health.setup_routes(app)
     setup_auth(app)
     setup_api(app)
+    setup_ui(app)
     return app

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from certs.claims import claims_to_certificate
-from certs.cose import parse_sign1
-from certs.encoding import qr_string_to_cose
+from service.api.certificates import get_certificate, printed_content
+from service.api.context import keyring
+from service.appkeys import POOL, SETTINGS
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -67,8 +67,6 @@ async def index(request: web.Request) -> web.FileResponse:
 
 async def towns(request: web.Request) -> web.Response:
     """GET /ui/towns: code → name and mayor, from the trust list (public data, like the list)."""
-    from service.api.context import keyring
-
     trust_list = keyring(request).trust_list
     body = {t.code: {"name": t.name, "mayor": t.mayor} for t in trust_list.towns}
     return web.json_response({"towns": body}, dumps=_dumps)
@@ -80,11 +78,9 @@ async def certificate_content(request: web.Request) -> web.Response:
     The stored QR is the source of the printed content (the PDF is rendered the same
     way), so the mayor and the issuing place shown here are exactly what is certified.
     """
-    from service.api.certificates import get_certificate
-
     response = await get_certificate(request)  # role check, 404 and audit happen there
     body = json.loads(response.body)
-    cert, _ = claims_to_certificate(parse_sign1(qr_string_to_cose(body["certificate"]["qr"])).payload)
+    cert = printed_content(body["certificate"])
     body["content"] = {
         "householder_name": cert.householder_name,
         "householder_address": cert.householder_address,
@@ -103,8 +99,6 @@ async def certificate_content(request: web.Request) -> web.Response:
 
 async def _replication_state(request: web.Request, cert: dict) -> str:
     """acknowledged / pending (this node's outbox row), or received (came over Kafka)."""
-    from service.appkeys import POOL, SETTINGS
-
     row = await request.app[POOL].fetchrow(
         "SELECT published_at FROM outbox WHERE entity_type = 'certificate' AND entity_id = $1"
         " ORDER BY id DESC LIMIT 1", cert["number"])

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from certs.boxes import PrintedBoxes
 from certs.encoding import decode_certificate
+from certs.model import Certificate
 from certs.pdf import render_certificate_pdf
 from service.api.common import Fields, json_object, now, query_int, reply, repository
 from service.api.context import (acknowledger, acting_staff, audit_other_town, keyring,
@@ -95,6 +96,14 @@ async def get_certificate(request: web.Request) -> web.Response:
     return reply({"certificate": cert, "status": status, "copies": len(copies)})
 
 
+def printed_content(record: dict[str, Any]) -> Certificate:
+    """What the paper shows: the QR's signed content plus the stored printed boxes (members,
+    other damage, place), which are checked against the digest the QR carries."""
+    boxes = record.get("printed_boxes")
+    return decode_certificate(
+        record["qr"], PrintedBoxes.from_record(boxes) if boxes is not None else None).certificate
+
+
 @require_role("clerk", "supervisor")
 async def certificate_pdf(request: web.Request) -> web.Response:
     """GET /api/v1/certificates/{number}/pdf: rendered on demand (not on the issuing path)."""
@@ -105,9 +114,7 @@ async def certificate_pdf(request: web.Request) -> web.Response:
         cert = await _load(repo, number)
         await audit_other_town(repo, request, staff, towns={cert["competent_town"]},
                                action="certificate.pdf", subject_type="certificate", subject_id=number)
-    boxes = cert.get("printed_boxes")
-    content = decode_certificate(
-        cert["qr"], PrintedBoxes.from_record(boxes) if boxes is not None else None).certificate
+    content = printed_content(cert)
     # ReportLab is CPU-bound (~40 ms): off the event loop so other counters are not stalled.
     pdf = await asyncio.get_running_loop().run_in_executor(None, render_certificate_pdf, content, cert["qr"])
     return web.Response(body=pdf, content_type="application/pdf",
