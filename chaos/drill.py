@@ -63,15 +63,21 @@ class Drill:
         if not self._households:
             raise RuntimeError("no resident with a dwelling to apply for; was the federation seeded?")
         self._t0 = time.monotonic()
+        # Lag is sampled from the first request until the digests are equal (or given up).
+        sampler = asyncio.create_task(self._sample_lag())
         try:
-            await self._drive()
+            try:
+                await self._drive()
+            finally:
+                await self._heal_everything()
+            bound = self.scenario.convergence_bound_s
+            self.say(f"waiting up to {bound:.0f}s for equal digests …")
+            converged = await observe.wait_converged(self.fed, bound + 30, self.clock)
+            if converged is not None:
+                self.history.marks["converged"] = converged
         finally:
-            await self._heal_everything()
-        bound = self.scenario.convergence_bound_s
-        self.say(f"waiting up to {bound:.0f}s for equal digests …")
-        converged = await observe.wait_converged(self.fed, bound + 30, self.clock)
-        if converged is not None:
-            self.history.marks["converged"] = converged
+            sampler.cancel()
+            await asyncio.gather(sampler, return_exceptions=True)
         states = await observe.final_states(self.fed)
         verdict = check(self.history, states, observe.make_verifier(self.fed.run_dir),
                         convergence_bound_s=bound)
@@ -83,7 +89,6 @@ class Drill:
                                  observe.staff_password(self.fed), self._households)
         targets = [workload.Target(n.id, n.http_port, n.town) for n in self.fed.spec.nodes]
         load = asyncio.create_task(workload.run(shared, targets, sc.workload, contend=self._contend()))
-        sampler = asyncio.create_task(self._sample_lag(sc.duration_s + 5))
         try:
             await self._schedule()
             # A late heal (a slow restart) must not leave the recovery without load: keep
@@ -91,9 +96,8 @@ class Drill:
             shared.deadline = max(shared.deadline, self.clock() + TAIL_S)
             await load
         finally:
-            for task in (load, sampler):
-                task.cancel()
-            await asyncio.gather(load, sampler, return_exceptions=True)
+            load.cancel()
+            await asyncio.gather(load, return_exceptions=True)
         self.history.marks["quiesced"] = self.clock()
 
     def _contend(self) -> tuple[str, str, float] | None:
@@ -138,9 +142,10 @@ class Drill:
                 raise RuntimeError(f"could not undo: {failures}; run `risai-chaos cleanup`")
             self.history.marks["healed"] = self.clock()
 
-    async def _sample_lag(self, until: float) -> None:
+    async def _sample_lag(self) -> None:
+        """Every 2 s, each node's lag per origin and outbox depth (until cancelled)."""
         async with aiohttp.ClientSession() as session:
-            while self.clock() < until:
+            for _ in range(100_000):  # bounded; the drill cancels it long before
                 for node in self.fed.spec.nodes:
                     t = self.clock()
                     for origin, lag in await observe.lag(session, node.http_port):

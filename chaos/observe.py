@@ -30,6 +30,8 @@ from chaos.checker import NodeState
 STAFF_USER = "chaos"
 STAFF_ROLES = "clerk,surveyor,supervisor"
 _LAG = re.compile(r'^risai_replication_lag_offsets\{origin="([^"]+)"\}\s+(\S+)', re.M)
+_OUTBOX = re.compile(r'^risai_outbox_depth\s+(\S+)', re.M)
+OUTBOX = "(outbox)"  # the "origin" of a node's own unpublished outbox rows in lag samples
 
 
 def dsn(fed: Federation, node) -> str:
@@ -179,14 +181,17 @@ async def final_states(fed: Federation) -> list[NodeState]:
 
 
 async def lag(session: aiohttp.ClientSession, port: int) -> list[tuple[str, float]]:
-    """(origin, offsets behind) from a node's /metrics; empty when it does not answer."""
+    """From a node's /metrics: (origin, offsets behind) per peer, and (OUTBOX, rows not yet
+    acknowledged by Kafka). Both matter: a node cut off from the brokers cannot see how far
+    behind its consumers are, but its outbox grows. Empty when the node does not answer."""
     try:
         async with session.get(f"http://127.0.0.1:{port}/metrics",
                                timeout=aiohttp.ClientTimeout(total=1.5)) as resp:
             text = await resp.text()
     except (aiohttp.ClientError, asyncio.TimeoutError):
         return []
-    return [(origin, float(value)) for origin, value in _LAG.findall(text)]
+    out = [(origin, float(value)) for origin, value in _LAG.findall(text)]
+    return out + [(OUTBOX, float(value)) for value in _OUTBOX.findall(text)]
 
 
 def make_verifier(run_dir: Path, now: Callable[[], datetime] | None = None) -> Callable[[str], str | None]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from chaos.checker import NodeState, Verdict
 from chaos.history import FAILED, OK, REJECTED, History
+from chaos.observe import OUTBOX
 from chaos.scenario import Scenario
 
 WIDTH, LEFT, LANE = 960, 150, 26
@@ -64,9 +65,14 @@ def timeline_svg(history: History, nodes: list[str], span: float) -> str:
                         f'<title>{escape(op.op)} {escape(op.outcome)} {op.status or ""} {escape(op.detail)}</title></rect>')
         y += LANE
     y += 10
-    rows.append(f'<text x="4" y="{y + 12}" class="lab">replication lag</text>')
-    rows.append(_lag_chart(history, nodes, span, y, 90))
-    y += 100
+    consumer = [s for s in history.lag if s.origin != OUTBOX]
+    outbox = [s for s in history.lag if s.origin == OUTBOX]
+    for label, samples, what in (("consumer lag", consumer, "offsets behind, summed over origins"),
+                                 ("outbox", outbox, "rows not yet acknowledged by Kafka")):
+        rows.append(f'<text x="4" y="{y + 12}" class="lab">{label}</text>'
+                    f'<text x="4" y="{y + 26}" class="tl">{what}</text>')
+        rows.append(_series_chart(samples, nodes, span, y, 70, what))
+        y += 90
     ticks = "".join(f'<line x1="{_x(t, span):.1f}" y1="0" x2="{_x(t, span):.1f}" y2="{y}" class="tick"/>'
                     f'<text x="{_x(t, span) + 2:.1f}" y="{y + 12}" class="tl">{t:.0f}s</text>'
                     for t in range(0, int(span) + 1, max(5, int(span // 12) or 1)))
@@ -74,21 +80,24 @@ def timeline_svg(history: History, nodes: list[str], span: float) -> str:
             f'viewBox="0 0 {WIDTH} {y + 20}">{ticks}{"".join(rows)}</svg>')
 
 
-def _lag_chart(history: History, nodes: list[str], span: float, top: float, height: float) -> str:
+def _series_chart(samples: list, nodes: list[str], span: float, top: float, height: float,
+                  what: str) -> str:
+    """One line per node: the samples' values at each time, summed (e.g. over origins)."""
     per_node: dict[str, dict[float, float]] = {n: {} for n in nodes}
-    for s in history.lag:
+    for s in samples:
         per_node.setdefault(s.node, {})
         per_node[s.node][s.t] = per_node[s.node].get(s.t, 0.0) + s.lag
     peak = max([v for pts in per_node.values() for v in pts.values()] + [1.0])
     palette = ["#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#4e342e"]
     out = [f'<rect x="{LEFT}" y="{top}" width="{WIDTH - LEFT - 10}" height="{height}" class="frame"/>',
-           f'<text x="{LEFT - 4}" y="{top + 10}" class="tr">{peak:.0f}</text>']
+           f'<text x="{LEFT - 4}" y="{top + 10}" class="tr">{peak:.0f}</text>',
+           f'<text x="{LEFT - 4}" y="{top + height}" class="tr">0</text>']
     for i, node in enumerate(nodes):
         pts = sorted(per_node.get(node, {}).items())
         if pts:
             path = " ".join(f"{_x(t, span):.1f},{top + height - height * v / peak:.1f}" for t, v in pts)
             out.append(f'<polyline points="{path}" fill="none" stroke="{palette[i % 5]}" stroke-width="1.5">'
-                       f'<title>{escape(node)}: offsets behind, summed over origins</title></polyline>')
+                       f'<title>{escape(node)}: {escape(what)}</title></polyline>')
         out.append(f'<text x="{LEFT + 6 + 130 * i}" y="{top + height + 10}" fill="{palette[i % 5]}" '
                    f'class="tl">— {escape(node)}</text>')
     return "".join(out)

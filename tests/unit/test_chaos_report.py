@@ -35,7 +35,7 @@ def test_html_has_timeline_with_every_fault_and_node(tmp_path):
     texts = " ".join(t.text or "" for t in svg.iter(f"{SVG}text"))
     for fault in history.faults:
         assert fault.name in titles and fault.name in texts
-    assert "mashiki-1" in texts and "wajima-1" in texts and "replication lag" in texts
+    assert "mashiki-1" in texts and "wajima-1" in texts and "consumer lag" in texts and "outbox" in texts
     assert list(svg.iter(f"{SVG}polyline")), "the lag line is drawn"
     assert "PASS" in html and "converged 3.0s" in html
 
