@@ -9,13 +9,14 @@ the caller merges the remote clocks into the node's HLC (merge_clock).
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import Counter
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import asyncpg
 
 from replication import envelope, events, hlc, store, topics
-from replication.convergence import Outcome
+from replication.convergence import ConflictPair, Outcome
 from replication.errors import BadSignature, OriginMismatch, ReplicationError
 from replication.events import Event
 
@@ -45,6 +46,7 @@ class BatchResult:
     records: int = 0
     newest: dict[str, hlc.Timestamp] = dataclasses.field(default_factory=dict)  # per origin
     newest_overall: hlc.Timestamp | None = None
+    verify_seconds: float = 0.0  # CPU spent verifying signatures and decoding
 
 
 def verify(record: Any, ctx: ApplyContext, now_ms: int) -> Event:
@@ -64,38 +66,47 @@ def verify(record: Any, ctx: ApplyContext, now_ms: int) -> Event:
 
 async def quarantine(conn: asyncpg.Connection, record: Any, reason: str) -> None:
     """Keep a bad record with the reason (same transaction as the offsets)."""
-    await conn.execute(
-        'INSERT INTO quarantine (topic, partition, "offset", raw, reason)'
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        record.topic, record.partition, record.offset, record.value, reason[:2000])
+    await quarantine_many(conn, [(record, reason)])
 
 
-async def apply_record(conn: asyncpg.Connection, record: Any, ctx: ApplyContext,
-                       result: BatchResult, now_ms: int) -> Event | None:
-    """Apply or quarantine one record; returns the event if it was valid."""
-    origin = topics.node_of(ctx.topic_prefix, record.topic)
-    result.records += 1
+async def quarantine_many(conn: asyncpg.Connection, bad: Sequence[tuple[Any, str]]) -> None:
+    """Keep bad records with their reasons, one statement (same transaction as the offsets)."""
+    if bad:
+        await conn.executemany(
+            'INSERT INTO quarantine (topic, partition, "offset", raw, reason)'
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            [(r.topic, r.partition, r.offset, r.value, reason[:2000]) for r, reason in bad])
+
+
+def check(record: Any, ctx: ApplyContext, now_ms: int) -> Event | ReplicationError:
+    """verify(), with a refusal returned rather than raised (pure CPU: no database)."""
     try:
-        event = verify(record, ctx, now_ms)
+        return verify(record, ctx, now_ms)
     except ReplicationError as exc:
-        await quarantine(conn, record, exc.reason())
-        result.quarantined[(origin, exc.code)] += 1
-        return None
+        return exc
+
+
+async def _apply_verified(conn: asyncpg.Connection, batch: Sequence[Event],
+                       ) -> list[tuple[Outcome, list[ConflictPair]] | asyncpg.DataError]:
+    """Apply verified events set-based; an event PostgreSQL cannot store gets its error.
+
+    The whole batch runs in one savepoint. If a value is refused (e.g. \\u0000 in jsonb),
+    the savepoint rolls back and the batch is applied again one event per savepoint, so
+    only that event is quarantined and the others still apply, in the same order.
+    """
     try:
-        # A savepoint per event: a value PostgreSQL refuses (e.g. \u0000 in jsonb) must
-        # quarantine that event, not abort the whole batch's transaction.
         async with conn.transaction():
-            outcome, pairs = await store.apply_event(conn, event)
-    except asyncpg.DataError as exc:
-        await quarantine(conn, record, f"apply_failed: {exc}")
-        result.quarantined[(origin, "apply_failed")] += 1
-        return None
-    result.conflicts += len(pairs)
-    if outcome is Outcome.DUPLICATE:
-        result.duplicates[origin] += 1
-    else:
-        result.applied[origin] += 1
-    return event
+            return list(await store.apply_events(conn, batch))
+    except asyncpg.DataError:
+        pass
+    out: list[tuple[Outcome, list[ConflictPair]] | asyncpg.DataError] = []
+    for event in batch:
+        try:
+            async with conn.transaction():
+                out.append(await store.apply_event(conn, event))
+        except asyncpg.DataError as exc:
+            out.append(exc)
+    return out
 
 
 async def apply_batch(conn: asyncpg.Connection, batch: dict[Any, list[Any]],
@@ -103,16 +114,54 @@ async def apply_batch(conn: asyncpg.Connection, batch: dict[Any, list[Any]],
     """Apply every record of ``batch`` ({TopicPartition: records}) and store next offsets.
 
     Must run inside the caller's transaction, which must commit before the consumer reads
-    further: the stored offsets are then always exactly the applied position.
+    further: the stored offsets are then always exactly the applied position. Records are
+    verified one by one (CPU), then applied with a few set-based statements in their
+    order, then quarantined rows and offsets are written: all in the caller's transaction.
     """
     if not conn.is_in_transaction():
         raise RuntimeError("apply_batch must run inside a transaction")
-    result, now_ms, newest = BatchResult(), ctx.clock(), None
+    result, now_ms = BatchResult(), ctx.clock()
+    records = [r for recs in batch.values() for r in recs]
+    started = time.perf_counter()
+    checked = [check(r, ctx, now_ms) for r in records]
+    result.verify_seconds = time.perf_counter() - started
+    valid = [(r, e) for r, e in zip(records, checked) if isinstance(e, Event)]
+    if valid:
+        # First statement of the transaction, holding nothing: see store.lock_for_batch.
+        await store.lock_for_batch(conn, [(e.entity_type, e.entity_id) for _, e in valid])
+    outcomes = dict(zip((id(r) for r, _ in valid),
+                        await _apply_verified(conn, [e for _, e in valid])))
+    bad: list[tuple[Any, str]] = []
+    applied: dict[int, Event] = {}  # id(record) -> event, for clocks and freshness
+    for record, item in zip(records, checked):
+        origin = topics.node_of(ctx.topic_prefix, record.topic)
+        result.records += 1
+        outcome = outcomes.get(id(record))
+        if isinstance(item, ReplicationError):
+            reason, code = item.reason(), item.code
+        elif isinstance(outcome, asyncpg.DataError):
+            reason, code = f"apply_failed: {outcome}", "apply_failed"
+        else:
+            applied[id(record)] = item
+            result.conflicts += len(outcome[1])
+            counter = result.duplicates if outcome[0] is Outcome.DUPLICATE else result.applied
+            counter[origin] += 1
+            continue
+        bad.append((record, reason))
+        result.quarantined[(origin, code)] += 1
+    await quarantine_many(conn, bad)
+    await _save_offsets(conn, batch, applied, ctx, result, high_watermarks)
+    return result
+
+
+async def _save_offsets(conn: asyncpg.Connection, batch: dict[Any, list[Any]],
+                        applied: dict[int, Event], ctx: ApplyContext, result: BatchResult,
+                        high_watermarks: dict[Any, int | None]) -> None:
+    newest = None
     for tp, records in batch.items():
         if not records:
             continue
-        applied = [await apply_record(conn, r, ctx, result, now_ms) for r in records]
-        stamps = [e.timestamp for e in applied if e is not None]
+        stamps = [applied[id(r)].timestamp for r in records if id(r) in applied]
         last = max(stamps) if stamps else None
         origin = topics.node_of(ctx.topic_prefix, tp.topic)
         if last is not None and (newest is None or last > newest):
@@ -122,7 +171,6 @@ async def apply_batch(conn: asyncpg.Connection, batch: dict[Any, list[Any]],
         await save_offset(conn, tp.topic, tp.partition, records[-1].offset + 1, origin, last,
                           high_watermarks.get(tp))
     result.newest_overall = newest
-    return result
 
 
 async def merge_clock(conn: asyncpg.Connection, ctx: ApplyContext, result: BatchResult) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
 from replication.events import Event
 
@@ -94,6 +94,55 @@ def find_conflicts(event: Event, known: Iterable[Version]) -> list[ConflictPair]
             out.append(ConflictPair(event.entity_type, event.entity_id, kind, other, mine,
                                     winner))
     return out
+
+
+EntityRef = tuple[str, str]  # (entity_type, entity_id)
+
+
+@dataclass
+class BatchPlan:
+    """What applying a batch of events does, decided in memory; store.apply_events writes it.
+
+    ``outcomes[i]`` is events[i]'s outcome and the conflicts it formed; ``new_versions``
+    are the events to record in history (no duplicates), ``winners`` the entities whose
+    held version changes, with the final winning event, and ``conflicts`` every new pair.
+    """
+
+    outcomes: list[tuple[Outcome, list[ConflictPair]]] = field(default_factory=list)
+    new_versions: list[Event] = field(default_factory=list)
+    winners: dict[EntityRef, Event] = field(default_factory=dict)
+    conflicts: list[ConflictPair] = field(default_factory=list)
+
+
+def plan_batch(events: Sequence[Event], held: Mapping[EntityRef, str],
+               known: Mapping[EntityRef, Iterable[Version]]) -> BatchPlan:
+    """Apply ``events`` in order, exactly as ``Replica.apply`` one by one would.
+
+    ``held`` is the held version per entity before the batch; ``known`` the versions
+    already recorded that matter to this batch: at least every version equal to an event's
+    version, every version sharing a mutable event's base, and every version of an entity
+    with an insert-only event (the rest can neither be a duplicate nor form a conflict).
+    """
+    history = {ref: {v.version: v for v in versions} for ref, versions in known.items()}
+    current = dict(held)
+    plan = BatchPlan()
+    for event in events:
+        ref = (event.entity_type, event.entity_id)
+        versions = history.setdefault(ref, {})
+        if event.hlc in versions:
+            plan.outcomes.append((Outcome.DUPLICATE, []))
+            continue
+        pairs = find_conflicts(event, versions.values())
+        versions[event.hlc] = Version(event.hlc, event.base_version, event.state)
+        plan.new_versions.append(event)
+        plan.conflicts.extend(pairs)
+        if wins(event.hlc, current.get(ref), event.insert_only):
+            current[ref] = event.hlc
+            plan.winners[ref] = event
+            plan.outcomes.append((Outcome.APPLIED, pairs))
+        else:
+            plan.outcomes.append((Outcome.SUPERSEDED, pairs))
+    return plan
 
 
 @dataclass

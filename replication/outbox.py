@@ -1,8 +1,8 @@
 """The transactional outbox: what the service layer calls for every change.
 
-``record_change`` does the whole local write in the caller's transaction: tick the
-persisted HLC, read the held version (the new event's base), apply the event to the entity
-store, and append it to the outbox. If the caller's transaction rolls back, none of it
+``record_changes`` (and ``record_change``, its batch of one) does the whole local write in
+the caller's transaction: tick the persisted HLC, read the held versions (the new events'
+bases), apply the events to the entity store, and append them to the outbox. If the caller's transaction rolls back, none of it
 happened; if it commits, the relay will publish it, even after a crash (DESIGN 4).
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import asyncpg
 
@@ -26,18 +27,36 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+@dataclass(frozen=True)
+class Change:
+    """One local change to record: the entity's whole new state."""
+
+    entity_type: str
+    entity_id: str
+    state: dict[str, Any]
+    insert_only: bool = False
+
+
 async def append(conn: asyncpg.Connection, event: Event) -> int:
     """Write ``event`` to the outbox in the caller's transaction; returns the outbox id."""
+    return (await append_many(conn, [event]))[0]
+
+
+async def append_many(conn: asyncpg.Connection, batch: Sequence[Event]) -> list[int]:
+    """Write events to the outbox in the caller's transaction, in order; returns their ids."""
     if not conn.is_in_transaction():
         raise RuntimeError("outbox.append must run inside the caller's transaction")
-    outbox_id = await conn.fetchval(
+    # ORDER BY n: ids follow the given (HLC) order, which is the order the relay publishes.
+    ids = await conn.fetch(
         "INSERT INTO outbox (event_id, entity_type, entity_id, payload)"
-        " VALUES ($1, $2, $3, $4) RETURNING id",
-        event.event_id, event.entity_type, event.entity_id, events.encode(event))
+        " SELECT e::uuid, t, i, p FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])"
+        " WITH ORDINALITY AS k(e, t, i, p, n) ORDER BY n RETURNING id",
+        [e.event_id for e in batch], [e.entity_type for e in batch],
+        [e.entity_id for e in batch], [events.encode(e) for e in batch])
     # NOTIFY is transactional: the relay is woken only when this transaction commits,
     # never for a row it cannot see yet.
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
-    return outbox_id
+    return sorted(r[0] for r in ids)
 
 
 async def record_change(
@@ -47,48 +66,93 @@ async def record_change(
 ) -> Event:
     """Record a local change of one entity and its outbox event, in the caller's transaction.
 
-    Returns the event. For an insert-only entity that already exists, an identical
-    ``state`` is a no-op that returns the original event; a different one raises
-    InsertOnlyViolation (and the caller's transaction should roll back).
+    record_changes with a batch of one. Returns the event. For an insert-only entity that
+    already exists, an identical ``state`` is a no-op that returns the original event; a
+    different one raises InsertOnlyViolation (and the caller's transaction should roll back).
     """
-    # 1. Lock the clock first: it serializes this node's writes (see store.lock_clock).
-    last = await store.lock_clock(conn, node_id)
-    # 2. The held version becomes the base; read after the clock lock so no local writer
-    #    can change it between this read and our apply.
-    held = await conn.fetchrow(
-        "SELECT version, state FROM entities WHERE entity_type = $1 AND entity_id = $2",
-        entity_type, entity_id)
-    if insert_only and held is not None:
-        return await _existing_insert(conn, entity_type, entity_id, held, state)
-    base = held["version"] if held else None
-    # 3. A timestamp after both our last one and the base, so this write beats its base
-    #    even when the base came from a node whose clock runs ahead.
-    ts = hlc.after(last, hlc.decode(base) if base else None, clock())
-    await store.save_clock(conn, ts)
-    event = Event(
-        event_id=events.new_event_id(), origin_node=node_id, origin_town=town,
-        entity_type=entity_type, entity_id=entity_id, state=state, base_version=base,
-        hlc=ts.encode(), insert_only=insert_only,
-    )
-    # 4. Same apply path as remote events, then 5. the outbox row, same transaction.
-    await store.apply_event(conn, event)
-    await append(conn, event)
+    [event] = await record_changes(conn, node_id=node_id, town=town, clock=clock,
+                                   changes=[Change(entity_type, entity_id, state, insert_only)])
     return event
 
 
-async def _existing_insert(conn: asyncpg.Connection, entity_type: str, entity_id: str,
-                           held: asyncpg.Record, state: dict[str, Any]) -> Event:
-    if json.loads(held["state"]) != state:
-        raise InsertOnlyViolation(
-            f"{entity_type} {entity_id} already exists with a different state")
-    row = await conn.fetchrow(
-        "SELECT * FROM entity_versions WHERE entity_type = $1 AND entity_id = $2"
-        " AND version = $3", entity_type, entity_id, held["version"])
-    return Event(
-        event_id=str(row["event_id"]), origin_node=row["origin_node"],
-        origin_town=row["origin_town"], entity_type=entity_type, entity_id=entity_id,
-        state=json.loads(row["state"]), base_version=row["base_version"],
-        hlc=row["version"], insert_only=True)
+async def record_changes(
+    conn: asyncpg.Connection, *, node_id: str, town: str, changes: Sequence[Change],
+    clock: Callable[[], int] = wall_clock_ms,
+) -> list[Event]:
+    """Record local changes and their outbox events, in order, in the caller's transaction.
+
+    Each change behaves as record_change would one after the other (a later change of the
+    same entity is based on the earlier one); the statements are set-based, a few for the
+    whole batch. Returns one event per change (for an identical insert-only repeat, the
+    original event). Raises InsertOnlyViolation as record_change does.
+    """
+    if not changes:
+        return []
+    # 1. Lock the clock first: it serializes this node's writes (see store.lock_clock).
+    #    2. Then the entity-store lock (order: see store.ENTITY_STORE_LOCK).
+    last = await store.lock_clock(conn, node_id)
+    await store.lock_entity_store(conn)
+    # 3. The held versions become the bases; read under both locks, so nobody can change
+    #    them between this read and our apply.
+    held = await _held(conn, changes)
+    now = clock()
+    out: list[Event] = []
+    new: list[Event] = []
+    for change in changes:
+        ref = (change.entity_type, change.entity_id)
+        if change.insert_only and ref in held:
+            out.append(_existing_insert(change, held[ref]))
+            continue
+        base = held[ref].hlc if ref in held else None
+        # 4. A timestamp after our last one and the base, so this write beats its base even
+        #    when the base came from a node whose clock runs ahead. One clock reading for the
+        #    batch: consecutive counters, strictly increasing in change order.
+        last = hlc.after(last, hlc.decode(base) if base else None, now)
+        event = Event(
+            event_id=events.new_event_id(), origin_node=node_id, origin_town=town,
+            entity_type=change.entity_type, entity_id=change.entity_id, state=change.state,
+            base_version=base, hlc=last.encode(), insert_only=change.insert_only)
+        held[ref] = event
+        out.append(event)
+        new.append(event)
+    if new:
+        await store.save_clock(conn, last)
+        # 5. Same apply path as remote events, then 6. the outbox rows, same transaction.
+        await store.apply_events(conn, new)
+        await append_many(conn, new)
+    return out
+
+
+async def _held(conn: asyncpg.Connection, changes: Sequence[Change]) -> dict[tuple[str, str], Event]:
+    """The held version of each changed entity, as the event that wrote it.
+
+    Only insert-only entities need the whole event (an identical repeat returns it); for
+    the others only ``hlc`` (the version) is used, so state and ids are left empty.
+    """
+    io: dict[tuple[str, str], bool] = {}
+    for c in changes:
+        io[(c.entity_type, c.entity_id)] = io.get((c.entity_type, c.entity_id), False) or c.insert_only
+    keys = sorted(io)
+    rows = await conn.fetch(
+        "SELECT e.entity_type, e.entity_id, e.version, v.state::text AS state, v.event_id,"
+        " v.origin_node, v.origin_town, v.base_version"
+        " FROM unnest($1::text[], $2::text[], $3::bool[]) AS k(t, i, io)"
+        " JOIN entities e ON e.entity_type = k.t AND e.entity_id = k.i"
+        " LEFT JOIN entity_versions v ON k.io AND v.entity_type = e.entity_type"
+        " AND v.entity_id = e.entity_id AND v.version = e.version",
+        [k[0] for k in keys], [k[1] for k in keys], [io[k] for k in keys])
+    return {(r["entity_type"], r["entity_id"]): Event(
+        event_id=str(r["event_id"] or ""), origin_node=r["origin_node"] or "",
+        origin_town=r["origin_town"] or "", entity_type=r["entity_type"],
+        entity_id=r["entity_id"], state=json.loads(r["state"]) if r["state"] else {},
+        base_version=r["base_version"], hlc=r["version"], insert_only=True) for r in rows}
+
+
+def _existing_insert(change: Change, held: Event) -> Event:
+    if held.state != change.state:
+        raise InsertOnlyViolation(f"{change.entity_type} {change.entity_id} already exists "
+                                  "with a different state")
+    return held
 
 
 async def mark_pending(conn: asyncpg.Connection, event_id: str) -> None:

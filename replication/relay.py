@@ -33,8 +33,11 @@ from replication.envelope import Signer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Lock contention is transient too: a consumer batch whose rows a handler keeps locked
+# (store.EntityStoreBusy) or a deadlock PostgreSQL broke must be retried, not end the task.
 TRANSIENT = (KafkaError, OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
-             asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
+             asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+             asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
 
 
 class SpuriousCancel(KafkaError):

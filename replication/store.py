@@ -1,4 +1,4 @@
-"""The entity store in PostgreSQL: apply one event, and the persisted HLC.
+"""The entity store in PostgreSQL: apply a batch of events, and the persisted HLC.
 
 Every function takes an asyncpg connection that is already inside a transaction: the
 caller decides the transaction (a local write with its outbox row, or a consumer batch with
@@ -10,13 +10,15 @@ module only reads and writes the rows those functions need.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+import random
+from typing import Any, Iterable, Sequence
 
 import asyncpg
 
 from replication import hlc
-from replication.convergence import ConflictPair, Outcome, Version, find_conflicts, wins
+from replication.convergence import ConflictPair, EntityRef, Outcome, Version, plan_batch
 from replication.events import Event, canonical_json
 
 
@@ -30,66 +32,157 @@ def _require_transaction(conn: asyncpg.Connection) -> None:
         raise RuntimeError("must be called inside the caller's transaction")
 
 
-async def apply_event(conn: asyncpg.Connection, event: Event) -> tuple[Outcome, list[ConflictPair]]:
-    """Apply one event to entities/entity_versions/conflicts; idempotent and commutative."""
+# The entity-store lock: one transaction-level advisory lock (two-int key space, apart
+# from the single-bigint keys of service/ and the importer) that every writer of entities,
+# entity_versions and conflicts holds from its first apply until commit. It replaces the
+# former lock per entity, which needed one lock-table slot per entity and exhausted
+# PostgreSQL's shared lock table ("out of shared memory") on a 100k-row import.
+# What it buys: writers of the store are serialized, so when a writer looks for a fork
+# every earlier writer has committed, and no two transactions can both miss one (under
+# READ COMMITTED neither would see the other's uncommitted version).
+# Lock order (deadlock freedom, see also apply.apply_batch and outbox.record_changes):
+#   local writer: [rows its handler locked FOR UPDATE] -> hlc_state row -> this lock -> rows
+#   consumer batch: this lock (holding nothing else) -> its rows FOR UPDATE NOWAIT
+#   merge_clock: hlc_state row only, in its own transaction after the batch
+# The consumer never *waits* while it holds this lock (NOWAIT; every other row it writes
+# is written only by holders of this lock or by the consumer itself), so it cannot close
+# a cycle with a local writer that waits for the lock while holding a row.
+ENTITY_STORE_LOCK = (0x52495341, 1)  # "RISA", 1
+
+
+class EntityStoreBusy(asyncpg.LockNotAvailableError):
+    """A batch's entity rows stayed locked by a local handler (transient: retry later)."""
+
+
+async def lock_entity_store(conn: asyncpg.Connection) -> None:
+    """Take the entity-store lock until the end of the caller's transaction (re-entrant)."""
     _require_transaction(conn)
-    # A per-entity transaction lock: the consumer and a local writer may touch the same
-    # entity at once, and under READ COMMITTED neither would see the other's new version,
-    # so both could miss the fork. The lock makes "record version, look for siblings,
-    # update held" atomic per entity. Released at commit/rollback.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                       f"{event.entity_type}/{event.entity_id}")
-    inserted = await conn.fetchval(
-        "INSERT INTO entity_versions (entity_type, entity_id, version, base_version, state,"
-        " event_id, origin_node, origin_town) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)"
-        " ON CONFLICT DO NOTHING RETURNING true",
-        event.entity_type, event.entity_id, event.hlc, event.base_version,
-        state_json(event.state), event.event_id, event.origin_node, event.origin_town,
-    )
-    if not inserted:
-        return Outcome.DUPLICATE, []
-    pairs = find_conflicts(event, await _candidates(conn, event))
-    for pair in pairs:
-        await _record_conflict(conn, pair)
-    held = await conn.fetchval(
-        "SELECT version FROM entities WHERE entity_type = $1 AND entity_id = $2 FOR UPDATE",
-        event.entity_type, event.entity_id)
-    if not wins(event.hlc, held, event.insert_only):
-        return Outcome.SUPERSEDED, pairs
-    await conn.execute(
-        "INSERT INTO entities (entity_type, entity_id, state, hlc, origin_node, version,"
-        " insert_only, updated_at) VALUES ($1, $2, $3::jsonb, $4, $5, $4, $6, now())"
-        " ON CONFLICT (entity_type, entity_id) DO UPDATE SET state = excluded.state,"
-        " hlc = excluded.hlc, origin_node = excluded.origin_node, version = excluded.version,"
-        " insert_only = excluded.insert_only, updated_at = now()",
-        event.entity_type, event.entity_id, state_json(event.state), event.hlc,
-        event.origin_node, event.insert_only,
-    )
-    return Outcome.APPLIED, pairs
+    await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", *ENTITY_STORE_LOCK)
 
 
-async def _candidates(conn: asyncpg.Connection, event: Event) -> list[Version]:
-    # Only rows that can form a conflict: siblings (same base) for mutable entities, every
-    # other insert for insert-only ones.
+async def lock_for_batch(conn: asyncpg.Connection, refs: Iterable[EntityRef], *,
+                         attempts: int = 8, first_delay: float = 0.01) -> None:
+    """The consumer's lock: the store lock, then the batch's held rows, never waiting on a row.
+
+    A handler may hold one of these rows FOR UPDATE while it waits for the store lock
+    (service/repository.get(for_update=True) runs before record_change): waiting for that
+    row while holding the store lock would deadlock. So the rows are locked NOWAIT inside a
+    savepoint; if one is taken, the savepoint rolls back (releasing the store lock too),
+    and the batch tries again a little later, holding nothing.
+    """
+    types, ids = _columns(sorted(set(refs)), 2)
+    for attempt in range(attempts):
+        try:
+            async with conn.transaction():
+                await lock_entity_store(conn)
+                await conn.execute(
+                    "SELECT 1 FROM entities e JOIN unnest($1::text[], $2::text[]) AS k(t, i)"
+                    " ON e.entity_type = k.t AND e.entity_id = k.i"
+                    " ORDER BY e.entity_type, e.entity_id FOR UPDATE OF e NOWAIT", types, ids)
+            return
+        except asyncpg.LockNotAvailableError:
+            await asyncio.sleep(first_delay * 2**attempt * (0.5 + random.random()))
+    raise EntityStoreBusy(f"entity rows stayed locked after {attempts} attempts")
+
+
+async def apply_event(conn: asyncpg.Connection, event: Event) -> tuple[Outcome, list[ConflictPair]]:
+    """Apply one event (apply_events with a batch of one)."""
+    return (await apply_events(conn, [event]))[0]
+
+
+async def apply_events(conn: asyncpg.Connection, events: Sequence[Event],
+                       ) -> list[tuple[Outcome, list[ConflictPair]]]:
+    """Apply events in order to entities/entity_versions/conflicts; idempotent, commutative.
+
+    Set-based: two reads (held versions, relevant history) and at most three writes for the
+    whole batch, whatever its size. The decisions are convergence.plan_batch's, the same
+    as applying the events one by one. Returns each event's outcome and conflicts.
+    """
+    _require_transaction(conn)
+    if not events:
+        return []
+    await lock_entity_store(conn)
+    held, known = await _load(conn, events)
+    plan = plan_batch(events, held, known)
+    states = {id(e): state_json(e.state) for e in plan.new_versions}
+    await _insert_versions(conn, plan.new_versions, states)
+    if plan.conflicts:
+        await _insert_conflicts(conn, plan.conflicts)
+    if plan.winners:
+        await _upsert_entities(conn, list(plan.winners.values()), states)
+    return plan.outcomes
+
+
+def _columns(rows: Sequence[tuple], width: int) -> list[list]:
+    """Rows to ``width`` columns (array parameters for unnest)."""
+    return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(width)]
+
+
+async def _load(conn: asyncpg.Connection, events: Sequence[Event],
+                ) -> tuple[dict[EntityRef, str], dict[EntityRef, list[Version]]]:
+    types, ids = _columns(sorted({(e.entity_type, e.entity_id) for e in events}), 2)
+    held = {(r[0], r[1]): r[2] for r in await conn.fetch(
+        "SELECT e.entity_type, e.entity_id, e.version FROM entities e"
+        " JOIN unnest($1::text[], $2::text[]) AS k(t, i)"
+        " ON e.entity_type = k.t AND e.entity_id = k.i", types, ids)}
+    # Only history that can matter (see plan_batch): the event's own version (duplicate),
+    # siblings with the same base (mutable), or every version (insert-only).
+    keys = sorted({(e.entity_type, e.entity_id, e.hlc, e.base_version, e.insert_only)
+                   for e in events}, key=lambda k: (k[0], k[1], k[2]))
     rows = await conn.fetch(
-        "SELECT version, base_version, state FROM entity_versions"
-        " WHERE entity_type = $1 AND entity_id = $2 AND version <> $3"
-        " AND ($4 OR base_version IS NOT DISTINCT FROM $5)",
-        event.entity_type, event.entity_id, event.hlc, event.insert_only, event.base_version,
-    )
-    return [Version(r["version"], r["base_version"], json.loads(r["state"])) for r in rows]
+        "SELECT DISTINCT v.entity_type, v.entity_id, v.version, v.base_version, v.state::text"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[])"
+        " AS k(t, i, ver, b, io) JOIN entity_versions v"
+        " ON v.entity_type = k.t AND v.entity_id = k.i"
+        " AND (k.io OR v.version = k.ver OR v.base_version IS NOT DISTINCT FROM k.b)",
+        *_columns(keys, 5))
+    known: dict[EntityRef, list[Version]] = {}
+    for r in rows:
+        known.setdefault((r[0], r[1]), []).append(Version(r[2], r[3], json.loads(r[4])))
+    return held, known
 
 
-async def _record_conflict(conn: asyncpg.Connection, pair: ConflictPair) -> None:
+async def _insert_versions(conn: asyncpg.Connection, new: Sequence[Event],
+                           states: dict[int, str]) -> None:
+    if not new:
+        return
+    # Under the store lock every version in ``new`` was checked absent by _load; ON
+    # CONFLICT only makes a mistake there harmless.
+    await conn.execute(
+        "INSERT INTO entity_versions (entity_type, entity_id, version, base_version, state,"
+        " event_id, origin_node, origin_town) SELECT t, i, v, b, s::jsonb, e::uuid, o, ot"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+        " $7::text[], $8::text[]) AS k(t, i, v, b, s, e, o, ot) ON CONFLICT DO NOTHING",
+        *_columns([(e.entity_type, e.entity_id, e.hlc, e.base_version, states[id(e)],
+                    e.event_id, e.origin_node, e.origin_town) for e in new], 8))
+
+
+async def _insert_conflicts(conn: asyncpg.Connection, pairs: Sequence[ConflictPair]) -> None:
     await conn.execute(
         "INSERT INTO conflicts (conflict_key, kind, entity_type, entity_id, base_version,"
         " local_version, local_state, remote_version, remote_state, winner)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10)"
+        " SELECT k, kind, t, i, b, lv, ls::jsonb, rv, rs::jsonb, w FROM unnest($1::text[],"
+        " $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],"
+        " $9::text[], $10::text[]) AS x(k, kind, t, i, b, lv, ls, rv, rs, w)"
         " ON CONFLICT (conflict_key) DO NOTHING",
-        pair.key, pair.kind, pair.entity_type, pair.entity_id, pair.remote.base_version,
-        pair.local.version, state_json(pair.local.state), pair.remote.version,
-        state_json(pair.remote.state), pair.winner,
-    )
+        *_columns([(p.key, p.kind, p.entity_type, p.entity_id, p.remote.base_version,
+                    p.local.version, state_json(p.local.state), p.remote.version,
+                    state_json(p.remote.state), p.winner) for p in pairs], 10))
+
+
+async def _upsert_entities(conn: asyncpg.Connection, winners: Sequence[Event],
+                           states: dict[int, str]) -> None:
+    # Sorted by key: rows are locked in one order (the consumer locked them already).
+    await conn.execute(
+        "INSERT INTO entities (entity_type, entity_id, state, hlc, origin_node, version,"
+        " insert_only, updated_at) SELECT t, i, s::jsonb, v, o, v, io, now()"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[])"
+        " AS k(t, i, s, v, o, io) ORDER BY t, i"
+        " ON CONFLICT (entity_type, entity_id) DO UPDATE SET state = excluded.state,"
+        " hlc = excluded.hlc, origin_node = excluded.origin_node, version = excluded.version,"
+        " insert_only = excluded.insert_only, updated_at = now()",
+        *_columns([(e.entity_type, e.entity_id, states[id(e)], e.hlc, e.origin_node,
+                    e.insert_only) for e in winners], 6))
 
 
 async def lock_clock(conn: asyncpg.Connection, node_id: str) -> hlc.Timestamp:
