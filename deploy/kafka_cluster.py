@@ -16,13 +16,12 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from deploy.processes import DeployError, ProcessRecord, port_in_use, spawn, stop, tail, wait_for_port
+from deploy.processes import DeployError, ProcessRecord, kill, port_in_use, spawn, stop, tail, wait_for_port
 
 KAFKA_DIR = Path(__file__).resolve().parent / "kafka"
 POM = KAFKA_DIR / "pom.xml"
@@ -226,7 +225,7 @@ class KafkaCluster:
     def kill_broker(self, broker_id: int) -> bool:
         """SIGKILL one broker at once (for failure tests)."""
         rec = self.record(broker_id)
-        return stop(rec, timeout=0, first=signal.SIGKILL) if rec is not None else False
+        return kill(rec) if rec is not None else False
 
     def stop(self) -> None:
         """Stop every broker at once: stopped one by one, the last ones would wait for a

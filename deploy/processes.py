@@ -102,6 +102,11 @@ def stop(record: ProcessRecord, *, timeout: float = 20.0, first: int = signal.SI
     return True
 
 
+def kill(record: ProcessRecord) -> bool:
+    """SIGKILL a recorded process group at once (fault injection) and reap it."""
+    return stop(record, timeout=0, first=signal.SIGKILL)
+
+
 def _signal_group(pid: int, sig: int) -> None:
     try:
         os.killpg(pid, sig)

@@ -8,14 +8,13 @@ so the node's relay publishes them and the other nodes' consumers apply them.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
 
 import asyncpg
 import pytest
 
 from deploy.launcher import NODE_DB, Federation
+from deploy.processes import kill
 from replication.digest import compute
 from replication.outbox import record_change
 from tests.support.federation import launched_federation
@@ -78,8 +77,8 @@ async def test_node_killed_mid_stream_converges_after_restart(federation):
     writers = [asyncio.create_task(_write_stream(federation, nid, WRITES_PER_NODE, started))
                for nid in ("mashiki-1", "rikuzentakata-1")]
     await started.wait()
-    record = federation.node_record(victim)
-    os.kill(record.pid, signal.SIGKILL)  # no shutdown hooks, no final commit of offsets
+    # SIGKILL: no shutdown hooks, no final commit of offsets.
+    assert kill(federation.node_record(victim))
     await asyncio.gather(*writers)
     assert federation.node_record(victim) is None, "the killed node must be gone"
 
