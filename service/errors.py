@@ -8,11 +8,13 @@ that staff can quote; the traceback goes to the log only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
 from typing import Any, Awaitable, Callable
 
+import asyncpg
 from aiohttp import web
 
 from certs.errors import CertsError, InvalidInput, KeyFileError, PkiError, StateTransitionError
@@ -105,6 +107,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _json_error(exc.status, code, exc.reason)
     except RecordError as exc:
         return _json_error(422, exc.code, str(exc), exc.fields())
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError) as exc:
+        # The node's own database is down or restarting (a crash, a failover): that is a
+        # temporary unavailability the client may retry, not an internal error.
+        log.warning("database unavailable", extra={"path": request.path, "error": type(exc).__name__})
+        return _json_error(503, "database.unavailable",
+                           "the node's database is not reachable right now; retry shortly")
     except Exception:  # noqa: BLE001 - the last line of defence: log, never leak
         incident = uuid.uuid4().hex[:12]
         log.exception("unhandled error", extra={"incident": incident, "path": request.path})

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from deploy.postgres import PostgresCluster
 from deploy.processes import free_port
 from service.app import create_app
 from service.config import load_settings
+from tests.support.federation import service_folder
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +81,30 @@ async def test_database_claimed_by_another_node_is_refused(database, kafka_broke
         assert await conn.fetchval("SELECT node_id FROM node_identity") == "wajima-1"
     finally:
         await conn.close()
+
+
+async def test_database_down_is_503_not_500(kafka_broker):
+    """A crashed or restarting node database is a retryable unavailability."""
+    folder = service_folder("risai-pgdown-")
+    cluster = PostgresCluster.at(folder / "pg", free_port())
+    cluster.init(for_tests=True)
+    cluster.start()
+    client = None
+    try:
+        conn = await asyncpg.connect(cluster.dsn())
+        await conn.execute("CREATE DATABASE node")
+        await conn.close()
+        client = await _client(_settings(cluster.dsn("node"), kafka_broker.bootstrap_servers))
+        await asyncio.to_thread(cluster.stop, mode="immediate")
+        resp = await client.post("/api/v1/auth/login", json={
+            "town_code": "172049", "username": "clerk", "password": "x" * 12})
+        body = await resp.json()
+        assert resp.status == 503, body
+        assert body["error"]["code"] == "database.unavailable"
+        ready = await client.get("/readyz")
+        assert ready.status == 503 and (await ready.json())["checks"]["database"]["ok"] is False
+    finally:
+        if client is not None:
+            await client.close()
+        cluster.destroy()
+        shutil.rmtree(folder, ignore_errors=True)
