@@ -16,20 +16,13 @@ kiosk requests need no CSRF token. All of this is local to the node (not replica
 
 from __future__ import annotations
 
-import base64
-import binascii
-import dataclasses
 import datetime as dt
 import hashlib
 import secrets
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import hashes
 
 from aiohttp import web
 
@@ -37,261 +30,33 @@ from service.appkeys import POOL, SETTINGS
 from service.audit import access_reason, audit
 from service.auth import AUTH_POLICY, current_staff, require_role
 from service.errors import Conflict, Forbidden, InvalidRequest, Unauthenticated
+# The card crypto, the device request signatures and the storage live in their own
+# modules; their public names are re-exported here, where other code imports them from.
+from service.kiosk_cards import (
+    RESIDENT_URN, CardError, create_card_ca, issue_card, sign_challenge, verify_card,
+)
+from service.kiosk_signing import (
+    SIGNATURE_WINDOW, decode_base64, load_device_key, request_message, sign_request,
+    verify_request_signature,
+)
+from service.kiosk_store import (
+    CODE_TTL, KIOSK_SESSION_TTL, KioskSession, consume_challenge, issue_code,
+    new_application_code, normalise_code, redeem_code, start_kiosk_session, token_digest,
+)
 from service.records import ID_PATTERN
 
-RESIDENT_URN = "urn:risai:resident:"
-SIGNATURE_WINDOW = dt.timedelta(seconds=60)
+__all__ = [
+    "CHALLENGE_TTL", "CODE_TTL", "KIOSK", "KIOSK_DEVICE", "KIOSK_SESSION_TTL", "RESIDENT_URN",
+    "SIGNATURE_WINDOW", "CardError", "KioskSession", "challenge", "consume_challenge",
+    "create_card_ca", "current_device", "current_kiosk", "identify", "issue_application_code",
+    "issue_card", "issue_code", "kiosk_logout", "kiosk_me", "kiosk_middleware",
+    "load_device_key", "new_application_code", "normalise_code", "redeem", "redeem_code",
+    "register_card_ca", "register_kiosk", "request_message", "require_kiosk_resident",
+    "setup_routes", "sign_challenge", "sign_request", "start_kiosk_session", "verify_card",
+    "verify_request_signature",
+]
+
 CHALLENGE_TTL = dt.timedelta(minutes=2)
-KIOSK_SESSION_TTL = dt.timedelta(minutes=10)
-CODE_TTL = dt.timedelta(hours=72)
-_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: read out at a counter
-
-
-class CardError(Unauthenticated):
-    """A card or its signature was refused (401 with a ``card.*`` code)."""
-
-
-# ---- the test card CA (pure) -------------------------------------------------------------
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def create_card_ca(common_name: str, *, now: dt.datetime,
-                   days: int = 3650) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """A card-issuing CA (P-256), like J-LIS's for user-authentication certificates."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(_name(common_name))
-            .issuer_name(_name(common_name)).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True,
-                                         False, False), critical=True)
-            .sign(key, hashes.SHA256()))
-    return key, cert
-
-
-def issue_card(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, *,
-               town_code: str, resident_id: str, now: dt.datetime, days: int = 1825,
-               ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """A software card: its key and a user-authentication certificate for one resident."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(_name("利用者証明用"))
-            .issuer_name(ca_cert.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False,
-                                         False, False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(
-                f"{RESIDENT_URN}{town_code}:{resident_id}")]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    return key, cert
-
-
-def sign_challenge(card_key: ec.EllipticCurvePrivateKey, challenge: str) -> str:
-    """What the card does: sign the challenge (ECDSA P-256 SHA-256, DER, base64)."""
-    return base64.b64encode(card_key.sign(challenge.encode(), ec.ECDSA(hashes.SHA256()))).decode()
-
-
-def _b64(value: Any, field: str) -> bytes:
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, TypeError, ValueError):
-        raise InvalidRequest.field(field, "must be base64", "invalid.base64") from None
-
-
-def _der_signature(raw: bytes) -> bytes:
-    # WebCrypto gives raw r||s (64 bytes for P-256); cryptography wants DER.
-    if len(raw) == 64:
-        return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-    return raw
-
-
-def _resident_of(card: x509.Certificate) -> tuple[str, str]:
-    try:
-        san = card.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        san = []
-    for uri in san.get_values_for_type(x509.UniformResourceIdentifier) if san else []:
-        if uri.startswith(RESIDENT_URN) and uri.count(":") == 4:
-            town, resident = uri[len(RESIDENT_URN):].split(":")
-            return town, resident
-    raise CardError("the card certificate names no resident", code="card.no_resident")
-
-
-def _issued_by_trusted(card: x509.Certificate, trusted: list[x509.Certificate]) -> bool:
-    for ca in trusted:
-        if ca.subject != card.issuer:
-            continue
-        try:
-            card.verify_directly_issued_by(ca)
-            return True
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-    return False
-
-
-def verify_card(card_pem: str, signature_b64: str, challenge: str,
-                trusted: list[x509.Certificate], now: dt.datetime) -> tuple[str, str]:
-    """Check a card's certificate and challenge signature; returns (town code, resident id)."""
-    try:
-        card = x509.load_pem_x509_certificate(card_pem.encode())
-    except (ValueError, TypeError, AttributeError):
-        raise InvalidRequest.field("card_certificate", "not a PEM certificate",
-                                   "card.malformed") from None
-    signature = _der_signature(_b64(signature_b64, "signature"))
-    if not _issued_by_trusted(card, trusted):
-        raise CardError("the card was not issued by a trusted card CA", code="card.untrusted")
-    if not card.not_valid_before_utc <= now <= card.not_valid_after_utc:
-        raise CardError("the card certificate is not valid now", code="card.expired")
-    key = card.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
-        raise CardError("the card key must be ECDSA P-256", code="card.key_type")
-    try:
-        key.verify(signature, challenge.encode(), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        raise CardError("the card's signature over the challenge is wrong",
-                        code="card.signature") from None
-    return _resident_of(card)
-
-
-# ---- kiosk device request signatures (pure) ----------------------------------------------
-
-def request_message(method: str, raw_path: str, timestamp_ms: str, body: bytes) -> bytes:
-    """The bytes a kiosk signs for one request."""
-    return "\n".join([method.upper(), raw_path, timestamp_ms,
-                      hashlib.sha256(body).hexdigest()]).encode()
-
-
-def sign_request(key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey, kiosk_id: str,
-                 method: str, raw_path: str, body: bytes, now: dt.datetime) -> dict[str, str]:
-    """The headers a kiosk sends to sign one request (used by kiosk clients and tests)."""
-    ts = str(int(now.timestamp() * 1000))
-    message = request_message(method, raw_path, ts, body)
-    sig = (key.sign(message) if isinstance(key, ed25519.Ed25519PrivateKey)
-           else key.sign(message, ec.ECDSA(hashes.SHA256())))
-    return {"X-Kiosk-Id": kiosk_id, "X-Kiosk-Timestamp": ts,
-            "X-Kiosk-Signature": base64.b64encode(sig).decode()}
-
-
-def load_device_key(pem: str) -> ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey:
-    """A kiosk's public key: P-256 or Ed25519 (422 ``kiosk.key`` otherwise)."""
-    try:
-        key = serialization.load_pem_public_key(pem.encode())
-    except (ValueError, TypeError, AttributeError):
-        key = None
-    if isinstance(key, ed25519.Ed25519PublicKey) or (
-            isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1"):
-        return key
-    raise InvalidRequest.field("public_key_pem", "must be a PEM P-256 or Ed25519 public key",
-                               "kiosk.key")
-
-
-def verify_request_signature(public_key_pem: str, message: bytes, signature: bytes) -> bool:
-    """True when ``signature`` over ``message`` is the kiosk's."""
-    key = load_device_key(public_key_pem)
-    try:
-        if isinstance(key, ed25519.Ed25519PublicKey):
-            key.verify(signature, message)
-        else:
-            key.verify(_der_signature(signature), message, ec.ECDSA(hashes.SHA256()))
-        return True
-    except (InvalidSignature, ValueError):
-        return False
-
-
-def new_application_code() -> str:
-    """12 characters (about 59 bits) in groups of four: ABCD-EFGH-JKMN."""
-    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-
-
-def normalise_code(code: str) -> str:
-    """Codes are typed by people: ignore case, spaces and dashes."""
-    raw = "".join(c for c in code.upper() if c.isalnum())
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-
-
-@dataclasses.dataclass(frozen=True)
-class KioskSession:
-    """A resident identified at one kiosk: the only resident whose data it may touch."""
-
-    kiosk_id: str
-    town_code: str
-    resident_id: str
-    method: str
-    expires_at: dt.datetime
-
-    def public(self) -> dict[str, Any]:
-        return {"kiosk_id": self.kiosk_id, "town_code": self.town_code,
-                "resident_id": self.resident_id, "method": self.method,
-                "expires_at": self.expires_at.isoformat()}
-
-
-# ---- storage -----------------------------------------------------------------------------
-
-def _digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode()).digest()
-
-
-async def consume_challenge(conn: Any, challenge: str, kiosk_id: str, now: dt.datetime) -> None:
-    """Use a challenge once; 401 ``challenge.used`` / ``challenge.expired`` / ``.unknown``."""
-    # One UPDATE decides atomically: two identify calls racing on one challenge cannot
-    # both see used_at IS NULL (the row lock serialises them).
-    used = await conn.fetchval(
-        "UPDATE kiosk_challenges SET used_at = $3 WHERE challenge = $1 AND kiosk_id = $2"
-        " AND used_at IS NULL AND expires_at > $3 RETURNING true", challenge, kiosk_id, now)
-    if used:
-        return
-    row = await conn.fetchrow("SELECT kiosk_id, used_at FROM kiosk_challenges"
-                              " WHERE challenge = $1", challenge)
-    if row is None or row["kiosk_id"] != kiosk_id:
-        raise Unauthenticated("unknown challenge", code="challenge.unknown")
-    if row["used_at"] is not None:
-        raise Unauthenticated("this challenge was already used", code="challenge.used")
-    raise Unauthenticated("this challenge has expired; ask for a new one", code="challenge.expired")
-
-
-async def start_kiosk_session(conn: Any, *, kiosk_id: str, town_code: str, resident_id: str,
-                              method: str, now: dt.datetime) -> tuple[str, KioskSession]:
-    """Store a kiosk session; returns (token for ``X-Kiosk-Session``, session)."""
-    token = secrets.token_urlsafe(32)
-    session = KioskSession(kiosk_id, town_code, resident_id, method, now + KIOSK_SESSION_TTL)
-    await conn.execute(
-        "INSERT INTO kiosk_sessions (token_sha256, kiosk_id, town_code, resident_id, method,"
-        " created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)", _digest(token),
-        kiosk_id, town_code, resident_id, method, now, session.expires_at)
-    return token, session
-
-
-async def issue_code(conn: Any, *, town_code: str, resident_id: str, issued_by: str,
-                     now: dt.datetime) -> tuple[str, dt.datetime]:
-    """Store a one-time application code (only its digest); returns (code, expires_at)."""
-    code, expires = new_application_code(), now + CODE_TTL
-    await conn.execute(
-        "INSERT INTO application_codes (code_sha256, town_code, resident_id, issued_by,"
-        " issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        _digest(code), town_code, resident_id, issued_by, now, expires)
-    return code, expires
-
-
-async def redeem_code(conn: Any, code: str, kiosk_id: str, now: dt.datetime) -> tuple[str, str]:
-    """Redeem a code once; returns (town code, resident id) or 401 ``code.invalid``."""
-    row = await conn.fetchrow(
-        "UPDATE application_codes SET redeemed_at = $3, redeemed_by = $2"
-        " WHERE code_sha256 = $1 AND redeemed_at IS NULL AND expires_at > $3"
-        " RETURNING town_code, resident_id", _digest(normalise_code(code)), kiosk_id, now)
-    if row is None:
-        # One answer for unknown, used and expired: a kiosk must not learn which codes exist.
-        raise Unauthenticated("this code is not valid (unknown, expired or already used)",
-                              code="code.invalid")
-    return row["town_code"], row["resident_id"]
 
 
 # ---- HTTP --------------------------------------------------------------------------------
@@ -314,7 +79,7 @@ async def _verify_device(request: web.Request, kiosk_id: str) -> None:
     pem = await pool.fetchval("SELECT public_key_pem FROM kiosk_devices WHERE kiosk_id = $1"
                               " AND revoked_at IS NULL", kiosk_id)
     message = request_message(request.method, request.raw_path, ts, await request.read())
-    if pem is None or not verify_request_signature(pem, message, _b64(sig, "X-Kiosk-Signature")):
+    if pem is None or not verify_request_signature(pem, message, decode_base64(sig, "X-Kiosk-Signature")):
         raise Unauthenticated("kiosk signature refused", code="kiosk.signature")
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("DELETE FROM kiosk_request_seen WHERE seen_at < $1",
@@ -330,7 +95,7 @@ async def _load_kiosk_session(request: web.Request, kiosk_id: str, token: str) -
     row = await request.app[POOL].fetchrow(
         "SELECT town_code, resident_id, method, expires_at FROM kiosk_sessions"
         " WHERE token_sha256 = $1 AND kiosk_id = $2 AND ended_at IS NULL AND expires_at > $3",
-        _digest(token), kiosk_id, _now(request))
+        token_digest(token), kiosk_id, _now(request))
     if row is None:
         raise Unauthenticated("kiosk session ended or unknown", code="kiosk.session")
     return KioskSession(kiosk_id, row["town_code"], row["resident_id"], row["method"],
@@ -500,7 +265,7 @@ async def kiosk_logout(request: web.Request) -> web.Response:
     current_kiosk(request)
     await request.app[POOL].execute(
         "UPDATE kiosk_sessions SET ended_at = $2 WHERE token_sha256 = $1",
-        _digest(request.headers["X-Kiosk-Session"]), _now(request))
+        token_digest(request.headers["X-Kiosk-Session"]), _now(request))
     return web.json_response({"logged_out": True})
 
 

@@ -1,0 +1,93 @@
+"""The JSON-safe ``state`` form of records (see service.records), both ways.
+
+Pure. The generic entity store (entity_type, entity_id, state JSONB) and the replication
+events carry records as dicts: dates as ISO strings, Decimals as strings, enums as their
+stable codes, tuples as lists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, ClassVar
+
+from .record_checks import Check, FieldProblem, RecordError
+
+
+class RecordBase:
+    """Shared state conversion. Subclasses are frozen dataclasses with CHECKS."""
+
+    entity_type: ClassVar[str]
+    id_field: ClassVar[str]
+    CHECKS: ClassVar[dict[str, Check]]
+
+    def _cross_check(self) -> FieldProblem | None:
+        return None
+
+    @property
+    def entity_id(self) -> str:
+        """The entity id in the generic store."""
+        return getattr(self, self.id_field)
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-safe dict of all fields (ISO dates, Decimal strings, enum codes, lists)."""
+        return {f.name: _encode(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Any:
+        """Rebuild a record from :meth:`to_state` output; raise RecordError if it is invalid."""
+        if not isinstance(state, dict):
+            raise RecordError.single("state", "must be an object", "record.type")
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        problems = [FieldProblem(n, "is missing", "record.required") for n in names if n not in state]
+        problems += [FieldProblem(k, "is not a field", "record.unknown_field") for k in state if k not in names]
+        values = {}
+        for name in names:
+            if name in state:
+                try:
+                    values[name] = _DECODERS.get(name, _identity)(state[name])
+                except (ValueError, TypeError, InvalidOperation):
+                    problems.append(FieldProblem(name, "has the wrong form", "record.type"))
+        if problems:
+            raise RecordError(problems)
+        return cls(**values)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _decode_date(value: Any) -> dt.date:
+    if not isinstance(value, str):
+        raise TypeError("date must be an ISO string")
+    return dt.date.fromisoformat(value)
+
+
+def _decode_decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("decimal must be a string")
+    return Decimal(value)
+
+
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "birth_date": _decode_date,
+    "surveyed_on": _decode_date,
+    "damage_ratio": _decode_decimal,
+    "flood_depth_m": _decode_decimal,
+}
