@@ -155,6 +155,11 @@ def report(raw, lags, result, raw_n, raw_s, equal) -> None:
     print(f"rebuild from offset 0: {result.records} events in {result.seconds:.2f} s = "
           f"{result.rate:,.0f} events/s; raw consume {raw_n} in {raw_s:.2f} s = {raw_rate:,.0f} "
           f"events/s; ratio {result.rate / raw_rate:.3f}x")
+    print(f"  rebuild time: Kafka fetch {result.fetch_seconds:.2f} s, signature check + decode CPU "
+          f"{result.verify_seconds:.2f} s ({result.verify_seconds / result.seconds:.0%}, on worker threads, "
+          f"overlapping the previous batch's apply), "
+          f"PostgreSQL apply + offsets + commit {result.database_seconds:.2f} s "
+          f"({result.database_seconds / result.seconds:.0%})")
     print(f"digest after rebuild equals the origin's: {equal}")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from replication import hlc
@@ -78,6 +78,9 @@ class Event:
         return f"{self.entity_type}:{self.entity_id}".encode()
 
 
+_EVENT_FIELDS = tuple(f.name for f in fields(Event))
+
+
 def canonical_json(obj: Any) -> bytes:
     """Canonical JSON bytes (sorted keys, compact, UTF-8, no NaN)."""
     return json.dumps(
@@ -92,7 +95,9 @@ def new_event_id() -> str:
 
 def encode(event: Event) -> bytes:
     """The event's wire form (canonical JSON of all fields)."""
-    return canonical_json(asdict(event))
+    # A shallow dict, not dataclasses.asdict: asdict deep-copies the state first, which
+    # was most of a 100k-row import's CPU time. The JSON bytes are the same.
+    return canonical_json({name: getattr(event, name) for name in _EVENT_FIELDS})
 
 
 def decode(data: bytes) -> Event:
