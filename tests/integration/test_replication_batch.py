@@ -1,0 +1,79 @@
+"""Batch writes: record_changes, and the consumer's lock that never waits on a handler's row."""
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from replication import events, hlc, outbox, store
+from replication.errors import InsertOnlyViolation
+from replication.outbox import Change
+
+pytestmark = pytest.mark.integration
+KW = dict(node_id="a-1", town="434434")
+
+
+async def test_record_changes_is_record_change_one_after_the_other(database):
+    conn = await asyncpg.connect(database)
+    try:
+        async with conn.transaction():
+            written = await outbox.record_changes(conn, **KW, clock=lambda: 5000, changes=[
+                Change("resident", "R1", {"v": 1}), Change("resident", "R2", {"v": 1}),
+                Change("resident", "R1", {"v": 2}),
+                Change("certificate", "C1", {"c": 1}, insert_only=True),
+                Change("certificate", "C1", {"c": 1}, insert_only=True)])
+        r1, r2, r1b, c1, c1again = written
+        # One clock reading: consecutive counters, in change order.
+        assert [hlc.decode(e.hlc).counter for e in (r1, r2, r1b, c1)] == [0, 1, 2, 3]
+        assert r1b.base_version == r1.hlc and r1.base_version is None and c1again == c1
+        rows = await conn.fetch("SELECT payload FROM outbox ORDER BY id")
+        assert [events.decode(r["payload"]) for r in rows] == [r1, r2, r1b, c1]
+        assert await conn.fetchval("SELECT last_hlc FROM hlc_state") == c1.hlc
+        assert await conn.fetchval("SELECT count(*) FROM entity_versions") == 4
+        held = await conn.fetchval("SELECT version FROM entities WHERE entity_id = 'R1'")
+        assert held == r1b.hlc
+        with pytest.raises(InsertOnlyViolation):
+            async with conn.transaction():
+                await outbox.record_changes(conn, **KW, changes=[
+                    Change("resident", "R3", {"v": 1}),
+                    Change("certificate", "C1", {"c": 2}, insert_only=True)])
+        assert await conn.fetchval("SELECT count(*) FROM entities WHERE entity_id = 'R3'") == 0
+    finally:
+        await conn.close()
+
+
+async def test_many_changes_in_one_transaction_take_a_constant_number_of_locks(database):
+    conn = await asyncpg.connect(database)
+    try:
+        async with conn.transaction():
+            for start in range(0, 3000, 500):
+                await outbox.record_changes(conn, **KW, changes=[
+                    Change("resident", f"R{i}", {"i": i}) for i in range(start, start + 500)])
+            locks = await conn.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'")
+        assert locks == 1
+    finally:
+        await conn.close()
+
+
+async def test_consumer_lock_backs_off_from_a_handlers_row_and_holds_nothing_meanwhile(database):
+    handler, consumer, writer = [await asyncpg.connect(database) for _ in range(3)]
+    try:
+        async with handler.transaction():
+            await outbox.record_change(handler, **KW, entity_type="resident", entity_id="R1",
+                                       state={"v": 1})
+        handler_txn = handler.transaction()
+        await handler_txn.start()
+        await handler.execute("SELECT 1 FROM entities WHERE entity_id = 'R1' FOR UPDATE")
+        async with consumer.transaction():
+            with pytest.raises(store.EntityStoreBusy):
+                await store.lock_for_batch(consumer, [("resident", "R1")], attempts=2)
+            # Between tries the consumer held nothing: a local writer gets the store lock.
+            async with writer.transaction():
+                await asyncio.wait_for(store.lock_entity_store(writer), timeout=5)
+        await handler_txn.rollback()
+        async with consumer.transaction():
+            await store.lock_for_batch(consumer, [("resident", "R1")], attempts=1)
+    finally:
+        for conn in (handler, consumer, writer):
+            await conn.close()
