@@ -42,7 +42,7 @@ class ReplicationConsumer:
                  registry: CollectorRegistry | None = None, max_records: int = 500,
                  max_drift_ms: int = hlc.DEFAULT_MAX_DRIFT_MS, max_backoff: float = 30.0,
                  refresh_interval: float = 5.0, stall_check_interval: float = 10.0,
-                 clock=wall_clock_ms,
+                 position_timeout: float = 2.0, clock=wall_clock_ms,
                  key_owner: Callable[[bytes], str | None] | None = None,
                  kafka_options: dict[str, Any] | None = None) -> None:
         self.pool, self.bootstrap, self.node_id = pool, bootstrap_servers, node_id
@@ -52,6 +52,7 @@ class ReplicationConsumer:
         self.max_records, self.max_backoff = max_records, max_backoff
         self.refresh_interval = refresh_interval
         self.stall_check_interval = stall_check_interval
+        self.position_timeout = position_timeout
         self.kafka_options = kafka_options or {}
         registry = registry if registry is not None else CollectorRegistry()
         self.applied = Counter("risai_replication_applied", "Events applied, per origin node",
@@ -200,9 +201,25 @@ class ReplicationConsumer:
         self._idle_since = now
         ends = await asyncio.wait_for(consumer.end_offsets(sorted(self._assigned)), 15)
         for tp, end in ends.items():
-            if end > await consumer.position(tp):
+            position = await self._position(consumer, tp)
+            # An unknown position is no evidence of a stall (nor of its absence): next time.
+            if position is not None and end > position:
                 raise ConsumerStalled(f"{tp.topic}[{tp.partition}] has records up to {end} "
                                       f"but none arrived for {self.stall_check_interval}s")
+
+    async def _position(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
+        """The consumer's position in ``tp``, or None if it is not known in time.
+
+        aiokafka's position() loops until the position is valid, which needs the brokers
+        (an offset reset after a seek to the beginning, say): unbounded, it would block
+        the stall watchdog itself while the brokers are unreachable.
+        """
+        try:
+            return await asyncio.wait_for(consumer.position(tp), self.position_timeout)
+        except asyncio.TimeoutError:
+            log.warning("replication consumer %s: position of %s[%d] unknown after %.1fs",
+                        self.node_id, tp.topic, tp.partition, self.position_timeout)
+            return None
 
     def _record_metrics(self, result: apply.BatchResult, open_count: int) -> None:
         for origin, n in result.applied.items():
@@ -224,7 +241,10 @@ class ReplicationConsumer:
             high = consumer.highwater(tp)
             if high is None:
                 continue  # no fetch response yet for this partition
-            lag[origin] = lag.get(origin, 0) + max(0, high - await consumer.position(tp))
+            position = await self._position(consumer, tp)
+            if position is None:
+                continue  # unknown, not 0: the gauge keeps its last value
+            lag[origin] = lag.get(origin, 0) + max(0, high - position)
         for origin, n in lag.items():
             self.lag_offsets.labels(origin).set(n)
         for origin, stamp in self._last_hlc.items():
