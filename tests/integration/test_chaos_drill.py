@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,9 +21,7 @@ from chaos import report, scenario
 from chaos.drill import Drill
 from chaos.faults.ledger import Ledger
 from deploy import netns
-from deploy.federation_spec import DEFAULT_FILE, load_spec
-from deploy.launcher import Federation
-from deploy.processes import free_port
+from tests.support.federation import launched_federation
 
 pytestmark = pytest.mark.integration
 
@@ -50,15 +46,6 @@ for_s = 8
 """
 
 
-def _federation_file(folder: Path) -> Path:
-    """The default federation with every port swapped for a free one."""
-    text = re.sub(r"(http_port|pg_port|port|controller_port) = \d+",
-                  lambda m: f"{m.group(1)} = {free_port()}", DEFAULT_FILE.read_text())
-    path = folder / "federation.toml"
-    path.write_text(text)
-    return path
-
-
 def _ours_left() -> list[str]:
     """Namespaces and nftables tables of a federation or drill, in the root namespace."""
     left = [ns for ns in netns.namespaces() if ns.startswith("risai-")]
@@ -78,15 +65,8 @@ def federation():
         pytest.skip("network namespaces and nftables need root and nft")
     if _ours_left():
         pytest.skip(f"another federation's namespaces or tables exist: {_ours_left()}")
-    folder = Path(tempfile.mkdtemp(prefix="risai-chaos-"))
-    os.chmod(folder, 0o755)  # the postgres user must reach its data folders
-    fed = Federation(load_spec(_federation_file(folder)), folder / "run")
-    try:
-        fed.up(say=lambda _: None, use_netns=True)
+    with launched_federation(use_netns=True) as fed:
         yield fed
-    finally:
-        fed.down(say=lambda _: None)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_short_drill_holds_every_invariant_and_leaves_no_fault(federation, tmp_path):

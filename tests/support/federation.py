@@ -35,12 +35,12 @@ def service_folder(prefix: str) -> Path:
 
 
 @contextmanager
-def launched_federation(seed_residents: int = 0) -> Iterator[Federation]:
+def launched_federation(seed_residents: int = 0, use_netns: bool = False) -> Iterator[Federation]:
     """Start the default three-town federation; stop it and delete its folder afterwards."""
     folder = service_folder("risai-fed-")
     federation = Federation(load_spec(federation_file(folder)), folder / "run")
     try:
-        federation.up(say=lambda _line: None, seed_residents=seed_residents)
+        federation.up(say=lambda _line: None, seed_residents=seed_residents, use_netns=use_netns)
         yield federation
     finally:
         federation.down(say=lambda _line: None)
