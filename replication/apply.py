@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections import Counter
 from typing import Any, Callable, Iterable, Sequence
@@ -20,6 +21,8 @@ from replication import envelope, events, hlc, store, topics
 from replication.convergence import ConflictPair, Outcome
 from replication.errors import BadSignature, OriginMismatch, ReplicationError
 from replication.events import Event
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,11 +50,19 @@ class BatchResult:
     records: int = 0
     newest: dict[str, hlc.Timestamp] = dataclasses.field(default_factory=dict)  # per origin
     newest_overall: hlc.Timestamp | None = None
+    # Valid events whose HLC is more than max_drift_ms ahead of the local clock, per origin
+    # (applied all the same; merge_clock clamps them), and the furthest ahead, in ms.
+    clock_ahead: Counter = dataclasses.field(default_factory=Counter)
+    clock_ahead_ms: dict[str, int] = dataclasses.field(default_factory=dict)
     verify_seconds: float = 0.0  # CPU seconds spent verifying signatures and decoding
 
 
 def verify(record: Any, ctx: ApplyContext, now_ms: int) -> Event:
-    """Verify the envelope, decode and upcast the event, check origin and clock drift."""
+    """Verify the envelope, decode and upcast the event, check its origin and signer.
+
+    A timestamp far ahead of our clock is *not* a refusal: the event is valid and signed,
+    and dropping it would make this node diverge for good (see merge_clock).
+    """
     origin = topics.node_of(ctx.topic_prefix, record.topic)
     opened = envelope.open_envelope(record.value or b"", ctx.key_lookup)
     event = events.decode(opened.payload)
@@ -61,7 +72,6 @@ def verify(record: Any, ctx: ApplyContext, now_ms: int) -> Event:
         raise OriginMismatch(f"event from {event.origin_node!r} on {origin!r}'s topic")
     if ctx.key_owner is not None and ctx.key_owner(opened.kid) != origin:
         raise BadSignature(f"key {opened.kid.hex()} does not belong to node {origin!r}")
-    hlc.check_drift(event.timestamp, now_ms, ctx.max_drift_ms)
     return event
 
 
@@ -180,7 +190,23 @@ async def apply_batch(conn: asyncpg.Connection, batch: dict[Any, list[Any]],
         result.quarantined[(origin, code)] += 1
     await quarantine_many(conn, bad)
     await _save_offsets(conn, batch, applied, ctx, result, high_watermarks)
+    _note_clocks_ahead([e for _, e in valid], ctx, result)
     return result
+
+
+def _note_clocks_ahead(valid: Sequence[Event], ctx: ApplyContext, result: BatchResult) -> None:
+    """Count and log valid events stamped beyond the drift bound (applied all the same)."""
+    now_ms = ctx.clock()
+    for event in valid:
+        ahead = hlc.ahead_ms(event.timestamp, now_ms)
+        if ahead > ctx.max_drift_ms:
+            origin = event.origin_node
+            result.clock_ahead[origin] += 1
+            result.clock_ahead_ms[origin] = max(ahead, result.clock_ahead_ms.get(origin, 0))
+    for origin, n in result.clock_ahead.items():
+        log.warning("replication %s: %d event(s) from %s up to %d ms ahead of the local clock"
+                    " (allowed drift %d ms): applied; the local HLC is clamped to the bound",
+                    ctx.node_id, n, origin, result.clock_ahead_ms[origin], ctx.max_drift_ms)
 
 
 async def _save_offsets(conn: asyncpg.Connection, batch: dict[Any, list[Any]],
@@ -204,6 +230,11 @@ async def _save_offsets(conn: asyncpg.Connection, batch: dict[Any, list[Any]],
 
 async def merge_clock(conn: asyncpg.Connection, ctx: ApplyContext, result: BatchResult) -> None:
     """Lamport's rule: later local writes sort after everything this node has applied.
+
+    Bounded: a timestamp more than max_drift_ms ahead of our clock is merged as
+    physical + max_drift_ms (hlc.receive), so a node whose clock runs ahead cannot drag
+    every other node's clock with it. A later local write of an entity whose held
+    version is further ahead still sorts after it: record_changes takes hlc.after(base).
 
     Call it *after* the batch committed, in its own short transaction. Lock order: a local
     writer takes the hlc_state row lock and then per-entity locks; a batch takes entity

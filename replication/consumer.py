@@ -63,6 +63,10 @@ class ReplicationConsumer:
         self.quarantined = Counter("risai_replication_quarantined",
                                    "Events quarantined, per origin node and reason code",
                                    ["origin", "reason"], registry=registry)
+        self.clock_ahead = Counter("risai_replication_clock_ahead",
+                                   "Events applied although stamped more than the allowed drift"
+                                   " ahead of the local clock, per origin node", ["origin"],
+                                   registry=registry)
         self.conflicts_open = Gauge("risai_replication_conflicts_open",
                                     "Conflicts waiting for review", registry=registry)
         self.lag_offsets = Gauge("risai_replication_lag_offsets",
@@ -228,6 +232,8 @@ class ReplicationConsumer:
             self.duplicates.labels(origin).inc(n)
         for (origin, code), n in result.quarantined.items():
             self.quarantined.labels(origin, code).inc(n)
+        for origin, n in result.clock_ahead.items():
+            self.clock_ahead.labels(origin).inc(n)
         self.conflicts_open.set(open_count)
         for origin, stamp in result.newest.items():
             if origin not in self._last_hlc or stamp > self._last_hlc[origin]:

@@ -1,7 +1,9 @@
 """Replication errors: one small hierarchy with stable codes.
 
 The codes are what ends up in the quarantine table's ``reason`` column and in metric
-labels, so they must never be renamed once released.
+labels, so they must never be renamed once released. Retired: ``clock_drift`` (events
+stamped too far ahead used to be quarantined; they are applied now, see hlc.receive), so
+older quarantine rows may still carry it.
 """
 
 from __future__ import annotations
@@ -43,12 +45,6 @@ class OriginMismatch(ReplicationError):
     """The event claims an origin node other than the owner of the topic it came from."""
 
     code = "origin_mismatch"
-
-
-class ClockDriftError(ReplicationError):
-    """A remote HLC timestamp is further in the future than the allowed drift."""
-
-    code = "clock_drift"
 
 
 class InsertOnlyViolation(ReplicationError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from replication.errors import ClockDriftError, MalformedEvent
+from replication.errors import MalformedEvent
 
 WALL_HEX = 12  # 48 bits of milliseconds: until the year 10889
 COUNTER_HEX = 6
@@ -78,18 +78,9 @@ def tick(last: Timestamp, physical_ms: int) -> Timestamp:
     return _advance(last.node_id, last.wall_ms, last.counter + 1)
 
 
-def check_drift(remote: Timestamp, physical_ms: int, max_drift_ms: int) -> None:
-    """Raise ClockDriftError if ``remote`` is more than ``max_drift_ms`` ahead of our clock.
-
-    Without this bound, one node with a clock set to 2099 would win every conflict forever
-    and drag every other node's HLC with it.
-    """
-    ahead = remote.wall_ms - physical_ms
-    if ahead > max_drift_ms:
-        raise ClockDriftError(
-            f"timestamp {remote.encode()} from {remote.node_id} is {ahead} ms ahead of the "
-            f"local clock (allowed drift {max_drift_ms} ms)"
-        )
+def ahead_ms(remote: Timestamp, physical_ms: int) -> int:
+    """How far ``remote`` is ahead of the local clock (ms; 0 when it is not ahead)."""
+    return max(0, remote.wall_ms - physical_ms)
 
 
 def receive(
@@ -98,12 +89,19 @@ def receive(
     physical_ms: int,
     max_drift_ms: int = DEFAULT_MAX_DRIFT_MS,
 ) -> Timestamp:
-    """Merge a remote timestamp: the result is greater than both ``last`` and ``remote``.
+    """Merge a remote timestamp: the result is greater than ``last``, and than ``remote``
+    when ``remote`` is at most ``max_drift_ms`` ahead of ``physical_ms``.
 
-    The result keeps the local node id. Raises ClockDriftError when ``remote`` is too far
-    in the future (see check_drift).
+    The result keeps the local node id. A remote timestamp further ahead is merged as if
+    it were ``physical_ms + max_drift_ms`` (clamped): the event itself is still applied
+    (a valid signed event is never dropped for clock reasons, and convergence by
+    (HLC, node) stays deterministic), but one node with a clock in 2099 cannot drag every
+    other node's clock there. The result never exceeds ``max(last, physical_ms +
+    max_drift_ms)`` (but for a counter overflow's borrowed millisecond).
     """
-    check_drift(remote, physical_ms, max_drift_ms)
+    limit = physical_ms + max_drift_ms
+    if remote.wall_ms > limit:
+        remote = Timestamp(limit, 0, remote.node_id)
     wall = max(last.wall_ms, remote.wall_ms, physical_ms)
     if wall == last.wall_ms and wall == remote.wall_ms:
         counter = max(last.counter, remote.counter) + 1
@@ -121,7 +119,8 @@ def after(last: Timestamp, floor: Timestamp | None, physical_ms: int) -> Timesta
 
     Used for local writes so that a write based on a remote version always sorts after
     it, even when the remote clock runs ahead: otherwise the base would win against the
-    write that replaced it. ``floor`` is not drift-checked: it is already in our database.
+    write that replaced it. ``floor`` is not clamped (unlike receive): it is already in
+    our database, and a write must beat the version it replaces however far ahead it is.
     """
     if floor is not None:
         # Same wall/counter as the floor under our own id, then tick: tick strictly raises

@@ -1,11 +1,14 @@
 """Batch writes: record_changes, and the consumer's lock that never waits on a handler's row."""
 
 import asyncio
+from types import SimpleNamespace
 
 import asyncpg
 import pytest
+from aiokafka import TopicPartition
 
-from replication import events, hlc, outbox, store
+from replication import apply, envelope, events, hlc, outbox, store
+from replication.envelope import SoftwareSigner
 from replication.errors import InsertOnlyViolation
 from replication.outbox import Change
 
@@ -77,3 +80,40 @@ async def test_consumer_lock_backs_off_from_a_handlers_row_and_holds_nothing_mea
     finally:
         for conn in (handler, consumer, writer):
             await conn.close()
+
+
+async def test_an_event_far_ahead_of_the_local_clock_is_applied_and_the_clock_clamped(database):
+    # The drill: wajima-1's clock 517 s ahead of mashiki-1's, drift bound 300 s.
+    now, bound = 1_700_000_000_000, 300_000
+    signer = SoftwareSigner.generate()
+    stamp = hlc.Timestamp(now + 517_252, 0x1A9, "wajima-1")
+    remote = events.Event(event_id=events.new_event_id(), origin_node="wajima-1",
+                          origin_town="172049", entity_type="resident", entity_id="R1",
+                          state={"v": 1}, base_version=None, hlc=stamp.encode())
+    tp = TopicPartition("risai.events.wajima-1", 0)
+    record = SimpleNamespace(topic=tp.topic, partition=0, offset=0,
+                             value=envelope.seal(signer, events.encode(remote)))
+    ctx = apply.ApplyContext("mashiki-1", "risai.events", envelope.static_key_lookup(signer),
+                             clock=lambda: now, max_drift_ms=bound)
+    conn = await asyncpg.connect(database)
+    try:
+        async with conn.transaction():
+            result = await apply.apply_batch(conn, {tp: [record]}, ctx, {})
+        await apply.merge_clock(conn, ctx, result)
+        assert result.applied == {"wajima-1": 1} and not result.quarantined
+        assert result.clock_ahead == {"wajima-1": 1}
+        assert result.clock_ahead_ms == {"wajima-1": 517_252}
+        assert await conn.fetchval("SELECT count(*) FROM quarantine") == 0
+        assert await conn.fetchval("SELECT version FROM entities WHERE entity_id = 'R1'") == remote.hlc
+        clock = hlc.decode(await conn.fetchval(
+            "SELECT last_hlc FROM hlc_state WHERE node_id = 'mashiki-1'"))
+        assert now < clock.wall_ms <= now + bound  # merged, but not dragged 517 s ahead
+        # A local update of the far-ahead version still sorts after it (after(floor)).
+        async with conn.transaction():
+            [update] = await outbox.record_changes(conn, node_id="mashiki-1", town="434434",
+                                                   clock=lambda: now,
+                                                   changes=[Change("resident", "R1", {"v": 2})])
+        assert update.base_version == remote.hlc and update.hlc > remote.hlc
+        assert await conn.fetchval("SELECT version FROM entities WHERE entity_id = 'R1'") == update.hlc
+    finally:
+        await conn.close()

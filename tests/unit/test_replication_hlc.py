@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from replication import hlc
-from replication.errors import ClockDriftError, MalformedEvent
+from replication.errors import MalformedEvent
 
 nodes = st.sampled_from(["a", "b", "mashiki-1", "wajima-1", "z.9"])
 stamps = st.builds(hlc.Timestamp, st.integers(0, 2**40), st.integers(0, hlc.COUNTER_MAX), nodes)
@@ -43,9 +43,29 @@ def test_receive_is_after_both(last, remote, now):
     assert merged.node_id == last.node_id
 
 
-def test_receive_rejects_a_remote_clock_too_far_ahead():
-    with pytest.raises(ClockDriftError, match="ahead of the local clock"):
-        hlc.receive(hlc.zero("a"), hlc.Timestamp(1_000_000, 0, "b"), 0, max_drift_ms=60_000)
+@given(stamps, stamps, st.integers(0, 2**40), st.integers(0, 2**30))
+def test_receive_never_goes_beyond_physical_plus_the_drift_bound(last, remote, now, bound):
+    merged = hlc.receive(last, remote, now, max_drift_ms=bound)
+    assert merged > last and merged.node_id == last.node_id
+    # +1: a counter overflow borrows the next millisecond
+    assert merged.wall_ms <= max(last.wall_ms, now + bound) + 1
+    if remote.wall_ms <= now + bound:
+        assert (merged.wall_ms, merged.counter) > (remote.wall_ms, remote.counter)
+
+
+def test_receive_clamps_a_remote_clock_too_far_ahead_instead_of_refusing_it():
+    # The drill: wajima-1 517 s ahead of mashiki-1, bound 300 s.
+    now, bound = 1_700_000_000_000, 300_000
+    remote = hlc.Timestamp(now + 517_252, 0x1A9, "wajima-1")
+    assert hlc.ahead_ms(remote, now) == 517_252
+    merged = hlc.receive(hlc.Timestamp(now - 5, 3, "mashiki-1"), remote, now, bound)
+    assert merged == hlc.Timestamp(now + bound, 1, "mashiki-1")
+    # A local write based on the far-ahead version still sorts after it (after's floor).
+    assert hlc.after(merged, remote, now) > remote
+
+
+def test_ahead_ms_is_zero_for_a_remote_clock_behind():
+    assert hlc.ahead_ms(hlc.Timestamp(10, 0, "b"), 50) == 0
 
 
 @given(stamps, st.none() | stamps, st.integers(0, 2**40))
