@@ -253,12 +253,34 @@ async def save_offset(conn: asyncpg.Connection, topic: str, partition: int, next
     """Upsert one partition's tracking row (never moves last_hlc backwards)."""
     await conn.execute(
         "INSERT INTO consumer_offsets (topic, partition, next_offset, origin_node, last_hlc,"
-        " high_watermark, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now())"
+        " high_watermark, high_watermark_checked_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6::bigint IS NULL THEN NULL ELSE now() END,"
+        " now())"
         " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset,"
         " last_hlc = GREATEST(consumer_offsets.last_hlc, excluded.last_hlc),"
         " high_watermark = COALESCE(excluded.high_watermark, consumer_offsets.high_watermark),"
+        " high_watermark_checked_at = COALESCE(excluded.high_watermark_checked_at,"
+        " consumer_offsets.high_watermark_checked_at),"
         " updated_at = now()",
         topic, partition, next_offset, origin, last.encode() if last else None, high_watermark)
+
+
+async def save_end_offsets(conn: asyncpg.Connection,
+                           checked: Iterable[tuple[str, int, int, int]]) -> None:
+    """Record end offsets learned from the brokers: (topic, partition, end, at epoch ms).
+
+    Only rows that exist (a batch was applied there) and only newer checks: freshness
+    reports how old the newest check is, so a node cut off from the brokers shows it.
+    """
+    rows = list(checked)
+    if rows:
+        await conn.execute(
+            "UPDATE consumer_offsets AS o SET high_watermark = k.h,"
+            " high_watermark_checked_at = to_timestamp(k.ms / 1000.0)"
+            " FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[]) AS k(t, p, h, ms)"
+            " WHERE o.topic = k.t AND o.partition = k.p AND (o.high_watermark_checked_at IS NULL"
+            " OR o.high_watermark_checked_at < to_timestamp(k.ms / 1000.0))",
+            *[list(col) for col in zip(*rows)])
 
 
 async def stored_offsets(conn: asyncpg.Connection, topic_names: Iterable[str]) -> dict[tuple[str, int], int]:

@@ -75,18 +75,28 @@ class ReplicationConsumer:
         self.hlc_age = Gauge("risai_replication_hlc_age_seconds",
                              "Age of the last applied event's HLC, per origin node", ["origin"],
                              registry=registry)
+        self.lag_checked_age = Gauge(
+            "risai_replication_lag_checked_age_seconds",
+            "Time since the brokers' end offsets were last read, per origin node (the lag"
+            " gauge is only as fresh as this)", ["origin"], registry=registry)
         self.retries = Counter("risai_replication_consumer_retries",
                                "Consumer retries after an error", registry=registry)
         self._consumer: AIOKafkaConsumer | None = None
         self._assigned: set[TopicPartition] = set()
         self._last_refresh = 0.0
         self._last_hlc: dict[str, hlc.Timestamp] = {}
+        # Per partition: (epoch ms of the newest end offset heard from the brokers, that end).
+        self._ends: dict[TopicPartition, tuple[int, int]] = {}
+        self._checked_ms: dict[str, int] = {}  # per origin: its oldest partition's check
+        self._started_ms = 0
+        self._ends_saved = 0.0  # loop time end offsets were last written to PostgreSQL
         self._task: asyncio.Task | None = None
         self.batches = 0  # committed batches (tests wait on progress)
         self._idle_since = 0.0
 
     async def start(self) -> None:
         """Start the background task (returns at once; Kafka may still be down)."""
+        self._started_ms = self.ctx.clock()
         self._task = asyncio.create_task(self._run(), name=f"replication-consumer-{self.node_id}")
         self._task.add_done_callback(log_crash)
 
@@ -204,7 +214,9 @@ class ReplicationConsumer:
             return
         self._idle_since = now
         ends = await asyncio.wait_for(consumer.end_offsets(sorted(self._assigned)), 15)
+        now_ms = self.ctx.clock()
         for tp, end in ends.items():
+            self._note_end(tp, end, now_ms)
             position = await self._position(consumer, tp)
             # An unknown position is no evidence of a stall (nor of its absence): next time.
             if position is not None and end > position:
@@ -236,22 +248,53 @@ class ReplicationConsumer:
             self.clock_ahead.labels(origin).inc(n)
         self.conflicts_open.set(open_count)
         for origin, stamp in result.newest.items():
+            if origin not in self._last_hlc:
+                self.hlc_age.labels(origin).set_function(
+                    lambda origin=origin: self._age_s(self._last_hlc[origin].wall_ms))
             if origin not in self._last_hlc or stamp > self._last_hlc[origin]:
                 self._last_hlc[origin] = stamp
 
+    def _note_end(self, tp: TopicPartition, end: int | None, at_ms: int | None) -> None:
+        if end is not None and at_ms is not None and at_ms >= self._ends.get(tp, (0, 0))[0]:
+            self._ends[tp] = (at_ms, end)
+
     async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
-        now_ms = self.ctx.clock()
         lag: dict[str, int] = {}
+        checked: dict[str, int] = {}
         for tp in self._assigned:
             origin = topics.node_of(self.ctx.topic_prefix, tp.topic)
-            high = consumer.highwater(tp)
+            # highwater() is from the last fetch *response*: it goes stale, not absent, when
+            # fetches fail, so it is only used with the time it was heard (last_poll_timestamp).
+            self._note_end(tp, consumer.highwater(tp), consumer.last_poll_timestamp(tp))
+            at_ms, high = self._ends.get(tp, (self._started_ms, None))
+            checked[origin] = min(at_ms, checked.get(origin, at_ms))
             if high is None:
-                continue  # no fetch response yet for this partition
+                continue  # no end offset heard yet for this partition
             position = await self._position(consumer, tp)
             if position is None:
                 continue  # unknown, not 0: the gauge keeps its last value
             lag[origin] = lag.get(origin, 0) + max(0, high - position)
         for origin, n in lag.items():
             self.lag_offsets.labels(origin).set(n)
-        for origin, stamp in self._last_hlc.items():
-            self.hlc_age.labels(origin).set(max(0.0, (now_ms - stamp.wall_ms) / 1000))
+        for origin, at_ms in checked.items():
+            if origin not in self._checked_ms:
+                self.lag_checked_age.labels(origin).set_function(
+                    lambda origin=origin: self._age_s(self._checked_ms[origin]))
+            self._checked_ms[origin] = at_ms
+        await self._save_ends()
+
+    def _age_s(self, wall_ms: int) -> float:
+        # Computed when scraped, so ages keep growing while the consumer is stuck retrying
+        # (a cut-off node runs no batch and no lag update, but must not look fresh).
+        return max(0.0, (self.ctx.clock() - wall_ms) / 1000)
+
+    async def _save_ends(self) -> None:
+        """Write the end offsets heard to consumer_offsets (for GET .../freshness), at most
+        every refresh_interval: the API's staleness must not depend on this process."""
+        now = asyncio.get_running_loop().time()
+        if now - self._ends_saved < self.refresh_interval or not self._ends:
+            return
+        self._ends_saved = now
+        async with self.pool.acquire() as conn:
+            await apply.save_end_offsets(conn, [(tp.topic, tp.partition, end, at_ms)
+                                                for tp, (at_ms, end) in self._ends.items()])

@@ -3,7 +3,7 @@
 import asyncpg
 import pytest
 
-from replication import conflicts, digest, freshness, hlc, store
+from replication import apply, conflicts, digest, freshness, hlc, store
 from replication.apply import save_offset
 from replication.events import Event, new_event_id
 
@@ -48,6 +48,20 @@ async def test_freshness_and_digest(database):
         fresh = await freshness.per_origin(conn, now_ms=13_000, peer_node_ids=["b-1", "c-1"])
         assert [(f.origin_node, f.offset_lag, f.hlc_age_seconds) for f in fresh] == [
             ("b-1", 3, 3.0), ("c-1", None, None)]
+        assert not fresh[0].stale and fresh[0].checked_age_s is not None
+        assert fresh[1].stale and fresh[1].as_dict()["checked_age_s"] is None
+        # Cut off from the brokers: no batch and no end offsets for 30 s. The lag as last
+        # seen is unchanged, but the answer says how old it is and that it is stale.
+        checked_ms = int((await conn.fetchval(
+            "SELECT high_watermark_checked_at FROM consumer_offsets")).timestamp() * 1000)
+        later = await freshness.per_origin(conn, now_ms=checked_ms + 31_000)
+        assert later[0].offset_lag == 3 and later[0].stale
+        assert later[0].as_dict()["checked_age_s"] == pytest.approx(31.0, abs=0.01)
+        # The consumer heard the brokers again: fresh, with the new end offset.
+        await apply.save_end_offsets(conn, [("p.b-1", 0, 9, checked_ms + 30_000)])
+        again = await freshness.per_origin(conn, now_ms=checked_ms + 31_000)
+        assert again[0].offset_lag == 4 and not again[0].stale
+        assert again[0].checked_age_s == pytest.approx(1.0, abs=0.01)
         d = await digest.compute(conn)
         assert d.rows == 1 and d.counts == {"resident": 1} and d.overall != empty.overall
         assert d == await digest.compute(conn)

@@ -8,8 +8,9 @@ import json
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from replication import envelope, events, rebuild
+from replication import envelope, events, freshness, rebuild
 from replication.envelope import SoftwareSigner
+from replication.outbox import wall_clock_ms
 from replication.topics import topic_for
 from replication.testing import SimNode, create_database, drop_database, eventually
 
@@ -201,6 +202,13 @@ async def test_consumer_restart_resumes_from_stored_offsets(nodes, kafka_broker,
     assert metric(b, "risai_replication_applied_total", origin="a-1") == 4
     assert metric(b, "risai_replication_duplicates_total", origin="a-1") == 0
     assert await b.fetchval("SELECT next_offset FROM consumer_offsets WHERE origin_node = 'a-1'") == 7
+    # The lag was read from the brokers just now, and the API's answer says so.
+    age = b.replication.registry.get_sample_value("risai_replication_lag_checked_age_seconds",
+                                                  {"origin": "a-1"})
+    assert age is not None and age < 30
+    async with b.pool.acquire() as conn:
+        fresh = {f.origin_node: f for f in await freshness.per_origin(conn, now_ms=wall_clock_ms())}
+    assert fresh["a-1"].offset_lag == 0 and not fresh["a-1"].stale
 
 
 async def test_wiped_node_rebuilds_to_its_peers_digest(nodes, kafka_broker, prefix):
