@@ -24,7 +24,7 @@ from certs.verify import Status, verify
 from deploy.launcher import NODE_DB, Federation
 from deploy.seed import seed_federation
 from replication import digest
-from service.staff import create_staff, hash_password, load_account, staff_id_for
+from service.staff.accounts import create_staff, hash_password, load_account, staff_id_for
 from chaos.checker import NodeState
 
 STAFF_USER = "chaos"

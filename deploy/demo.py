@@ -15,7 +15,7 @@ from typing import Callable
 import asyncpg
 
 from deploy.seed import seed_federation
-from service.staff import ROLES, create_staff, hash_password, load_account, staff_id_for
+from service.staff.accounts import ROLES, create_staff, hash_password, load_account, staff_id_for
 
 DEMO_USER = "demo"
 MARKER = "demo-seeded"

@@ -16,8 +16,8 @@ import asyncpg
 
 from certs.federation import FederationConfig
 from deploy.synthetic import generate_town
-from service.csv_import import write_csv
-from service.importer import ImportResult, import_csv
+from service.imports.stream import write_csv
+from service.imports.writer import ImportResult, import_csv
 
 KINDS = ("residents", "dwellings", "surveys")
 

@@ -24,7 +24,7 @@ _counter = itertools.count(1)
 
 async def create_database(admin_dsn: str, make_dsn: Callable[[str], str], prefix: str = "r") -> str:
     """Create a fresh database with every migration applied; returns its DSN."""
-    from service.db import apply_migrations  # the lead's migration runner
+    from service.storage.db import apply_migrations  # the lead's migration runner
 
     name = f"{prefix}{os.getpid()}_{next(_counter)}"
     admin = await asyncpg.connect(admin_dsn)

@@ -18,7 +18,7 @@ import asyncpg
 from aiohttp import web
 
 from certs.errors import CertsError, InvalidInput, KeyFileError, PkiError, StateTransitionError
-from service.records import RecordError
+from service.counter.records import RecordError
 
 log = logging.getLogger("service.errors")
 

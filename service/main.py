@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from service.app import create_app
+from service.web.app import create_app
 from service.config import ConfigError, load_settings
 from service.logs import configure_logging
 

@@ -24,7 +24,7 @@ from deploy.kafka_admin import wait_ready
 from deploy.kafka_cluster import BrokerSpec, KafkaCluster
 from deploy.postgres import PostgresCluster
 from deploy.processes import free_port
-from service.db import apply_migrations
+from service.storage.db import apply_migrations
 
 _db_counter = itertools.count(1)
 

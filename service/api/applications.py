@@ -13,11 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from service.api import lifecycle
+from service.counter import lifecycle
 from service.api.common import Fields, json_object, now, reply, repository
 from service.api.context import acting_staff, audit_other_town, needs_reason
-from service.appkeys import SETTINGS
-from service.auth import require_role
+from service.web.appkeys import SETTINGS
+from service.staff.sessions import require_role
 from service.errors import InvalidRequest, NotFound
 
 CREATE_FIELDS = {"kind", "applicant_resident_id", "dwelling_id", "property", "town_code",

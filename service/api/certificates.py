@@ -15,11 +15,11 @@ from certs.pdf import render_certificate_pdf
 from service.api.common import Fields, json_object, now, query_int, reply, repository
 from service.api.context import (acknowledger, acting_staff, audit_other_town, keyring,
                                  needs_reason, town_info)
-from service.appkeys import METRICS, SETTINGS
-from service.audit import access_reason
-from service.auth import require_role
+from service.web.appkeys import METRICS, SETTINGS
+from service.staff.audit import access_reason
+from service.staff.sessions import require_role
 from service.errors import Conflict, NotFound
-from service.issuance import IssuanceContext, issue_certificate
+from service.counter.issuance import IssuanceContext, issue_certificate
 
 # Test-only: a list of async callables run inside issuance's store transaction, to widen
 # the window between reading the application and inserting the certificate (concurrency

@@ -10,9 +10,9 @@ from typing import Any, AsyncIterator
 from aiohttp import web
 import contextlib
 
-from service.appkeys import POOL, SETTINGS
+from service.web.appkeys import POOL, SETTINGS
 from service.errors import InvalidRequest
-from service.repository import Repository
+from service.storage.repository import Repository
 
 # Keys that would let a caller type a damage class by hand: refused everywhere (DESIGN 3).
 CLASS_KEYS = frozenset({"damage_class", "class", "damage_level", "被害の程度"})

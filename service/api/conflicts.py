@@ -8,8 +8,8 @@ from replication import conflicts, freshness
 from replication.outbox import wall_clock_ms
 from service.api.common import Fields, check_query, json_object, query_int, reply
 from service.api.context import acting_staff
-from service.appkeys import POOL, SETTINGS
-from service.auth import require_role
+from service.web.appkeys import POOL, SETTINGS
+from service.staff.sessions import require_role
 from service.errors import Conflict, InvalidRequest, NotFound
 
 
@@ -51,7 +51,7 @@ async def resolve_conflict(request: web.Request) -> web.Response:
 @require_role()
 async def replication_freshness(request: web.Request) -> web.Response:
     """GET /api/v1/replication/freshness: lag per origin node (offsets and HLC age)."""
-    from service.app import _peer_node_ids
+    from service.web.app import _peer_node_ids
 
     peers = _peer_node_ids(request.app[SETTINGS])
     async with request.app[POOL].acquire() as conn:

@@ -9,12 +9,12 @@ from typing import Any
 from aiohttp import web
 
 from replication.events import Event
-from service.appkeys import KEYRING, METRICS, REPLICATION, SETTINGS
-from service.audit import access_reason
-from service.auth import current_staff
+from service.web.appkeys import KEYRING, METRICS, REPLICATION, SETTINGS
+from service.staff.audit import access_reason
+from service.staff.sessions import current_staff
 from service.errors import Unavailable
 from service.keyring import Keyring
-from service.staff import Staff
+from service.staff.accounts import Staff
 
 
 def keyring(request: web.Request) -> Keyring:

@@ -16,11 +16,11 @@ from aiohttp import web
 
 from service.api.common import reply
 from service.api.context import acting_staff
-from service.appkeys import POOL, SETTINGS
-from service.auth import require_role
-from service.csv_import import CsvImportError
+from service.web.appkeys import POOL, SETTINGS
+from service.staff.sessions import require_role
+from service.imports.stream import CsvImportError
 from service.errors import InvalidRequest, NotFound
-from service.importer import import_csv
+from service.imports.writer import import_csv
 
 KINDS = ("residents", "dwellings", "surveys")
 

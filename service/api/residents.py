@@ -17,9 +17,9 @@ from aiohttp import web
 
 from service.api.common import check_query, query_int, reply, repository
 from service.api.context import acting_staff, audit_other_town, needs_reason
-from service.auth import require_role
+from service.staff.sessions import require_role
 from service.errors import InvalidRequest, NotFound
-from service.records import search_key
+from service.counter.records import search_key
 
 _NAME = "risai_search_key((state->>'family_name') || (state->>'given_name'))"
 _KANA = "risai_search_key((state->>'family_kana') || (state->>'given_kana'))"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service import openapi
+from service.web import openapi
 from service.api import applications, certificates, conflicts, imports, residents, surveys, verification
 from service.api.common import reply
 

@@ -10,13 +10,13 @@ import uuid
 
 from aiohttp import web
 
-from service.api import lifecycle
+from service.counter import lifecycle
 from service.api.applications import load_application
 from service.api.common import Fields, json_object, now, reply, repository
 from service.api.context import acting_staff, audit_other_town, needs_reason
-from service.auth import require_role
+from service.staff.sessions import require_role
 from service.errors import Conflict, InvalidRequest
-from service.records import Survey
+from service.counter.records import Survey
 
 SURVEY_FIELDS = {"survey_id", "kind", "surveyed_on", "damage_ratio", "flood_depth_m",
                  "photo_sha256", "notes", "reason"}

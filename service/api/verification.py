@@ -16,7 +16,7 @@ from certs.verify import verify
 from service.api.common import now, reply, repository
 from service.api.certificates import certificate_status
 from service.api.context import keyring
-from service.appkeys import SETTINGS
+from service.web.appkeys import SETTINGS
 from service.errors import InvalidRequest, Unavailable
 
 MAX_QR = 8192

@@ -17,10 +17,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from service.app import create_app
-from service.appkeys import KEYRING
+from service.web.app import create_app
+from service.web.appkeys import KEYRING
 from service.keyring import Keyring
-from service.ui import setup_ui
+from service.web.ui import setup_ui
 from tests.support.auth import ensure_auth
 from tests.support.counter import NODE_B, TOWN_B, ensure_api, node_settings
 

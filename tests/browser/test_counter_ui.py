@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from replication import hlc
-from service.appkeys import POOL
+from service.web.appkeys import POOL
 from tests.browser.support import browser_page, log_in, ui_node
 from tests.support.auth import PASSWORD, add_staff
 from deploy.synthetic import generate_town

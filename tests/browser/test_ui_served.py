@@ -8,7 +8,7 @@ import re
 import pytest
 from aiohttp.test_utils import TestClient
 
-from service.ui import STATIC
+from service.web.ui import STATIC
 from tests.browser.support import ui_node
 from tests.support.counter import build_pki
 

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from aiohttp import web
 
-from service.appkeys import POOL
-from service.auth import COOKIE_NAME, AuthPolicy, current_staff, require_role
+from service.web.appkeys import POOL
+from service.staff.sessions import COOKIE_NAME, AuthPolicy, current_staff, require_role
 from tests.support.auth import (PASSWORD, TOWN_A, TOWN_B, add_staff, auth_client, login,
                                 staff_login)
 
@@ -111,7 +111,7 @@ async def _supervised(request: web.Request) -> web.Response:
 
 
 async def _client_with_guarded_route(database):
-    from service.app import create_app
+    from service.web.app import create_app
     from aiohttp.test_utils import TestClient, TestServer
     from tests.support.auth import ensure_auth, node_settings
 
@@ -181,7 +181,7 @@ async def test_disabled_account_loses_its_session(database):
 
 async def test_partner_node_serves_another_towns_staff(database):
     """Town A's hall is down: its clerk logs in at town B's node from the replicated account."""
-    from service.staff import create_staff, hash_password
+    from service.staff.accounts import create_staff, hash_password
 
     async with auth_client(database, node_id="node-b", town_code=TOWN_B) as client:
         async with client.app[POOL].acquire() as conn, conn.transaction():
@@ -194,7 +194,7 @@ async def test_partner_node_serves_another_towns_staff(database):
 
 
 async def test_repeated_failures_are_throttled(database):
-    from service.auth import MAX_FAILURES
+    from service.staff.sessions import MAX_FAILURES
 
     async with auth_client(database) as client:
         await add_staff(client.app, username="sato")

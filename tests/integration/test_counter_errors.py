@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from service.api.certificates import BEFORE_STORE
-from service.appkeys import POOL
+from service.web.appkeys import POOL
 from tests.integration.test_counter_story import DISASTER, REASON, _household_member, issue_for
 from tests.support.counter import TOWN_X, build_pki, counter_node, seed_town
 

@@ -183,7 +183,7 @@ async def _verify(client, qr: str) -> dict:
 
 
 async def _audits(app) -> list[dict]:
-    from service.appkeys import POOL
+    from service.web.appkeys import POOL
 
     rows = await app[POOL].fetch("SELECT state FROM entities WHERE entity_type = 'audit'")
     return [json.loads(r["state"]) for r in rows]

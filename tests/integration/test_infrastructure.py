@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from deploy.kafka_admin import describe, ensure_topics
-from service.db import apply_migrations, load_migrations
+from service.storage.db import apply_migrations, load_migrations
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from service import kiosk
-from service.appkeys import POOL
-from service.auth import AuthPolicy
+from service.kiosk import identity as kiosk
+from service.web.appkeys import POOL
+from service.staff.sessions import AuthPolicy
 from tests.support.auth import TOWN_A, TOWN_B, auth_client, register_kiosk, staff_login
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from deploy.postgres import PostgresCluster
 from deploy.processes import free_port
-from service.app import create_app
+from service.web.app import create_app
 from service.config import load_settings
 from tests.support.federation import service_folder
 

@@ -20,7 +20,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 
 from deploy.processes import free_port
-from service.appkeys import KEYRING
+from service.web.appkeys import KEYRING
 from service.keyring import Keyring
 from tests.support.auth import PASSWORD, add_staff, ensure_auth
 from tests.support.counter import NODE_B, TOWN_B, build_pki, ensure_api, node_settings, seed_town
@@ -42,7 +42,7 @@ class LiveNode:
         asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(60)
 
     async def _start(self) -> None:
-        from service.app import create_app
+        from service.web.app import create_app
 
         pki = build_pki()
         app = ensure_api(ensure_auth(create_app(node_settings(self.dsn, pki))))

@@ -22,11 +22,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from certs.ceremony import build_federation_pki
 from certs.federation import parse_federation
 from deploy.synthetic import generate_town
-from service.app import create_app
-from service.appkeys import KEYRING, POOL, SETTINGS
+from service.web.app import create_app
+from service.web.appkeys import KEYRING, POOL, SETTINGS
 from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSettings, Settings
-from service.csv_import import write_csv
-from service.importer import import_csv
+from service.imports.stream import write_csv
+from service.imports.writer import import_csv
 from service.keyring import Keyring
 from tests.support.auth import LoggedIn, add_staff, ensure_auth, login
 

@@ -1,4 +1,4 @@
-"""Card CA, software cards and kiosk request signatures (pure parts of service.kiosk)."""
+"""Card CA, software cards and kiosk request signatures (pure parts of service.kiosk.identity)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from service import kiosk
+from service.kiosk import identity as kiosk
 from service.errors import InvalidRequest
 
 NOW = dt.datetime(2024, 1, 2, 9, 0, tzinfo=dt.timezone.utc)

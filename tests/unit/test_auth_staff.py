@@ -1,4 +1,4 @@
-"""Staff accounts: Argon2id hashing, names, roles (pure parts of service.staff)."""
+"""Staff accounts: Argon2id hashing, names, roles (pure parts of service.staff.accounts)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from argon2 import extract_parameters
 from argon2.low_level import Type
 
 from service.errors import InvalidRequest
-from service.staff import (ROLES, account_from_state, hash_password, normalise_username,
+from service.staff.accounts import (ROLES, account_from_state, hash_password, normalise_username,
                            parse_roles, staff_id_for, verify_password)
 
 

@@ -15,7 +15,7 @@ from certs.node_keys import load_node_signer
 from certs.trust_list import load_trust_list
 from certs.verify import verify
 from service.errors import Conflict, NotFound
-from service.issuance import IssuanceContext, issue_certificate
+from service.counter.issuance import IssuanceContext, issue_certificate
 
 NOW = dt.datetime(2024, 1, 20, 3, 0, tzinfo=dt.timezone.utc)
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from certs.damage import DamageClass
-from service.records import (
+from service.counter.records import (
     Dwelling,
     Household,
     RecordError,

@@ -14,8 +14,8 @@ import pytest
 from certs.town_code import validate_town_code
 from deploy import synthetic_names as names
 from deploy.synthetic import generate_town, main, town_code, write_csvs
-from service.csv_import import parse
-from service.records import Sex
+from service.imports.stream import parse
+from service.counter.records import Sex
 
 ROOT = Path(__file__).resolve().parents[2]
 

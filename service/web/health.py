@@ -15,7 +15,7 @@ from aiohttp import web
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
-from service.appkeys import KAFKA_PROBE, METRICS, POOL, SETTINGS
+from service.web.appkeys import KAFKA_PROBE, METRICS, POOL, SETTINGS
 
 
 class KafkaProbe:

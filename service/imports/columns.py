@@ -3,7 +3,7 @@
 Pure. Each kind (residents, dwellings, surveys) is a :class:`Spec` of columns (:class:`Column`);
 a column lists the header names it accepts (canonical first, then aliases), reads a cell
 into a record field (NFKC, 和暦 dates, 男/女, 木造…) and formats it back for
-:func:`service.csv_import.write_csv`.
+:func:`service.imports.stream.write_csv`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import unicodedata
 from decimal import Decimal
 from typing import Any, Callable
 
-from .records import STRUCTURE_LABELS, Dwelling, Resident, Sex, Structure, Survey, SurveyKind, to_katakana
+from service.counter.records import STRUCTURE_LABELS, Dwelling, Resident, Sex, Structure, Survey, SurveyKind, to_katakana
 
 
 class CellError(ValueError):

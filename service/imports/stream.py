@@ -23,11 +23,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 # Columns, byte reading, row checks and the progress bar live in their own modules; the
 # names other code imports from here are re-exported.
-from .csv_columns import SPECS, CellError, Column, Spec, header_key
-from .csv_progress import ProgressBar
-from .csv_rows import Layout, RowChecker
-from .csv_source import CHUNK, Source, choose_encoding, decoded_lines, estimate_rows, iter_chunks, prepend
-from .records import Household
+from .columns import SPECS, CellError, Column, Spec, header_key
+from .progress import ProgressBar
+from .rows import Layout, RowChecker
+from .source import CHUNK, Source, choose_encoding, decoded_lines, estimate_rows, iter_chunks, prepend
+from service.counter.records import Household
 
 __all__ = [
     "CHUNK", "DEFAULT_MAX_ERRORS", "SPECS", "CellError", "Column", "CsvError", "CsvImportError",
@@ -230,7 +230,7 @@ def write_csv(kind: str, records: Iterable[Any], out: io.TextIOBase) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: ``python -m service.csv_import KIND FILE [--encoding ENC]``; validates only."""
+    """CLI: ``python -m service.imports.stream KIND FILE [--encoding ENC]``; validates only."""
     import argparse
 
     parser = argparse.ArgumentParser(description="Validate a residents, dwellings or surveys CSV file.")

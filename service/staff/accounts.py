@@ -9,7 +9,7 @@ The staff id is derived from (town, username) (a UUIDv5), so two nodes that crea
 same account concurrently write the same entity, which converges (and surfaces a
 conflict) instead of leaving two accounts with one name.
 
-CLI: ``python -m service.staff add --dsn DSN --town 434434 --username sato
+CLI: ``python -m service.staff.accounts add --dsn DSN --town 434434 --username sato
 --roles clerk,supervisor`` reads the password from stdin (or prompts on a terminal).
 """
 
@@ -212,8 +212,8 @@ async def _add(args: argparse.Namespace, password: str) -> Staff:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m service.staff add ...``: create a staff account on a node's database."""
-    parser = argparse.ArgumentParser(prog="python -m service.staff")
+    """``python -m service.staff.accounts add ...``: create a staff account on a node's database."""
+    parser = argparse.ArgumentParser(prog="python -m service.staff.accounts")
     sub = parser.add_subparsers(dest="command", required=True)
     add = sub.add_parser("add", help="create a staff account (password from stdin or prompt)")
     add.add_argument("--dsn", required=True)

@@ -1,4 +1,4 @@
-"""The JSON-safe ``state`` form of records (see service.records), both ways.
+"""The JSON-safe ``state`` form of records (see service.counter.records), both ways.
 
 Pure. The generic entity store (entity_type, entity_id, state JSONB) and the replication
 events carry records as dicts: dates as ISO strings, Decimals as strings, enums as their

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from service.errors import InvalidRequest, Unauthenticated
-from service.kiosk_signing import decode_base64, der_signature
+from service.kiosk.signing import decode_base64, der_signature
 
 RESIDENT_URN = "urn:risai:resident:"
 

@@ -25,9 +25,9 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from service.appkeys import POOL, SETTINGS
+from service.web.appkeys import POOL, SETTINGS
 from service.errors import Forbidden, InvalidRequest, ServiceError, Unauthenticated
-from service.staff import (ROLES, Staff, account_from_state, normalise_username, staff_id_for,
+from service.staff.accounts import (ROLES, Staff, account_from_state, normalise_username, staff_id_for,
                            verify_password)
 
 __all__ = ["Staff", "STAFF", "AUTH_POLICY", "AuthPolicy", "auth_middleware", "require_role",
@@ -191,7 +191,7 @@ def _dummy() -> str:
     # A real hash with the current parameters, so an unknown user costs one verify too.
     global _dummy_hash
     if _dummy_hash is None:
-        from service.staff import hash_password
+        from service.staff.accounts import hash_password
         _dummy_hash = hash_password(secrets.token_urlsafe(16))
     return _dummy_hash
 
@@ -291,7 +291,7 @@ async def me(request: web.Request) -> web.Response:
 
 def setup_auth(app: web.Application) -> None:
     """Register the auth and kiosk middleware and routes (call once, in create_app)."""
-    from service import kiosk
+    from service.kiosk import identity as kiosk
 
     app.setdefault(AUTH_POLICY, AuthPolicy())
     app[_FAILURES] = {}

@@ -1,4 +1,4 @@
-"""Field checks of the counter records (see service.records), and the error they raise.
+"""Field checks of the counter records (see service.counter.records), and the error they raise.
 
 Pure: no I/O, no clock. Each check takes ``(field, value)`` and returns None or one
 :class:`FieldProblem` with a stable dotted code; :func:`validate_record` runs a record's

@@ -152,7 +152,7 @@ class Repository:
         return int(result.split()[-1])
 
     async def audit(self, **fields: Any) -> None:
-        """service.audit.audit in this transaction (imported late: it is another module's)."""
-        from service.audit import audit
+        """service.staff.audit.audit in this transaction (imported late: it is another module's)."""
+        from service.staff.audit import audit
 
         await audit(self.conn, node_id=self.node_id, **fields)

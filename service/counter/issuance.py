@@ -9,7 +9,7 @@
        outbox events, and close the intent     (one transaction)
     6. after commit, wait for Kafka's ack per the durability setting (DESIGN 4)
 
-The use case depends only on :class:`service.repository.IssuanceStore`, a clock value and
+The use case depends only on :class:`service.storage.repository.IssuanceStore`, a clock value and
 the callables in :class:`IssuanceContext`, so the unit tests run it against a tiny fake.
 """
 
@@ -26,9 +26,9 @@ from certs.keys import Signer
 from certs.model import Certificate, CertificateType, Disaster, Flooding, IssuingPlace, Town
 from certs.numbers import CertificateNumber
 from replication.events import Event
-from service.api import lifecycle
+from service.counter import lifecycle
 from service.errors import Conflict, NotFound
-from service.repository import IssuanceStore
+from service.storage.repository import IssuanceStore
 
 JST = dt.timezone(dt.timedelta(hours=9))
 

@@ -23,9 +23,9 @@ from aiohttp import web
 
 from service.api.certificates import get_certificate, printed_content
 from service.api.context import keyring
-from service.appkeys import POOL, SETTINGS
+from service.web.appkeys import POOL, SETTINGS
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parent.parent / "static"
 
 CSP = "; ".join([
     "default-src 'none'",

@@ -26,24 +26,24 @@ from cryptography.hazmat.primitives import hashes
 
 from aiohttp import web
 
-from service.appkeys import POOL, SETTINGS
-from service.audit import access_reason, audit
-from service.auth import AUTH_POLICY, current_staff, require_role
+from service.web.appkeys import POOL, SETTINGS
+from service.staff.audit import access_reason, audit
+from service.staff.sessions import AUTH_POLICY, current_staff, require_role
 from service.errors import Conflict, Forbidden, InvalidRequest, Unauthenticated
 # The card crypto, the device request signatures and the storage live in their own
 # modules; their public names are re-exported here, where other code imports them from.
-from service.kiosk_cards import (
+from service.kiosk.cards import (
     RESIDENT_URN, CardError, create_card_ca, issue_card, sign_challenge, verify_card,
 )
-from service.kiosk_signing import (
+from service.kiosk.signing import (
     SIGNATURE_WINDOW, decode_base64, load_device_key, request_message, sign_request,
     verify_request_signature,
 )
-from service.kiosk_store import (
+from service.kiosk.sessions import (
     CODE_TTL, KIOSK_SESSION_TTL, KioskSession, consume_challenge, issue_code,
     new_application_code, normalise_code, redeem_code, start_kiosk_session, token_digest,
 )
-from service.records import ID_PATTERN
+from service.counter.records import ID_PATTERN
 
 __all__ = [
     "CHALLENGE_TTL", "CODE_TTL", "KIOSK", "KIOSK_DEVICE", "KIOSK_SESSION_TTL", "RESIDENT_URN",
@@ -270,7 +270,7 @@ async def kiosk_logout(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
-    """The kiosk routes (registered by service.auth.setup_auth)."""
+    """The kiosk routes (registered by service.staff.sessions.setup_auth)."""
     app.router.add_post("/api/v1/kiosks", register_kiosk)
     app.router.add_post("/api/v1/card-cas", register_card_ca)
     app.router.add_post("/api/v1/application-codes", issue_application_code)

@@ -3,7 +3,7 @@
 Every kiosk request is signed with the device's key (P-256 or Ed25519): ``X-Kiosk-Id``,
 ``X-Kiosk-Timestamp`` (ms) and ``X-Kiosk-Signature`` (base64) over
 ``method \\n raw path \\n timestamp \\n sha256(body)``. A timestamp outside
-:data:`SIGNATURE_WINDOW` is refused (by service.kiosk, which also refuses replays).
+:data:`SIGNATURE_WINDOW` is refused (by service.kiosk.identity, which also refuses replays).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from replication.runtime import Replication
     from service.config import Settings
-    from service.health import KafkaProbe
+    from service.web.health import KafkaProbe
     from service.keyring import Keyring
     from service.metrics import NodeMetrics
 

@@ -14,18 +14,18 @@ from aiohttp import web
 
 from certs.federation import load_federation
 from replication.runtime import Replication
-from service import health
+from service.web import health
 from service.api.routes import setup_api
-from service.appkeys import KAFKA_PROBE, KEYRING, METRICS, POOL, REPLICATION, SETTINGS
-from service.auth import setup_auth
+from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, POOL, REPLICATION, SETTINGS
+from service.staff.sessions import setup_auth
 from service.config import Settings
-from service.db import apply_migrations, claim_database, create_pool
+from service.storage.db import apply_migrations, claim_database, create_pool
 from service.errors import error_middleware
 from service.keyring import Keyring
 from service.metrics import NodeMetrics
-from service.ui import setup_ui
+from service.web.ui import setup_ui
 
-log = logging.getLogger("service.app")
+log = logging.getLogger("service.web.app")
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from replication.outbox import record_change
 from service.errors import InvalidRequest
-from service.staff import Staff
+from service.staff.accounts import Staff
 
 ENTITY_TYPE = "audit"
 REASON_HEADER = "X-Access-Reason"

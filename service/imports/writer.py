@@ -8,7 +8,7 @@ the same transaction: importing the same bytes again changes nothing, and a reco
 held state is already identical is skipped (so a file imported on another node and
 replicated here is not re-published either).
 
-    python -m service.importer residents residents.csv --dsn postgresql://...
+    python -m service.imports.writer residents residents.csv --dsn postgresql://...
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, Callable
 import asyncpg
 
 from replication.outbox import Change, record_changes
-from service.csv_import import CsvError, CsvImportError, Progress, ProgressBar, RecordStream, Source, file_sha256
+from service.imports.stream import CsvError, CsvImportError, Progress, ProgressBar, RecordStream, Source, file_sha256
 
 BATCH = 500
 # kind → (entity type referenced, record attribute holding the reference(s), column name)

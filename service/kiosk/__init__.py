@@ -1,0 +1,1 @@
+"""Kiosks: devices and their request signatures, resident cards, challenges, kiosk sessions and codes."""

@@ -1,0 +1,1 @@
+"""The node's web layer: app factory, app keys, middleware, health, OpenAPI, serving the UIs."""
