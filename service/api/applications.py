@@ -48,16 +48,16 @@ def _parse_create(body: dict[str, Any]) -> dict[str, Any]:
 async def _references(repo: Any, parsed: dict[str, Any]) -> tuple[dict, dict | None]:
     resident = await repo.get("resident", parsed["applicant"])
     if resident is None:
-        raise InvalidRequest.field("applicant_resident_id", "no such resident on this node",
+        raise InvalidRequest.about("applicant_resident_id", "no such resident on this node",
                                    "application.unknown_resident")
     dwelling = None
     if parsed["kind"] == "risai":
         dwelling = await repo.get("dwelling", parsed["dwelling_id"])
         if dwelling is None:
-            raise InvalidRequest.field("dwelling_id", "no such dwelling on this node",
+            raise InvalidRequest.about("dwelling_id", "no such dwelling on this node",
                                        "application.unknown_dwelling")
         if resident["household_id"] not in dwelling["household_ids"]:
-            raise InvalidRequest.field("dwelling_id", "the applicant's household does not live there",
+            raise InvalidRequest.about("dwelling_id", "the applicant's household does not live there",
                                        "application.not_resident")
     return resident, dwelling
 
@@ -110,7 +110,7 @@ def _check_town(code: str) -> None:
     try:
         validate_town_code(code, "town_code")
     except InvalidInput as exc:
-        raise InvalidRequest.field("town_code", exc.message, exc.code) from None
+        raise InvalidRequest.about("town_code", exc.message, exc.code) from None
 
 
 async def load_application(repo: Any, application_id: str, *, for_update: bool = False) -> dict:

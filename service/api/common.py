@@ -37,11 +37,11 @@ async def json_object(request: web.Request, *, optional: bool = False) -> dict[s
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest.field("body", "is not valid JSON", "invalid.json") from None
+        raise InvalidRequest.about("body", "is not valid JSON", "invalid.json") from None
     if not isinstance(body, dict):
-        raise InvalidRequest.field("body", "must be a JSON object", "invalid.type")
+        raise InvalidRequest.about("body", "must be a JSON object", "invalid.type")
     if CLASS_KEYS & set(body):
-        raise InvalidRequest.field(sorted(CLASS_KEYS & set(body))[0],
+        raise InvalidRequest.about(sorted(CLASS_KEYS & set(body))[0],
                                    "the damage class is derived from the survey, never given",
                                    "judgement.class_not_allowed")
     return body
@@ -148,7 +148,7 @@ def check_query(request: web.Request, max_len: int = 200) -> None:
     """Refuse control characters (PostgreSQL text cannot hold NUL) and overlong values."""
     for name, value in request.query.items():
         if len(value) > max_len or any(ord(c) < 0x20 or c == "\x7f" for c in value):
-            raise InvalidRequest.field(name, f"must be at most {max_len} printable characters",
+            raise InvalidRequest.about(name, f"must be at most {max_len} printable characters",
                                        "invalid.query")
 
 
@@ -160,7 +160,7 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidRequest.field(name, "must be an integer", "invalid.type") from None
+        raise InvalidRequest.about(name, "must be an integer", "invalid.type") from None
     if not low <= value <= high:
-        raise InvalidRequest.field(name, f"must be {low} to {high}", "invalid.range")
+        raise InvalidRequest.about(name, f"must be {low} to {high}", "invalid.range")
     return value

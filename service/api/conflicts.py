@@ -10,7 +10,7 @@ from service.api.common import Fields, check_query, json_object, query_int, repl
 from service.api.context import acting_staff
 from service.web.appkeys import POOL, SETTINGS
 from service.staff.sessions import require_role
-from service.errors import Conflict, InvalidRequest, NotFound
+from service.errors import InvalidRequest
 
 
 @require_role("supervisor", "auditor", "admin")
@@ -33,18 +33,13 @@ async def resolve_conflict(request: web.Request) -> web.Response:
     try:
         conflict_id = int(request.match_info["conflict_id"])
     except ValueError:
-        raise InvalidRequest.field("conflict_id", "must be an integer", "invalid.type") from None
+        raise InvalidRequest.about("conflict_id", "must be an integer", "invalid.type") from None
     body = await json_object(request)
     f = Fields(body, {"resolution"})
     resolution = f.text("resolution", max_len=2000)
     f.check()
     async with request.app[POOL].acquire() as conn:
-        try:
-            resolved = await conflicts.resolve(conn, conflict_id, staff=staff.staff_id, resolution=resolution)
-        except conflicts.ConflictNotFound as exc:
-            raise NotFound(str(exc), code=exc.code) from None
-        except conflicts.ConflictAlreadyResolved as exc:
-            raise Conflict(str(exc), code=exc.code) from None
+        resolved = await conflicts.resolve(conn, conflict_id, staff=staff.staff_id, resolution=resolution)
     return reply({"conflict": resolved.as_dict()})
 
 

@@ -45,11 +45,11 @@ def _criteria(request: web.Request) -> tuple[list[str], list[Any]]:
         try:
             add("state->>'birth_date' = ?", dt.date.fromisoformat(q["birth_date"].strip()).isoformat())
         except ValueError:
-            raise InvalidRequest.field("birth_date", "must be a date YYYY-MM-DD", "invalid.date") from None
+            raise InvalidRequest.about("birth_date", "must be a date YYYY-MM-DD", "invalid.date") from None
     if q.get("address", "").strip():
         add("state->>'address' LIKE '%' || ? || '%'", _like(unicodedata.normalize("NFKC", q["address"].strip())))
     if len(args) == 0:
-        raise InvalidRequest.field("name", "give at least one of name, kana, birth_date, address",
+        raise InvalidRequest.about("name", "give at least one of name, kana, birth_date, address",
                                    "search.criteria_required")
     if q.get("town_code"):
         add("state->>'town_code' = ?", q["town_code"])
@@ -121,7 +121,7 @@ async def search_dwellings(request: web.Request) -> web.Response:
                 _like(unicodedata.normalize("NFKC", q["address"].strip())), q.get("town_code"))
             found = [json.loads(r["state"]) for r in rows]
         else:
-            raise InvalidRequest.field("address", "give one of address, household_id, resident_id",
+            raise InvalidRequest.about("address", "give one of address, household_id, resident_id",
                                        "search.criteria_required")
     return reply({"dwellings": found[:limit], "count": len(found[:limit])})
 

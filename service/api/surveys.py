@@ -75,7 +75,7 @@ async def judge(request: web.Request) -> web.Response:
         survey_id = survey_id or app.get("survey_id")
         state = await repo.get("survey", survey_id) if survey_id else None
         if state is None or state["dwelling_id"] != app.get("dwelling_id"):
-            raise InvalidRequest.field("survey_id", "no survey of this application's dwelling",
+            raise InvalidRequest.about("survey_id", "no survey of this application's dwelling",
                                        "judgement.unknown_survey")
         damage_class = Survey.from_state(state).damage_class
         towns = {app["competent_town"], app["applicant_town"]}

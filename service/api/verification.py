@@ -25,21 +25,21 @@ MAX_QR = 8192
 async def _qr_from(request: web.Request) -> str:
     raw = await request.read()
     if len(raw) > MAX_QR:
-        raise InvalidRequest.field("qr", f"longer than {MAX_QR} bytes", "verify.too_long")
+        raise InvalidRequest.about("qr", f"longer than {MAX_QR} bytes", "verify.too_long")
     if request.content_type == "application/json":
         import json
 
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            raise InvalidRequest.field("body", "is not valid JSON", "invalid.json") from None
+            raise InvalidRequest.about("body", "is not valid JSON", "invalid.json") from None
         if not isinstance(body, dict) or not isinstance(body.get("qr"), str):
-            raise InvalidRequest.field("qr", "must be the QR string (JPRC1:...)", "invalid.required")
+            raise InvalidRequest.about("qr", "must be the QR string (JPRC1:...)", "invalid.required")
         return body["qr"].strip()
     try:
         return raw.decode("ascii").strip()
     except UnicodeDecodeError:
-        raise InvalidRequest.field("qr", "must be ASCII (JPRC1:...)", "invalid.type") from None
+        raise InvalidRequest.about("qr", "must be ASCII (JPRC1:...)", "invalid.type") from None
 
 
 async def verify_certificate(request: web.Request) -> web.Response:

@@ -105,7 +105,7 @@ def verify_card(card_pem: str, signature_b64: str, challenge: str,
     try:
         card = x509.load_pem_x509_certificate(card_pem.encode())
     except (ValueError, TypeError, AttributeError):
-        raise InvalidRequest.field("card_certificate", "not a PEM certificate",
+        raise InvalidRequest.about("card_certificate", "not a PEM certificate",
                                    "card.malformed") from None
     signature = der_signature(decode_base64(signature_b64, "signature"))
     if not _issued_by_trusted(card, trusted):

@@ -29,7 +29,7 @@ def decode_base64(value: Any, field: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, TypeError, ValueError):
-        raise InvalidRequest.field(field, "must be base64", "invalid.base64") from None
+        raise InvalidRequest.about(field, "must be base64", "invalid.base64") from None
 
 
 def der_signature(raw: bytes) -> bytes:
@@ -66,7 +66,7 @@ def load_device_key(pem: str) -> ec.EllipticCurvePublicKey | ed25519.Ed25519Publ
     if isinstance(key, ed25519.Ed25519PublicKey) or (
             isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1"):
         return key
-    raise InvalidRequest.field("public_key_pem", "must be a PEM P-256 or Ed25519 public key",
+    raise InvalidRequest.about("public_key_pem", "must be a PEM P-256 or Ed25519 public key",
                                "kiosk.key")
 
 

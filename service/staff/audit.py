@@ -36,12 +36,12 @@ def clean_reason(raw: Any) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str):
-        raise InvalidRequest.field("reason", "must be text", "audit.reason_invalid")
+        raise InvalidRequest.about("reason", "must be text", "audit.reason_invalid")
     reason = unicodedata.normalize("NFC", raw).strip()
     if not reason:
         return None
     if len(reason) > MAX_REASON or any(unicodedata.category(c) == "Cc" for c in reason):
-        raise InvalidRequest.field(
+        raise InvalidRequest.about(
             "reason", f"at most {MAX_REASON} printable characters", "audit.reason_invalid")
     return reason
 
@@ -56,12 +56,12 @@ def access_reason(request: web.Request, body: Mapping[str, Any] | None = None) -
     try:
         reason = clean_reason(unquote(header, errors="strict") if header else None)
     except UnicodeDecodeError:
-        raise InvalidRequest.field("reason", f"{REASON_HEADER} must be percent-encoded UTF-8",
+        raise InvalidRequest.about("reason", f"{REASON_HEADER} must be percent-encoded UTF-8",
                                    "audit.reason_invalid") from None
     if reason is None and body is not None:
         reason = clean_reason(body.get("reason"))
     if reason is None:
-        raise InvalidRequest.field(
+        raise InvalidRequest.about(
             "reason", f"a reason is required to access another town's residents "
             f"(header {REASON_HEADER} or body field 'reason')", "audit.reason_required")
     return reason
@@ -86,7 +86,7 @@ async def audit(conn: asyncpg.Connection, *, staff: Staff | None, node_id: str, 
         raise RuntimeError("audit must run inside the caller's transaction")
     reason = clean_reason(reason)
     if staff is not None and staff.town_code != town_code and reason is None:
-        raise InvalidRequest.field("reason", "a reason is required to access another "
+        raise InvalidRequest.about("reason", "a reason is required to access another "
                                    "town's residents", "audit.reason_required")
     audit_id = str(uuid.uuid4())
     state = {

@@ -20,7 +20,7 @@ from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, POOL, REPLICATION
 from service.staff.sessions import setup_auth
 from service.config import Settings
 from service.storage.db import apply_migrations, claim_database, create_pool
-from service.errors import error_middleware
+from service.web.errors import error_middleware
 from service.keyring import Keyring
 from service.metrics import NodeMetrics
 from service.web.ui import setup_ui
