@@ -1,39 +1,19 @@
 """The service's named errors: kinds of the one error type (risai_errors) with default codes.
 
 No HTTP here: service.web.errors decides every status from the error's kind. Use cases and
-handlers raise these (or certs/ and replication/ errors); all are risai_errors.Error.
+handlers raise these (or certs/ and replication/ errors); all are risai_errors.Error, and
+a raise may override the code (``NotFound("...", code="application.not_found")``).
 """
 
 from __future__ import annotations
 
 from risai_errors import Error, Kind
 
-
-class ServiceError(Error):
-    """Base of the service's own errors: a request the node does not understand."""
-
-    kind, code = Kind.BAD_REQUEST, "bad_request"
-
-
-class InvalidRequest(ServiceError):
-    kind, code = Kind.INVALID, "invalid"
-
-
-class Unauthenticated(ServiceError):
-    kind, code = Kind.UNAUTHENTICATED, "unauthenticated"
-
-
-class Forbidden(ServiceError):
-    kind, code = Kind.FORBIDDEN, "forbidden"
-
-
-class NotFound(ServiceError):
-    kind, code = Kind.NOT_FOUND, "not_found"
-
-
-class Conflict(ServiceError):
-    kind, code = Kind.CONFLICT, "conflict"
-
-
-class Unavailable(ServiceError):
-    kind, code = Kind.UNAVAILABLE, "unavailable"
+# One line per kind (a table, not logic); the base is a request the node does not understand.
+class ServiceError(Error): kind, code = Kind.BAD_REQUEST, "bad_request"
+class InvalidRequest(ServiceError): kind, code = Kind.INVALID, "invalid"
+class Unauthenticated(ServiceError): kind, code = Kind.UNAUTHENTICATED, "unauthenticated"
+class Forbidden(ServiceError): kind, code = Kind.FORBIDDEN, "forbidden"
+class NotFound(ServiceError): kind, code = Kind.NOT_FOUND, "not_found"
+class Conflict(ServiceError): kind, code = Kind.CONFLICT, "conflict"
+class Unavailable(ServiceError): kind, code = Kind.UNAVAILABLE, "unavailable"
