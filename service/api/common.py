@@ -12,7 +12,7 @@ import contextlib
 
 from service.web.appkeys import POOL, SETTINGS
 from service.errors import InvalidRequest
-from service.storage.repository import Repository
+from service.storage.residents import CounterRepository
 
 # Keys that would let a caller type a damage class by hand: refused everywhere (DESIGN 3).
 CLASS_KEYS = frozenset({"damage_class", "class", "damage_level", "被害の程度"})
@@ -48,11 +48,12 @@ async def json_object(request: web.Request, *, optional: bool = False) -> dict[s
 
 
 @contextlib.asynccontextmanager
-async def repository(request: web.Request) -> AsyncIterator[Repository]:
-    """A Repository on a pooled connection, for this node."""
+async def repository(request: web.Request) -> AsyncIterator[CounterRepository]:
+    """The request's one pooled connection, as this node's repository (pass it down; never
+    acquire a second connection while it is held)."""
     settings = request.app[SETTINGS]
     async with request.app[POOL].acquire() as conn:
-        yield Repository(conn, node_id=settings.node.id, town=settings.node.town_code)
+        yield CounterRepository(conn, node_id=settings.node.id, town=settings.node.town_code)
 
 
 class Fields:

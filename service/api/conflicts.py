@@ -8,7 +8,7 @@ from replication import conflicts, freshness
 from replication.outbox import wall_clock_ms
 from service.api.common import Fields, check_query, json_object, query_int, reply
 from service.api.context import acting_staff
-from service.web.appkeys import POOL, SETTINGS
+from service.web.appkeys import PEER_NODE_IDS, POOL, SETTINGS
 from service.staff.sessions import require_role
 from service.errors import InvalidRequest
 
@@ -46,9 +46,7 @@ async def resolve_conflict(request: web.Request) -> web.Response:
 @require_role()
 async def replication_freshness(request: web.Request) -> web.Response:
     """GET /api/v1/replication/freshness: lag per origin node (offsets and HLC age)."""
-    from service.web.app import _peer_node_ids
-
-    peers = _peer_node_ids(request.app[SETTINGS])
+    peers = list(request.app[PEER_NODE_IDS])
     async with request.app[POOL].acquire() as conn:
         rows = await freshness.per_origin(conn, now_ms=wall_clock_ms(), peer_node_ids=peers)
     return reply({"node": request.app[SETTINGS].node.id, "origins": [r.as_dict() for r in rows]})
