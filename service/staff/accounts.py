@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import dataclasses
 import getpass
-import json
 import re
 import sys
 import unicodedata
@@ -34,6 +33,7 @@ from certs.errors import CertsError
 from certs.town_code import validate_town_code
 from replication.outbox import record_change
 from service.errors import Conflict, InvalidRequest
+from service.storage.entities import entity_state
 
 ROLES = frozenset({"clerk", "surveyor", "supervisor", "auditor", "admin"})
 ENTITY_TYPE = "staff"
@@ -171,10 +171,8 @@ def account_from_state(state: dict[str, Any]) -> StaffAccount:
 
 async def load_account(conn: asyncpg.Connection | asyncpg.Pool, staff_id: str) -> StaffAccount | None:
     """The account with this id from the entity store, or None."""
-    raw = await conn.fetchval(
-        "SELECT state FROM entities WHERE entity_type = $1 AND entity_id = $2",
-        ENTITY_TYPE, staff_id)
-    return account_from_state(json.loads(raw)) if raw is not None else None
+    state = await entity_state(conn, ENTITY_TYPE, staff_id)
+    return account_from_state(state) if state is not None else None
 
 
 # ---- CLI ---------------------------------------------------------------------------------

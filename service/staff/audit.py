@@ -9,7 +9,6 @@ competent town's. Insert-only entities never conflict (DESIGN 4).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import unicodedata
 import uuid
 from typing import Any, Callable, Mapping
@@ -21,6 +20,7 @@ from aiohttp import web
 from replication.outbox import record_change
 from service.errors import InvalidRequest
 from service.staff.accounts import Staff
+from service.storage.entities import latest_of_town
 
 ENTITY_TYPE = "audit"
 REASON_HEADER = "X-Access-Reason"
@@ -108,7 +108,4 @@ async def audit(conn: asyncpg.Connection, *, staff: Staff | None, node_id: str, 
 async def audit_trail(conn: asyncpg.Connection | asyncpg.Pool, *, town_code: str,
                       limit: int = 100) -> list[dict[str, Any]]:
     """The latest audit records about one town's data, newest first (for auditors)."""
-    rows = await conn.fetch(
-        "SELECT state FROM entities WHERE entity_type = $1 AND state->>'town_code' = $2"
-        " ORDER BY state->>'at' DESC LIMIT $3", ENTITY_TYPE, town_code, limit)
-    return [json.loads(r["state"]) for r in rows]
+    return await latest_of_town(conn, ENTITY_TYPE, town_code, limit)
