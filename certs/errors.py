@@ -1,60 +1,56 @@
-"""Errors raised by certs/.
+"""Errors raised by certs/: named kinds of the federation's one error type (risai_errors).
 
-One small hierarchy with stable, dotted codes (``town_code.check_digit``) so the service
-layer can render every error as ``{"error": {"code", "message", "fields"}}`` and map the
-input errors to HTTP 422 without parsing messages.
+Codes are stable and dotted (``town_code.check_digit``); the node's middleware renders them
+as ``{"error": {"code", "message", "fields"}}`` and picks the HTTP status from the kind.
 """
 
 from __future__ import annotations
 
+from risai_errors import Error, FieldProblem, Kind
 
-class CertsError(Exception):
-    """Base error of the certs package.
 
-    ``code`` is stable and machine-readable; ``message`` is for people; ``field`` names the
-    input field at fault, or is None when the error is not about one field.
+class CertsError(Error):
+    """Base error of the certs package: ``CertsError(code, message, field=None)``.
+
+    ``field`` names the input field at fault (it becomes the error's one field problem).
     """
 
-    default_code = "certs.error"
+    kind, code = Kind.INVALID, "certs.error"
 
     def __init__(self, code: str | None, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code or self.default_code
-        self.message = message
-        self.field = field
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r}, field={self.field!r})"
+        code = code or type(self).code
+        super().__init__(message, code=code, fields=[FieldProblem(field, message, code)] if field else [])
 
 
 class InvalidInput(CertsError):
     """Bad domain input: town code, damage ratio, certificate content, number (HTTP 422)."""
 
-    default_code = "certs.invalid_input"
+    kind, code = Kind.INVALID, "certs.invalid_input"
 
 
 class StateTransitionError(CertsError):
     """A certificate state change that the rules forbid (e.g. superseding a revoked one)."""
 
-    default_code = "certs.state"
+    kind, code = Kind.CONFLICT, "certs.state"
 
 
 class KeyFileError(CertsError):
     """Key files missing, unreadable, or with permissions that expose the private key."""
 
-    default_code = "certs.key"
+    # FORBIDDEN: a request that needs this node's key is refused while the key is unusable.
+    kind, code = Kind.FORBIDDEN, "certs.key"
 
 
 class PkiError(CertsError):
     """Certificate authority, delegation or ceremony failure."""
 
-    default_code = "certs.pki"
+    kind, code = Kind.FORBIDDEN, "certs.pki"
 
 
 class TrustListError(CertsError):
     """A trust list that is missing, malformed, or whose signature does not verify."""
 
-    default_code = "certs.trust_list"
+    kind, code = Kind.INVALID, "certs.trust_list"
 
 
 class VerificationError(CertsError):
@@ -63,4 +59,4 @@ class VerificationError(CertsError):
     This is the only exception the decoding path lets escape for untrusted input.
     """
 
-    default_code = "certs.malformed"
+    kind, code = Kind.INVALID, "certs.malformed"

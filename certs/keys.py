@@ -1,12 +1,15 @@
-"""Signing keys: algorithms, key files, and the Signer port.
+"""Signing keys: algorithms, key files, and the Signer port: the federation's one signer.
 
-Algorithm agility: ES256 (ECDSA P-256 with SHA-256, the default, as in the EU DCC) and
-EdDSA (Ed25519) are chosen per key. COSE wants ECDSA signatures as raw r||s (64 bytes),
-not DER, so the conversion lives here, next to the only code that signs and verifies.
+Certificates (COSE), replication envelopes (JWS) and kiosk request signatures all sign and
+verify through this module. Algorithm agility: ES256 (ECDSA P-256 with SHA-256, the
+default, as in the EU DCC) and EdDSA (Ed25519) are chosen per key. COSE and JWS both want
+ECDSA signatures as raw r||s (64 bytes), not DER, so the conversion lives here, next to the
+only code that signs and verifies.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -63,13 +66,32 @@ def alg_of(key: PrivateKey | PublicKey) -> str:
     raise KeyFileError("key.type", f"unsupported key type {type(key).__name__}", "alg")
 
 
-class SoftwareSigner:
-    """A Signer over a private key held in this process."""
+def key_id(public_key: PublicKey) -> bytes:
+    """A kid for a bare public key: the first 8 bytes of SHA-256 over its SubjectPublicKeyInfo."""
+    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(spki).digest()[:8]
 
-    def __init__(self, private_key: PrivateKey, kid: bytes) -> None:
+
+class SoftwareSigner:
+    """A Signer over a private key held in this process.
+
+    ``kid`` defaults to :func:`key_id` of the public key (development and test keys that no
+    delegation certificate names).
+    """
+
+    def __init__(self, private_key: PrivateKey, kid: bytes | None = None) -> None:
         self.alg = alg_of(private_key)
-        self.kid = bytes(kid)
+        self.kid = key_id(private_key.public_key()) if kid is None else bytes(kid)
         self._key = private_key
+
+    @classmethod
+    def generate(cls, alg: str = ES256) -> "SoftwareSigner":
+        """A signer over a fresh random key of ``alg``."""
+        return cls(generate_private_key(alg))
+
+    def public_key(self) -> PublicKey:
+        """The matching public key (what a trust list would publish)."""
+        return self._key.public_key()
 
     def sign(self, data: bytes) -> bytes:
         """Sign ``data`` in COSE form."""
@@ -82,8 +104,24 @@ class SoftwareSigner:
         return f"SoftwareSigner(alg={self.alg!r}, kid={self.kid.hex()!r})"
 
 
+def raw_signature(alg: str, signature: bytes) -> bytes:
+    """A signature in COSE/JWS form: ES256 DER (WebCrypto gives raw, HSMs and cryptography
+    give DER) becomes raw r||s; a 64-byte ES256 signature and EdDSA pass unchanged.
+
+    Raises ValueError when an ES256 signature is neither raw nor DER.
+    """
+    if alg != ES256 or len(signature) == 64:
+        return signature
+    r, s = decode_dss_signature(signature)
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
 def verify_signature(public_key: PublicKey, alg: str, data: bytes, signature: bytes) -> bool:
-    """True if ``signature`` (COSE form) over ``data`` verifies with ``public_key`` and ``alg``."""
+    """True if ``signature`` (COSE form) over ``data`` verifies with ``public_key`` and ``alg``.
+
+    The key type must match ``alg``, so a forged header cannot pick a weaker verification
+    path for a key (algorithm confusion).
+    """
     try:
         if alg != alg_of(public_key) or len(signature) != 64:
             return False

@@ -15,6 +15,8 @@ from typing import Any
 
 import asyncpg
 
+from risai_errors import Error, Kind
+
 
 @dataclass(frozen=True)
 class Conflict:
@@ -43,16 +45,16 @@ class Conflict:
         return out
 
 
-class ConflictNotFound(LookupError):
-    """No conflict with that id (HTTP 404)."""
+class ConflictNotFound(Error):
+    """No conflict with that id."""
 
-    code = "conflict_not_found"
+    kind, code = Kind.NOT_FOUND, "conflict_not_found"
 
 
-class ConflictAlreadyResolved(ValueError):
-    """The conflict was resolved before (HTTP 409)."""
+class ConflictAlreadyResolved(Error):
+    """The conflict was resolved before."""
 
-    code = "conflict_already_resolved"
+    kind, code = Kind.CONFLICT, "conflict_already_resolved"
 
 
 _COLUMNS = ("id, kind, entity_type, entity_id, base_version, local_version, local_state,"

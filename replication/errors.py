@@ -1,4 +1,4 @@
-"""Replication errors: one small hierarchy with stable codes.
+"""Replication errors: named kinds of the federation's one error type, with stable codes.
 
 The codes are what ends up in the quarantine table's ``reason`` column and in metric
 labels, so they must never be renamed once released. Retired: ``clock_drift`` (events
@@ -8,15 +8,16 @@ older quarantine rows may still carry it.
 
 from __future__ import annotations
 
+from risai_errors import Error, Kind
 
-class ReplicationError(Exception):
-    """Base class; ``code`` is stable and machine-readable."""
 
-    code = "replication_error"
+class ReplicationError(Error):
+    """Base class of refused events (kind INTERNAL: they never reach a client)."""
+
+    kind, code = Kind.INTERNAL, "replication_error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
 
     def reason(self) -> str:
         """The text stored in quarantine.reason: ``"<code>: <message>"``."""

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, TextIO
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from certs.keys import key_id
 from replication import apply, envelope, hlc, topics
 from replication.outbox import wall_clock_ms
 
@@ -189,7 +190,7 @@ def _load_keys(paths: list[str]) -> envelope.KeyLookup:
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     keys = [load_pem_public_key(open(p, "rb").read()) for p in paths]
-    return {envelope.key_id(k): k for k in keys}.get
+    return {key_id(k): k for k in keys}.get
 
 
 async def _main(argv: list[str]) -> int:

@@ -23,6 +23,7 @@ from typing import Any, Iterable
 import asyncpg
 from prometheus_client import CollectorRegistry
 
+from certs.keys import Signer
 from replication import envelope, outbox, topics
 from replication.consumer import ReplicationConsumer
 from replication.events import Event
@@ -33,7 +34,7 @@ class Replication:
     """The node's OutboxRelay and ReplicationConsumer (an async context manager)."""
 
     def __init__(self, *, pool: asyncpg.Pool, bootstrap_servers: str, node_id: str, town: str,
-                 peer_node_ids: Iterable[str], signer: envelope.Signer,
+                 peer_node_ids: Iterable[str], signer: Signer,
                  key_lookup: envelope.KeyLookup, topic_prefix: str = topics.DEFAULT_PREFIX,
                  registry: CollectorRegistry | None = None,
                  relay_options: dict[str, Any] | None = None,

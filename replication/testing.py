@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable
 
 import asyncpg
 
+from certs.keys import SoftwareSigner
 from replication import digest, envelope, outbox
 from replication.events import Event
 from replication.runtime import Replication
@@ -58,7 +59,7 @@ class SimNode:
     node_id: str
     town: str
     dsn: str
-    signer: envelope.SoftwareSigner = field(default_factory=envelope.SoftwareSigner.generate)
+    signer: SoftwareSigner = field(default_factory=SoftwareSigner.generate)
     pool: asyncpg.Pool | None = None
     replication: Replication | None = None
 

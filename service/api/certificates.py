@@ -1,4 +1,5 @@
-"""Certificates: issue (the durable use case), read, PDF, copies (再交付), revoke."""
+"""Certificates: issue, read, PDF, copies (再交付), revoke. Handlers only: the use cases are
+service.counter.issuance and service.counter.certificates."""
 
 from __future__ import annotations
 
@@ -8,18 +9,14 @@ from typing import Any
 
 from aiohttp import web
 
-from certs.boxes import PrintedBoxes
-from certs.encoding import decode_certificate
-from certs.model import Certificate
 from certs.pdf import render_certificate_pdf
 from service.api.common import Fields, json_object, now, query_int, reply, repository
-from service.api.context import (acknowledger, acting_staff, audit_other_town, keyring,
-                                 needs_reason, town_info)
-from service.web.appkeys import METRICS, SETTINGS
+from service.api.context import acknowledger, acting_staff, actor, keyring, town_info
+from service.counter import certificates
+from service.counter.issuance import IssuanceContext, issue_certificate
 from service.staff.audit import access_reason
 from service.staff.sessions import require_role
-from service.errors import Conflict, NotFound
-from service.counter.issuance import IssuanceContext, issue_certificate
+from service.web.appkeys import METRICS, SETTINGS
 
 # Test-only: a list of async callables run inside issuance's store transaction, to widen
 # the window between reading the application and inserting the certificate (concurrency
@@ -64,57 +61,24 @@ def _hooks(request: web.Request) -> Any:
     return run
 
 
-async def certificate_status(repo: Any, number: str) -> dict[str, Any]:
-    """issued / superseded (by) / revoked (reason), from this node's data."""
-    revocation = await repo.get("revocation", number)
-    if revocation is not None:
-        return {"state": "revoked", "reason": revocation["reason"], "at": revocation["at"]}
-    successors = await repo.find("certificate", "supersedes", number, limit=1)
-    if successors:
-        return {"state": "superseded", "by": successors[0]["number"]}
-    return {"state": "issued"}
-
-
-async def _load(repo: Any, number: str) -> dict[str, Any]:
-    cert = await repo.get("certificate", number)
-    if cert is None:
-        raise NotFound(f"no certificate {number} on this node", code="certificate.not_found")
-    return cert
-
-
 @require_role()
 async def get_certificate(request: web.Request) -> web.Response:
     """GET /api/v1/certificates/{number}: the stored certificate, its status and copies."""
-    staff = acting_staff(request)
-    number = request.match_info["number"]
-    async with repository(request) as repo, repo.transaction():
-        cert = await _load(repo, number)
-        status = await certificate_status(repo, number)
-        copies = await repo.find("certificate_copy", "number", number)
-        await audit_other_town(repo, request, staff, towns={cert["competent_town"]},
-                               action="certificate.read", subject_type="certificate", subject_id=number)
-    return reply({"certificate": cert, "status": status, "copies": len(copies)})
-
-
-def printed_content(record: dict[str, Any]) -> Certificate:
-    """What the paper shows: the QR's signed content plus the stored printed boxes (members,
-    other damage, place), which are checked against the digest the QR carries."""
-    boxes = record.get("printed_boxes")
-    return decode_certificate(
-        record["qr"], PrintedBoxes.from_record(boxes) if boxes is not None else None).certificate
+    who = actor(request)
+    async with repository(request) as repo:
+        cert, status, copies = await certificates.read_certificate(repo, who, request.match_info["number"])
+    return reply({"certificate": cert, "status": status, "copies": copies})
 
 
 @require_role("clerk", "supervisor")
 async def certificate_pdf(request: web.Request) -> web.Response:
     """GET /api/v1/certificates/{number}/pdf: rendered on demand (not on the issuing path)."""
-    staff = acting_staff(request)
+    who = actor(request)
     number = request.match_info["number"]
     query_int(request, "copy", 0, 0, 1000)
-    async with repository(request) as repo, repo.transaction():
-        cert = await _load(repo, number)
-        await audit_other_town(repo, request, staff, towns={cert["competent_town"]},
-                               action="certificate.pdf", subject_type="certificate", subject_id=number)
-    content = printed_content(cert)
+    async with repository(request) as repo:
+        cert, _, _ = await certificates.read_certificate(repo, who, number, action="certificate.pdf")
+    content = certificates.printed_content(cert)
     # ReportLab is CPU-bound (~40 ms): off the event loop so other counters are not stalled.
     pdf = await asyncio.get_running_loop().run_in_executor(None, render_certificate_pdf, content, cert["qr"])
     return web.Response(body=pdf, content_type="application/pdf",
@@ -124,44 +88,25 @@ async def certificate_pdf(request: web.Request) -> web.Response:
 @require_role("clerk", "supervisor")
 async def reissue_copy(request: web.Request) -> web.Response:
     """POST /api/v1/certificates/{number}/copies: 再交付 — same number, same QR, marked a copy."""
-    staff = acting_staff(request)
     body = await json_object(request, optional=True)
     Fields(body, {"reason"}).check()
     number = request.match_info["number"]
-    async with repository(request) as repo, repo.transaction():
-        cert = await _load(repo, number)
-        status = await certificate_status(repo, number)
-        if status["state"] != "issued":
-            raise Conflict(f"certificate {number} is {status['state']}; a copy is not allowed",
-                           code="certificate.not_current")
-        needs_reason(request, staff, {cert["competent_town"]}, body)
-        copy_no = len(await repo.find("certificate_copy", "number", number, limit=10_000)) + 1
-        state = {"number": number, "copy_no": copy_no, "at": now().isoformat(),
-                 "node": repo.node_id, "staff_id": staff.staff_id}
-        await repo.put("certificate_copy", f"{number}/copy-{copy_no}", state, insert_only=True)
-        await audit_other_town(repo, request, staff, towns={cert["competent_town"]}, action="certificate.copy",
-                               subject_type="certificate", subject_id=number, body=body)
+    async with repository(request) as repo:
+        cert, copy_no = await certificates.reissue_copy(repo, actor(request, body), number, at=now())
     return reply({"number": number, "copy_no": copy_no, "label": "再交付", "qr": cert["qr"]}, status=201)
 
 
 @require_role("supervisor")
 async def revoke(request: web.Request) -> web.Response:
-    """POST /api/v1/certificates/{number}/revoke {reason}: its own insert-only event."""
-    staff = acting_staff(request)
+    """POST /api/v1/certificates/{number}/revoke {reason}: 201, or 200 with the first
+    revocation when it was revoked before (idempotent)."""
     body = await json_object(request)
     f = Fields(body, {"reason", "access_reason"})
     reason = f.text("reason", max_len=500)
     f.check()
-    number = request.match_info["number"]
-    async with repository(request) as repo, repo.transaction():
-        cert = await _load(repo, number)
-        if await repo.get("revocation", number) is not None:
-            raise Conflict(f"certificate {number} is already revoked", code="certificate.revoked")
-        state = {"number": number, "reason": reason, "at": now().isoformat(),
-                 "node": repo.node_id, "staff_id": staff.staff_id}
-        if cert["competent_town"] != staff.town_code:
-            access_reason(request)
-        await repo.put("revocation", number, state, insert_only=True)
-        await audit_other_town(repo, request, staff, towns={cert["competent_town"]},
-                               action="certificate.revoke", subject_type="certificate", subject_id=number)
-    return reply({"revocation": state}, status=201)
+    # The body's "reason" is the revocation's; another town's certificate needs the header.
+    who = actor(request)
+    async with repository(request) as repo:
+        revocation, created = await certificates.revoke_certificate(
+            repo, who, request.match_info["number"], reason, at=now())
+    return reply({"revocation": revocation}, status=201 if created else 200)

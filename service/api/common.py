@@ -12,7 +12,7 @@ import contextlib
 
 from service.web.appkeys import POOL, SETTINGS
 from service.errors import InvalidRequest
-from service.storage.repository import Repository
+from service.storage.residents import CounterRepository
 
 # Keys that would let a caller type a damage class by hand: refused everywhere (DESIGN 3).
 CLASS_KEYS = frozenset({"damage_class", "class", "damage_level", "被害の程度"})
@@ -37,22 +37,23 @@ async def json_object(request: web.Request, *, optional: bool = False) -> dict[s
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest.field("body", "is not valid JSON", "invalid.json") from None
+        raise InvalidRequest.about("body", "is not valid JSON", "invalid.json") from None
     if not isinstance(body, dict):
-        raise InvalidRequest.field("body", "must be a JSON object", "invalid.type")
+        raise InvalidRequest.about("body", "must be a JSON object", "invalid.type")
     if CLASS_KEYS & set(body):
-        raise InvalidRequest.field(sorted(CLASS_KEYS & set(body))[0],
+        raise InvalidRequest.about(sorted(CLASS_KEYS & set(body))[0],
                                    "the damage class is derived from the survey, never given",
                                    "judgement.class_not_allowed")
     return body
 
 
 @contextlib.asynccontextmanager
-async def repository(request: web.Request) -> AsyncIterator[Repository]:
-    """A Repository on a pooled connection, for this node."""
+async def repository(request: web.Request) -> AsyncIterator[CounterRepository]:
+    """The request's one pooled connection, as this node's repository (pass it down; never
+    acquire a second connection while it is held)."""
     settings = request.app[SETTINGS]
     async with request.app[POOL].acquire() as conn:
-        yield Repository(conn, node_id=settings.node.id, town=settings.node.town_code)
+        yield CounterRepository(conn, node_id=settings.node.id, town=settings.node.town_code)
 
 
 class Fields:
@@ -148,7 +149,7 @@ def check_query(request: web.Request, max_len: int = 200) -> None:
     """Refuse control characters (PostgreSQL text cannot hold NUL) and overlong values."""
     for name, value in request.query.items():
         if len(value) > max_len or any(ord(c) < 0x20 or c == "\x7f" for c in value):
-            raise InvalidRequest.field(name, f"must be at most {max_len} printable characters",
+            raise InvalidRequest.about(name, f"must be at most {max_len} printable characters",
                                        "invalid.query")
 
 
@@ -160,7 +161,7 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidRequest.field(name, "must be an integer", "invalid.type") from None
+        raise InvalidRequest.about(name, "must be an integer", "invalid.type") from None
     if not low <= value <= high:
-        raise InvalidRequest.field(name, f"must be {low} to {high}", "invalid.range")
+        raise InvalidRequest.about(name, f"must be {low} to {high}", "invalid.range")
     return value

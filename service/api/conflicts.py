@@ -8,9 +8,9 @@ from replication import conflicts, freshness
 from replication.outbox import wall_clock_ms
 from service.api.common import Fields, check_query, json_object, query_int, reply
 from service.api.context import acting_staff
-from service.web.appkeys import POOL, SETTINGS
+from service.web.appkeys import PEER_NODE_IDS, POOL, SETTINGS
 from service.staff.sessions import require_role
-from service.errors import Conflict, InvalidRequest, NotFound
+from service.errors import InvalidRequest
 
 
 @require_role("supervisor", "auditor", "admin")
@@ -33,27 +33,20 @@ async def resolve_conflict(request: web.Request) -> web.Response:
     try:
         conflict_id = int(request.match_info["conflict_id"])
     except ValueError:
-        raise InvalidRequest.field("conflict_id", "must be an integer", "invalid.type") from None
+        raise InvalidRequest.about("conflict_id", "must be an integer", "invalid.type") from None
     body = await json_object(request)
     f = Fields(body, {"resolution"})
     resolution = f.text("resolution", max_len=2000)
     f.check()
     async with request.app[POOL].acquire() as conn:
-        try:
-            resolved = await conflicts.resolve(conn, conflict_id, staff=staff.staff_id, resolution=resolution)
-        except conflicts.ConflictNotFound as exc:
-            raise NotFound(str(exc), code=exc.code) from None
-        except conflicts.ConflictAlreadyResolved as exc:
-            raise Conflict(str(exc), code=exc.code) from None
+        resolved = await conflicts.resolve(conn, conflict_id, staff=staff.staff_id, resolution=resolution)
     return reply({"conflict": resolved.as_dict()})
 
 
 @require_role()
 async def replication_freshness(request: web.Request) -> web.Response:
     """GET /api/v1/replication/freshness: lag per origin node (offsets and HLC age)."""
-    from service.web.app import _peer_node_ids
-
-    peers = _peer_node_ids(request.app[SETTINGS])
+    peers = list(request.app[PEER_NODE_IDS])
     async with request.app[POOL].acquire() as conn:
         rows = await freshness.per_origin(conn, now_ms=wall_clock_ms(), peer_node_ids=peers)
     return reply({"node": request.app[SETTINGS].node.id, "origins": [r.as_dict() for r in rows]})

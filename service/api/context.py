@@ -1,14 +1,14 @@
-"""What handlers need from the node: the acting staff, audit of other towns' data, keys,
+"""What handlers need from the node: the acting staff and their reason, keys, town names,
 and the durability wait after a commit (DESIGN 4)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from aiohttp import web
 
 from replication.events import Event
+from service.counter.access import Actor
 from service.web.appkeys import KEYRING, METRICS, REPLICATION, SETTINGS
 from service.staff.audit import access_reason
 from service.staff.sessions import current_staff
@@ -37,19 +37,9 @@ def town_info(request: web.Request):
     return lookup
 
 
-async def audit_other_town(repo: Any, request: web.Request, staff: Staff, *, towns: set[str],
-                           action: str, subject_type: str, subject_id: str,
-                           body: dict | None = None) -> None:
-    """Audit (in the repo's current transaction) when the data belongs to another town."""
-    for town in sorted(towns - {staff.town_code}):
-        await repo.audit(staff=staff, action=action, subject_type=subject_type,
-                         subject_id=subject_id, town_code=town, reason=access_reason(request, body))
-
-
-def needs_reason(request: web.Request, staff: Staff, towns: set[str], body: dict | None = None) -> None:
-    """Fail early (422 audit.reason_required) before any write, if a reason will be needed."""
-    if towns - {staff.town_code}:
-        access_reason(request, body)
+def actor(request: web.Request, body: dict | None = None) -> Actor:
+    """The logged-in staff (401 otherwise) and their stated reason (header, else the body's)."""
+    return Actor(current_staff(request), lambda: access_reason(request, body))
 
 
 def acting_staff(request: web.Request) -> Staff:

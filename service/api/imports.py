@@ -56,7 +56,7 @@ async def _read_upload(request: web.Request) -> tuple[str | None, bytes]:
             elif part.name == "file":
                 data = bytes(await part.read())
         if data is None:
-            raise InvalidRequest.field("file", "multipart field 'file' is required", "invalid.required")
+            raise InvalidRequest.about("file", "multipart field 'file' is required", "invalid.required")
         return kind, data
     return None, await request.read()
 
@@ -88,10 +88,10 @@ async def start_import(request: web.Request) -> web.Response:
     form_kind, data = await _read_upload(request)
     kind = request.query.get("kind") or form_kind
     if kind not in KINDS:
-        raise InvalidRequest.field("kind", f"must be one of {', '.join(KINDS)}", "invalid.choice")
+        raise InvalidRequest.about("kind", f"must be one of {', '.join(KINDS)}", "invalid.choice")
     encoding = request.query.get("encoding") or None
     if encoding not in (None, "utf-8", "utf-8-sig", "cp932", "shift_jis"):
-        raise InvalidRequest.field("encoding", "must be utf-8 or cp932", "invalid.choice")
+        raise InvalidRequest.about("encoding", "must be utf-8 or cp932", "invalid.choice")
     job = ImportJob(uuid.uuid4().hex, kind)
     request.app[IMPORT_JOBS][job.job_id] = job
     job.task = asyncio.create_task(_run(request.app, job, data, staff.staff_id, encoding))

@@ -7,13 +7,14 @@ checks and raises :class:`RecordError` listing *all* failing fields at once.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import enum
 import functools
 import re
 from decimal import Decimal
 from typing import Any, Callable
+
+from risai_errors import Error, FieldProblem, Kind
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _KANA = re.compile(r"[\u30A1-\u30FA][\u30A1-\u30FE]*")
@@ -23,34 +24,22 @@ _REGION = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 EARLIEST_DATE = dt.date(1870, 1, 1)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class FieldProblem:
-    """One failing field: which field, why (for people), and a stable code (for programs)."""
+class RecordError(Error, ValueError):
+    """Invalid record input, listing every failing field; ``reason``/``code`` are the first's."""
 
-    field: str
-    reason: str
-    code: str
-
-
-class RecordError(ValueError):
-    """Invalid record input (HTTP 422). ``field``/``reason``/``code`` are the first problem's."""
+    kind = Kind.INVALID
 
     def __init__(self, problems: list[FieldProblem] | tuple[FieldProblem, ...]) -> None:
         if not problems:
             raise ValueError("RecordError needs at least one problem")
-        self.problems = tuple(problems)
-        first = self.problems[0]
-        self.field, self.reason, self.code = first.field, first.reason, first.code
-        super().__init__("; ".join(f"{p.field}: {p.reason}" for p in self.problems))
+        super().__init__("; ".join(f"{p.field}: {p.reason}" for p in problems),
+                         code=problems[0].code, fields=problems)
+        self.reason = problems[0].reason
 
     @classmethod
     def single(cls, field: str, reason: str, code: str) -> RecordError:
         """An error about one field."""
         return cls([FieldProblem(field, reason, code)])
-
-    def fields(self) -> list[dict[str, str]]:
-        """The problems as JSON-ready dicts, for the ``fields`` member of the error body."""
-        return [{"field": p.field, "reason": p.reason, "code": p.code} for p in self.problems]
 
 
 # --- field checks: each returns None or one FieldProblem --------------------------------

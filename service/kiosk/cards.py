@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from service.errors import InvalidRequest, Unauthenticated
-from service.kiosk.signing import decode_base64, der_signature
+from certs.keys import ES256, SoftwareSigner, raw_signature, verify_signature
+from service.kiosk.signing import decode_base64
 
 RESIDENT_URN = "urn:risai:resident:"
 
@@ -71,8 +72,8 @@ def issue_card(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, *,
 
 
 def sign_challenge(card_key: ec.EllipticCurvePrivateKey, challenge: str) -> str:
-    """What the card does: sign the challenge (ECDSA P-256 SHA-256, DER, base64)."""
-    return base64.b64encode(card_key.sign(challenge.encode(), ec.ECDSA(hashes.SHA256()))).decode()
+    """What the card does: sign the challenge (ECDSA P-256 SHA-256, r||s, base64)."""
+    return base64.b64encode(SoftwareSigner(card_key, kid=b"").sign(challenge.encode())).decode()
 
 
 def _resident_of(card: x509.Certificate) -> tuple[str, str]:
@@ -105,9 +106,9 @@ def verify_card(card_pem: str, signature_b64: str, challenge: str,
     try:
         card = x509.load_pem_x509_certificate(card_pem.encode())
     except (ValueError, TypeError, AttributeError):
-        raise InvalidRequest.field("card_certificate", "not a PEM certificate",
+        raise InvalidRequest.about("card_certificate", "not a PEM certificate",
                                    "card.malformed") from None
-    signature = der_signature(decode_base64(signature_b64, "signature"))
+    signature = decode_base64(signature_b64, "signature")
     if not _issued_by_trusted(card, trusted):
         raise CardError("the card was not issued by a trusted card CA", code="card.untrusted")
     if not card.not_valid_before_utc <= now <= card.not_valid_after_utc:
@@ -116,8 +117,9 @@ def verify_card(card_pem: str, signature_b64: str, challenge: str,
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
         raise CardError("the card key must be ECDSA P-256", code="card.key_type")
     try:
-        key.verify(signature, challenge.encode(), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        raise CardError("the card's signature over the challenge is wrong",
-                        code="card.signature") from None
+        valid = verify_signature(key, ES256, challenge.encode(), raw_signature(ES256, signature))
+    except ValueError:  # neither raw r||s nor DER
+        valid = False
+    if not valid:
+        raise CardError("the card's signature over the challenge is wrong", code="card.signature")
     return _resident_of(card)

@@ -147,9 +147,9 @@ async def _json(request: web.Request, *fields: str) -> dict[str, Any]:
     try:
         body = await request.json()
     except ValueError:
-        raise InvalidRequest.field("body", "not valid JSON", "invalid.json") from None
+        raise InvalidRequest.about("body", "not valid JSON", "invalid.json") from None
     if not isinstance(body, dict):
-        raise InvalidRequest.field("body", "must be a JSON object", "invalid.type")
+        raise InvalidRequest.about("body", "must be a JSON object", "invalid.type")
     missing = [{"field": f, "reason": "required text", "code": "invalid.required"}
                for f in fields if not isinstance(body.get(f), str) or not body[f].strip()]
     if missing:
@@ -163,7 +163,7 @@ async def register_kiosk(request: web.Request) -> web.Response:
     body = await _json(request, "kiosk_id", "name", "public_key_pem")
     load_device_key(body["public_key_pem"])
     if not ID_PATTERN.fullmatch(body["kiosk_id"]):
-        raise InvalidRequest.field("kiosk_id", "1-64 of A-Z a-z 0-9 . _ -", "kiosk.id")
+        raise InvalidRequest.about("kiosk_id", "1-64 of A-Z a-z 0-9 . _ -", "kiosk.id")
     done = await request.app[POOL].fetchval(
         "INSERT INTO kiosk_devices (kiosk_id, name, public_key_pem, registered_by)"
         " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true", body["kiosk_id"],
@@ -183,7 +183,7 @@ async def register_card_ca(request: web.Request) -> web.Response:
     except (ValueError, x509.ExtensionNotFound):
         is_ca = False
     if not is_ca:
-        raise InvalidRequest.field("certificate_pem", "must be a PEM CA certificate", "card.ca")
+        raise InvalidRequest.about("certificate_pem", "must be a PEM CA certificate", "card.ca")
     fingerprint = ca.fingerprint(hashes.SHA256()).hex()
     await request.app[POOL].execute(
         "INSERT INTO card_cas (fingerprint_sha256, subject, certificate_pem, registered_by)"

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import dataclasses
 import getpass
-import json
 import re
 import sys
 import unicodedata
@@ -34,6 +33,7 @@ from certs.errors import CertsError
 from certs.town_code import validate_town_code
 from replication.outbox import record_change
 from service.errors import Conflict, InvalidRequest
+from service.storage.entities import entity_state
 
 ROLES = frozenset({"clerk", "surveyor", "supervisor", "auditor", "admin"})
 ENTITY_TYPE = "staff"
@@ -93,7 +93,7 @@ def parse_roles(roles: Iterable[str] | str) -> frozenset[str]:
     if unknown or not found:
         reason = (f"unknown role(s): {', '.join(sorted(unknown))}" if unknown
                   else "at least one role is needed")
-        raise InvalidRequest.field("roles", f"{reason}; roles are {', '.join(sorted(ROLES))}",
+        raise InvalidRequest.about("roles", f"{reason}; roles are {', '.join(sorted(ROLES))}",
                                    "staff.roles")
     return found
 
@@ -101,7 +101,7 @@ def parse_roles(roles: Iterable[str] | str) -> frozenset[str]:
 def validate_password(password: str) -> str:
     """A password policy in the NIST 800-63B spirit: length, not composition rules."""
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise InvalidRequest.field(
+        raise InvalidRequest.about(
             "password", f"must be {MIN_PASSWORD} to {MAX_PASSWORD} characters", "staff.password")
     return password
 
@@ -123,14 +123,14 @@ def _validated(town_code: str, username: str, display_name: str) -> tuple[str, s
     try:
         town_code = validate_town_code(town_code, "town_code")
     except CertsError as exc:
-        raise InvalidRequest.field("town_code", exc.message, "staff.town_code") from None
+        raise InvalidRequest.about("town_code", exc.message, "staff.town_code") from None
     name = normalise_username(username)
     if not _USERNAME.fullmatch(name):
-        raise InvalidRequest.field(
+        raise InvalidRequest.about(
             "username", "1-64 of a-z 0-9 . _ - starting with a letter or digit", "staff.username")
     display = (display_name or name).strip()
     if not 0 < len(display) <= 100 or any(unicodedata.category(c) == "Cc" for c in display):
-        raise InvalidRequest.field("display_name", "1-100 printable characters",
+        raise InvalidRequest.about("display_name", "1-100 printable characters",
                                    "staff.display_name")
     return town_code, name, display
 
@@ -171,10 +171,8 @@ def account_from_state(state: dict[str, Any]) -> StaffAccount:
 
 async def load_account(conn: asyncpg.Connection | asyncpg.Pool, staff_id: str) -> StaffAccount | None:
     """The account with this id from the entity store, or None."""
-    raw = await conn.fetchval(
-        "SELECT state FROM entities WHERE entity_type = $1 AND entity_id = $2",
-        ENTITY_TYPE, staff_id)
-    return account_from_state(json.loads(raw)) if raw is not None else None
+    state = await entity_state(conn, ENTITY_TYPE, staff_id)
+    return account_from_state(state) if state is not None else None
 
 
 # ---- CLI ---------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ competent town's. Insert-only entities never conflict (DESIGN 4).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import unicodedata
 import uuid
 from typing import Any, Callable, Mapping
@@ -21,6 +20,7 @@ from aiohttp import web
 from replication.outbox import record_change
 from service.errors import InvalidRequest
 from service.staff.accounts import Staff
+from service.storage.entities import latest_of_town
 
 ENTITY_TYPE = "audit"
 REASON_HEADER = "X-Access-Reason"
@@ -36,12 +36,12 @@ def clean_reason(raw: Any) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str):
-        raise InvalidRequest.field("reason", "must be text", "audit.reason_invalid")
+        raise InvalidRequest.about("reason", "must be text", "audit.reason_invalid")
     reason = unicodedata.normalize("NFC", raw).strip()
     if not reason:
         return None
     if len(reason) > MAX_REASON or any(unicodedata.category(c) == "Cc" for c in reason):
-        raise InvalidRequest.field(
+        raise InvalidRequest.about(
             "reason", f"at most {MAX_REASON} printable characters", "audit.reason_invalid")
     return reason
 
@@ -56,12 +56,12 @@ def access_reason(request: web.Request, body: Mapping[str, Any] | None = None) -
     try:
         reason = clean_reason(unquote(header, errors="strict") if header else None)
     except UnicodeDecodeError:
-        raise InvalidRequest.field("reason", f"{REASON_HEADER} must be percent-encoded UTF-8",
+        raise InvalidRequest.about("reason", f"{REASON_HEADER} must be percent-encoded UTF-8",
                                    "audit.reason_invalid") from None
     if reason is None and body is not None:
         reason = clean_reason(body.get("reason"))
     if reason is None:
-        raise InvalidRequest.field(
+        raise InvalidRequest.about(
             "reason", f"a reason is required to access another town's residents "
             f"(header {REASON_HEADER} or body field 'reason')", "audit.reason_required")
     return reason
@@ -86,7 +86,7 @@ async def audit(conn: asyncpg.Connection, *, staff: Staff | None, node_id: str, 
         raise RuntimeError("audit must run inside the caller's transaction")
     reason = clean_reason(reason)
     if staff is not None and staff.town_code != town_code and reason is None:
-        raise InvalidRequest.field("reason", "a reason is required to access another "
+        raise InvalidRequest.about("reason", "a reason is required to access another "
                                    "town's residents", "audit.reason_required")
     audit_id = str(uuid.uuid4())
     state = {
@@ -108,7 +108,4 @@ async def audit(conn: asyncpg.Connection, *, staff: Staff | None, node_id: str, 
 async def audit_trail(conn: asyncpg.Connection | asyncpg.Pool, *, town_code: str,
                       limit: int = 100) -> list[dict[str, Any]]:
     """The latest audit records about one town's data, newest first (for auditors)."""
-    rows = await conn.fetch(
-        "SELECT state FROM entities WHERE entity_type = $1 AND state->>'town_code' = $2"
-        " ORDER BY state->>'at' DESC LIMIT $3", ENTITY_TYPE, town_code, limit)
-    return [json.loads(r["state"]) for r in rows]
+    return await latest_of_town(conn, ENTITY_TYPE, town_code, limit)

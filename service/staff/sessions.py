@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from service.web.appkeys import POOL, SETTINGS
+from risai_errors import Kind
 from service.errors import Forbidden, InvalidRequest, ServiceError, Unauthenticated
 from service.staff.accounts import (ROLES, Staff, account_from_state, normalise_username, staff_id_for,
                            verify_password)
@@ -70,11 +71,11 @@ class Session:
 
 
 class UnsupportedMediaType(ServiceError):
-    status, code = 415, "unsupported_media_type"
+    kind, code = Kind.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"
 
 
 class TooManyAttempts(ServiceError):
-    status, code = 429, "auth.throttled"
+    kind, code = Kind.THROTTLED, "auth.throttled"
 
 
 # Failed logins per (town, username), in this node's memory: it bounds online guessing at
@@ -215,9 +216,9 @@ async def _login_body(request: web.Request) -> tuple[str, str, str]:
     try:
         body = await request.json()
     except ValueError:
-        raise InvalidRequest.field("body", "not valid JSON", "invalid.json") from None
+        raise InvalidRequest.about("body", "not valid JSON", "invalid.json") from None
     if not isinstance(body, dict):
-        raise InvalidRequest.field("body", "must be a JSON object", "invalid.type")
+        raise InvalidRequest.about("body", "must be a JSON object", "invalid.type")
     problems = [{"field": f, "reason": "required text", "code": "invalid.required"}
                 for f in ("town_code", "username", "password")
                 if not isinstance(body.get(f), str) or not body.get(f)]

@@ -1,8 +1,8 @@
 """The node's aiohttp application factory: all wiring happens here and nowhere else.
 
-Resources live in cleanup_ctx so they start in order and stop in reverse:
-database pool (with migrations) → keyring → replication (relay + consumer). Nothing
-connects at import time.
+Resources live in cleanup_ctx so they start in order and stop in reverse: peer node ids
+(the federation file, read once) → database pool (with migrations) → keyring →
+replication (relay + consumer). Nothing connects at import time.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from certs.federation import load_federation
 from replication.runtime import Replication
 from service.web import health
 from service.api.routes import setup_api
-from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, POOL, REPLICATION, SETTINGS
+from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, PEER_NODE_IDS, POOL, REPLICATION, SETTINGS
 from service.staff.sessions import setup_auth
 from service.config import Settings
 from service.storage.db import apply_migrations, claim_database, create_pool
-from service.errors import error_middleware
+from service.web.errors import error_middleware
 from service.keyring import Keyring
 from service.metrics import NodeMetrics
 from service.web.ui import setup_ui
@@ -56,11 +56,16 @@ async def _keyring_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-def _peer_node_ids(settings: Settings) -> list[str]:
+def _peer_node_ids(settings: Settings) -> tuple[str, ...]:
     if settings.federation_file is None:
-        return []
+        return ()
     federation = load_federation(settings.federation_file)
-    return [n.id for n in federation.nodes if n.id != settings.node.id]
+    return tuple(n.id for n in federation.nodes if n.id != settings.node.id)
+
+
+async def _federation_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[PEER_NODE_IDS] = _peer_node_ids(app[SETTINGS])  # the federation file is read once, here
+    yield
 
 
 async def _replication_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -72,7 +77,7 @@ async def _replication_ctx(app: web.Application) -> AsyncIterator[None]:
     replication = Replication(
         pool=app[POOL], bootstrap_servers=settings.kafka.bootstrap_servers,
         node_id=settings.node.id, town=settings.node.town_code,
-        peer_node_ids=_peer_node_ids(settings), signer=keyring.event_signer,
+        peer_node_ids=list(app[PEER_NODE_IDS]), signer=keyring.event_signer,
         key_lookup=keyring.key_lookup, topic_prefix=settings.kafka.topic_prefix,
         registry=app[METRICS].registry,
         consumer_options={"key_owner": keyring.key_owner},
@@ -88,7 +93,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = NodeMetrics(settings.node.id)
     app[KAFKA_PROBE] = health.KafkaProbe(settings.kafka.bootstrap_servers)
-    app.cleanup_ctx.extend([_database_ctx, _keyring_ctx, _replication_ctx])
+    app.cleanup_ctx.extend([_federation_ctx, _database_ctx, _keyring_ctx, _replication_ctx])
     health.setup_routes(app)
     setup_auth(app)
     setup_api(app)

@@ -20,3 +20,4 @@ METRICS: web.AppKey["NodeMetrics"] = web.AppKey("metrics")
 KAFKA_PROBE: web.AppKey["KafkaProbe"] = web.AppKey("kafka_probe")
 KEYRING: web.AppKey["Keyring"] = web.AppKey("keyring")
 REPLICATION: web.AppKey["Replication"] = web.AppKey("replication")
+PEER_NODE_IDS: web.AppKey[tuple[str, ...]] = web.AppKey("peer_node_ids", tuple)  # read once at start

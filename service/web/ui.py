@@ -21,7 +21,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from service.api.certificates import get_certificate, printed_content
+from service.api.certificates import get_certificate
+from service.counter.certificates import printed_content
 from service.api.context import keyring
 from service.web.appkeys import POOL, SETTINGS
 

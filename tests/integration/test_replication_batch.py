@@ -8,7 +8,7 @@ import pytest
 from aiokafka import TopicPartition
 
 from replication import apply, envelope, events, hlc, outbox, store
-from replication.envelope import SoftwareSigner
+from certs.keys import SoftwareSigner
 from replication.errors import InsertOnlyViolation
 from replication.outbox import Change
 

@@ -9,7 +9,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from replication import envelope, events, freshness, rebuild
-from replication.envelope import SoftwareSigner
+from certs.keys import SoftwareSigner
 from replication.outbox import wall_clock_ms
 from replication.topics import topic_for
 from replication.testing import SimNode, create_database, drop_database, eventually

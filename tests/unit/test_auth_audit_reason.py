@@ -9,6 +9,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from service.staff.audit import access_reason
 from service.errors import InvalidRequest
+from service.web.errors import STATUS
 
 
 def _request(headers: dict[str, str] | None = None):
@@ -29,7 +30,7 @@ def test_reason_from_body_when_no_header():
 def test_missing_reason_is_422(headers, body):
     with pytest.raises(InvalidRequest) as err:
         access_reason(_request(headers), body)
-    assert err.value.status == 422
+    assert STATUS[err.value.kind] == 422  # the status the middleware renders
     assert err.value.fields[0]["code"] == "audit.reason_required"
 
 

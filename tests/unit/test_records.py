@@ -105,7 +105,7 @@ def test_record_error_carries_first_problem_and_json_fields():
     assert isinstance(error, ValueError)
     assert (error.field, error.code) == ("family_kana", "record.kana")
     assert error.reason
-    assert error.fields() == [{"field": "family_kana", "reason": error.reason, "code": "record.kana"}]
+    assert error.fields == [{"field": "family_kana", "reason": error.reason, "code": "record.kana"}]
 
 
 def test_valid_kana_forms():

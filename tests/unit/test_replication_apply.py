@@ -3,7 +3,7 @@
 from types import SimpleNamespace
 
 from replication import apply, envelope, events, hlc
-from replication.envelope import SoftwareSigner
+from certs.keys import SoftwareSigner
 from replication.errors import ReplicationError
 
 NOW = 1_700_000_000_000

@@ -3,7 +3,7 @@
 import pytest
 
 from replication import envelope
-from replication.envelope import SoftwareSigner
+from certs.keys import SoftwareSigner
 from replication.errors import BadSignature
 
 PAYLOAD = '{"hello":"益城"}'.encode()

@@ -1,0 +1,130 @@
+"""Applications (申請) at the counter: receive, read, track, request a re-survey.
+
+Use cases over :class:`service.counter.access.AuditedStore`; the state changes come from
+service.counter.lifecycle, the access rule from service.counter.access. Every check raises
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from typing import Any
+
+from certs.errors import InvalidInput
+from certs.town_code import validate_town_code
+from service.counter import lifecycle
+from service.counter.access import Actor, AuditedStore, audit_other_towns, needs_reason
+from service.errors import InvalidRequest, NotFound
+
+
+def towns_of(app: dict[str, Any]) -> set[str]:
+    """The towns whose data an application holds: the competent town and the applicant's."""
+    return {app["competent_town"], app["applicant_town"]}
+
+
+async def load_application(store: AuditedStore, application_id: str, *, for_update: bool = False) -> dict:
+    """The application or 404 application.not_found."""
+    app = await store.get("application", application_id, for_update=for_update)
+    if app is None:
+        raise NotFound(f"no application {application_id}", code="application.not_found")
+    return app
+
+
+async def _references(store: AuditedStore, parsed: dict[str, Any]) -> tuple[dict, dict | None]:
+    resident = await store.get("resident", parsed["applicant"])
+    if resident is None:
+        raise InvalidRequest.about("applicant_resident_id", "no such resident on this node",
+                                   "application.unknown_resident")
+    dwelling = None
+    if parsed["kind"] == "risai":
+        dwelling = await store.get("dwelling", parsed["dwelling_id"])
+        if dwelling is None:
+            raise InvalidRequest.about("dwelling_id", "no such dwelling on this node",
+                                       "application.unknown_dwelling")
+        if resident["household_id"] not in dwelling["household_ids"]:
+            raise InvalidRequest.about("dwelling_id", "the applicant's household does not live there",
+                                       "application.not_resident")
+    return resident, dwelling
+
+
+def _new_state(parsed: dict, resident: dict, dwelling: dict | None, *, node: str, town: str,
+               staff_id: str, code: str, at: str) -> dict[str, Any]:
+    application_id = f"A-{node}-{uuid.uuid4().hex[:12]}"
+    competent = dwelling["town_code"] if dwelling else (parsed.get("town_code") or resident["town_code"])
+    return {
+        "application_id": application_id, "kind": parsed["kind"], "status": "received",
+        "applicant_resident_id": resident["resident_id"], "applicant_town": resident["town_code"],
+        "household_id": resident["household_id"], "competent_town": competent,
+        "dwelling_id": dwelling["dwelling_id"] if dwelling else None,
+        "property": parsed.get("property"),
+        "disaster": {"name": parsed["disaster"]["name"], "date": parsed["disaster"]["date"].isoformat()},
+        "channel": parsed["channel"], "received_node": node, "received_town": town, "received_at": at,
+        "survey_id": None, "damage_class": None, "current_certificate": None, "certificates": [],
+        "tracking_code_sha256": lifecycle.tracking_hash(application_id, code),
+        "history": [{"status": "received", "action": "receive", "at": at, "node": node, "staff": staff_id}],
+    }
+
+
+def _check_town(code: str) -> None:
+    try:
+        validate_town_code(code, "town_code")
+    except InvalidInput as exc:
+        raise InvalidRequest.about("town_code", exc.message, exc.code) from None
+
+
+async def receive_application(store: AuditedStore, actor: Actor, parsed: dict[str, Any], *,
+                              town: str, at: dt.datetime) -> tuple[dict[str, Any], str]:
+    """Receive a parsed application at this node; returns (state, tracking code).
+
+    The tracking code is shown once, on the receipt; only its hash is kept.
+    """
+    code = secrets.token_hex(4).upper()
+    async with store.transaction():
+        resident, dwelling = await _references(store, parsed)
+        state = _new_state(parsed, resident, dwelling, node=store.node_id, town=town,
+                           staff_id=actor.staff.staff_id, code=code, at=at.isoformat())
+        if parsed["kind"] == "hisai":
+            _check_town(state["competent_town"])
+        needs_reason(actor, towns_of(state))
+        await store.put("application", state["application_id"], state)
+        await audit_other_towns(store, actor, towns=towns_of(state), action="application.create",
+                                subject_type="application", subject_id=state["application_id"])
+    return state, code
+
+
+async def read_application(store: AuditedStore, actor: Actor, application_id: str) -> dict[str, Any]:
+    """The application (audited when it holds another town's data)."""
+    async with store.transaction():
+        app = await load_application(store, application_id)
+        await audit_other_towns(store, actor, towns=towns_of(app), action="application.read",
+                                subject_type="application", subject_id=app["application_id"])
+    return app
+
+
+async def track_application(store: AuditedStore, application_id: str, code: str) -> dict[str, Any]:
+    """The applicant's view, given the tracking code on the receipt.
+
+    A wrong code and an unknown id give the same 404, so ids cannot be probed.
+    """
+    app = await store.get("application", application_id)
+    expected = app and app["tracking_code_sha256"]
+    given = lifecycle.tracking_hash(application_id, code.strip().upper())
+    if not expected or not secrets.compare_digest(expected, given):
+        raise NotFound("no application with that id and tracking code", code="application.not_found")
+    return lifecycle.public_view(app)
+
+
+async def request_resurvey(store: AuditedStore, actor: Actor, application_id: str, note: str | None,
+                           *, at: dt.datetime) -> dict[str, Any]:
+    """The resident asks for a re-survey of an issued application."""
+    async with store.transaction():
+        app = await load_application(store, application_id, for_update=True)
+        needs_reason(actor, towns_of(app))
+        new = lifecycle.advance(app, "request_resurvey", at=at.isoformat(), node=store.node_id,
+                                staff=actor.staff.staff_id, resurvey_note=note)
+        await store.put("application", app["application_id"], new)
+        await audit_other_towns(store, actor, towns=towns_of(app), action="application.resurvey_request",
+                                subject_type="application", subject_id=app["application_id"])
+    return new

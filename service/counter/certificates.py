@@ -1,0 +1,144 @@
+"""Issued certificates at the counter: read, status, copies (再交付), revocation, verification.
+
+Use cases over :class:`service.counter.access.AuditedStore`. A certificate's state is the
+rule of certs.state (issued, superseded by another, revoked); revoking twice returns the
+first revocation (certs.state.revoke is idempotent). Issuing is service.counter.issuance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from certs import state as cert_state
+from certs.boxes import PrintedBoxes
+from certs.encoding import decode_certificate
+from certs.errors import CertsError
+from certs.model import Certificate
+from certs.numbers import CertificateNumber
+from certs.trust_list import TrustList
+from certs.verify import verify
+from service.counter.access import Actor, AuditedStore, audit_other_towns, needs_reason
+from service.errors import Conflict, NotFound
+
+
+async def certificate_status(store: AuditedStore, number: str) -> dict[str, Any]:
+    """issued / superseded (by) / revoked (reason, at), from this node's data, as JSON."""
+    revocation = await store.get("revocation", number)
+    if revocation is not None:
+        return {"state": "revoked", "reason": revocation["reason"], "at": revocation["at"]}
+    successors = await store.find("certificate", "supersedes", number, limit=1)
+    if successors:
+        return {"state": "superseded", "by": successors[0]["number"]}
+    return {"state": "issued"}
+
+
+def as_state(status: dict[str, Any]) -> cert_state.CertificateStatus:
+    """The certs.state value of a status from :func:`certificate_status`."""
+    if status["state"] == "revoked":
+        return cert_state.Revoked(status["reason"])
+    if status["state"] == "superseded":
+        return cert_state.Superseded(CertificateNumber.parse(status["by"]))
+    return cert_state.Issued()
+
+
+async def load_certificate(store: AuditedStore, number: str) -> dict[str, Any]:
+    """The stored certificate record or 404 certificate.not_found."""
+    cert = await store.get("certificate", number)
+    if cert is None:
+        raise NotFound(f"no certificate {number} on this node", code="certificate.not_found")
+    return cert
+
+
+async def read_certificate(store: AuditedStore, actor: Actor, number: str, *,
+                           action: str = "certificate.read") -> tuple[dict, dict, int]:
+    """(record, status, number of copies), audited as ``action`` for another town's data."""
+    async with store.transaction():
+        cert = await load_certificate(store, number)
+        status = await certificate_status(store, number)
+        copies = await store.find("certificate_copy", "number", number, limit=10_000)
+        await audit_other_towns(store, actor, towns={cert["competent_town"]}, action=action,
+                                subject_type="certificate", subject_id=number)
+    return cert, status, len(copies)
+
+
+def printed_content(record: dict[str, Any]) -> Certificate:
+    """What the paper shows: the QR's signed content plus the stored printed boxes (members,
+    other damage, place), which are checked against the digest the QR carries."""
+    boxes = record.get("printed_boxes")
+    return decode_certificate(
+        record["qr"], PrintedBoxes.from_record(boxes) if boxes is not None else None).certificate
+
+
+async def reissue_copy(store: AuditedStore, actor: Actor, number: str, *,
+                       at: dt.datetime) -> tuple[dict[str, Any], int]:
+    """再交付: the same number and QR, recorded as copy n; only of a current certificate."""
+    async with store.transaction():
+        cert = await load_certificate(store, number)
+        status = await certificate_status(store, number)
+        if not isinstance(as_state(status), cert_state.Issued):
+            raise Conflict(f"certificate {number} is {status['state']}; a copy is not allowed",
+                           code="certificate.not_current")
+        needs_reason(actor, {cert["competent_town"]})
+        copy_no = len(await store.find("certificate_copy", "number", number, limit=10_000)) + 1
+        copy = {"number": number, "copy_no": copy_no, "at": at.isoformat(),
+                "node": store.node_id, "staff_id": actor.staff.staff_id}
+        await store.put("certificate_copy", f"{number}/copy-{copy_no}", copy, insert_only=True)
+        await audit_other_towns(store, actor, towns={cert["competent_town"]}, action="certificate.copy",
+                                subject_type="certificate", subject_id=number)
+    return cert, copy_no
+
+
+async def revoke_certificate(store: AuditedStore, actor: Actor, number: str, reason: str, *,
+                             at: dt.datetime) -> tuple[dict[str, Any], bool]:
+    """Revoke (its own insert-only event); returns (revocation, created).
+
+    Idempotent, by certs.state.revoke: a second revoke writes nothing and returns the first
+    revocation with its reason.
+    """
+    async with store.transaction():
+        cert = await load_certificate(store, number)
+        needs_reason(actor, {cert["competent_town"]})
+        existing = await store.get("revocation", number)
+        current = as_state(await certificate_status(store, number))
+        revoked = cert_state.revoke(current, reason)
+        if existing is not None:
+            return existing, False
+        revocation = {"number": number, "reason": revoked.reason, "at": at.isoformat(),
+                      "node": store.node_id, "staff_id": actor.staff.staff_id}
+        await store.put("revocation", number, revocation, insert_only=True)
+        await audit_other_towns(store, actor, towns={cert["competent_town"]},
+                                action="certificate.revoke", subject_type="certificate", subject_id=number)
+    return revocation, True
+
+
+def _number_in(qr: str) -> str | None:
+    """The 整理番号 claimed by the QR (unverified: only to fetch its status), or None."""
+    try:
+        return str(decode_certificate(qr).certificate.number)
+    except CertsError:
+        return None
+
+
+async def verify_here(store: AuditedStore, qr: str, trust_list: TrustList, at: dt.datetime) -> dict:
+    """The Verdict of a QR, with superseded/revoked taken from this node's data."""
+    statuses: dict[str, Any] = {}
+    printed: PrintedBoxes | None = None
+    # verify() is synchronous and calls the lookup once with the decoded number; the status
+    # is fetched first from the QR's own number so the lookup is a dict read.
+    number = _number_in(qr)
+    record = await store.get("certificate", number) if number is not None else None
+    if record is not None:
+        statuses[number] = await certificate_status(store, number)
+        # The printed boxes this node holds are checked against the QR's digest too.
+        if record.get("printed_boxes") is not None:
+            printed = PrintedBoxes.from_record(record["printed_boxes"])
+
+    def lookup(num: CertificateNumber) -> cert_state.CertificateStatus | None:
+        status = statuses.get(str(num))
+        return as_state(status) if status is not None else None  # None: unknown here
+
+    verdict = verify(qr, trust_list, at, status_lookup=lookup, printed_boxes=printed)
+    body = verdict.to_dict()
+    body["status"] = statuses.get(body["number"]) if body["number"] else None
+    return body

@@ -1,0 +1,73 @@
+"""SQL over the entity store for the counter's searches: residents by name, reading, birth
+date and address, and dwellings by household or address.
+
+Names and readings match by prefix after search_key normalisation (the SQL twin
+risai_search_key backs expression indexes, migration 0250), so "たかはし", "ﾀｶﾊｼ" and
+"タカハシ" find the same people, and so do "髙橋" and "高橋". Addresses match anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+from service.counter.records import search_key
+from service.counter.residents import ResidentQuery
+from service.storage.repository import Repository
+
+_NAME = "risai_search_key((state->>'family_name') || (state->>'given_name'))"
+_KANA = "risai_search_key((state->>'family_kana') || (state->>'given_kana'))"
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _where(query: ResidentQuery) -> tuple[list[str], list[Any]]:
+    where: list[str] = ["entity_type = 'resident'"]
+    args: list[Any] = []
+
+    def add(sql: str, value: Any) -> None:
+        args.append(value)
+        where.append(sql.replace("?", f"${len(args)}"))
+
+    if query.name:
+        add(f"{_NAME} LIKE ? || '%'", _like(search_key(query.name)))
+    if query.kana:
+        add(f"{_KANA} LIKE ? || '%'", _like(search_key(query.kana)))
+    if query.birth_date:
+        add("state->>'birth_date' = ?", query.birth_date.isoformat())
+    if query.address:
+        add("state->>'address' LIKE '%' || ? || '%'", _like(unicodedata.normalize("NFKC", query.address)))
+    if query.town_code:
+        add("state->>'town_code' = ?", query.town_code)
+    return where, args
+
+
+class CounterRepository(Repository):
+    """The Repository plus the counter's search queries."""
+
+    async def search_residents(self, query: ResidentQuery, limit: int) -> list[dict]:
+        """Residents matching every criterion, by reading then id."""
+        where, args = _where(query)
+        rows = await self.conn.fetch(
+            f"SELECT state FROM entities WHERE {' AND '.join(where)}"
+            f" ORDER BY {_KANA}, entity_id LIMIT {int(limit)}", *args)
+        return [json.loads(r["state"]) for r in rows]
+
+    async def dwellings_of(self, household_id: str) -> list[dict]:
+        """Dwellings a household lives in (GIN index on household_ids)."""
+        rows = await self.conn.fetch(
+            "SELECT state FROM entities WHERE entity_type = 'dwelling' AND state->'household_ids' @> $1::jsonb"
+            " ORDER BY entity_id LIMIT 20", json.dumps([household_id]))
+        return [json.loads(r["state"]) for r in rows]
+
+    async def dwellings_at(self, address: str, town_code: str | None, limit: int) -> list[dict]:
+        """Dwellings whose location contains ``address`` (NFKC), optionally in one town."""
+        rows = await self.conn.fetch(
+            "SELECT state FROM entities WHERE entity_type = 'dwelling'"
+            " AND state->>'location' LIKE '%' || $1 || '%' AND ($2::text IS NULL OR state->>'town_code' = $2)"
+            f" ORDER BY entity_id LIMIT {int(limit)}",
+            _like(unicodedata.normalize("NFKC", address)), town_code)
+        return [json.loads(r["state"]) for r in rows]

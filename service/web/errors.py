@@ -1,0 +1,76 @@
+"""The one middleware that renders every error as JSON, and the one table kind → HTTP status.
+
+Every error reaches the client as {"error": {"code", "message", "fields"}} where fields is
+a list of {"field", "reason", "code"}. Errors of every package are risai_errors.Error and
+keep their stable codes; only here is a kind turned into a status. Anything unexpected (and
+every INTERNAL error) becomes a 500 that leaks nothing but a request id that staff can
+quote; the traceback goes to the log only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import Awaitable, Callable
+
+import asyncpg
+from aiohttp import web
+
+from risai_errors import Error, Kind
+
+log = logging.getLogger("service.errors")
+
+STATUS: dict[Kind, int] = {
+    Kind.INVALID: 422,
+    Kind.BAD_REQUEST: 400,
+    Kind.UNAUTHENTICATED: 401,
+    Kind.FORBIDDEN: 403,
+    Kind.NOT_FOUND: 404,
+    Kind.CONFLICT: 409,
+    Kind.UNSUPPORTED_MEDIA_TYPE: 415,
+    Kind.THROTTLED: 429,
+    Kind.UNAVAILABLE: 503,
+}  # Kind.INTERNAL is absent on purpose: it is rendered as the 500 that leaks nothing.
+
+
+def _json_error(status: int, code: str, message: str,
+                fields: list[dict[str, str]] | None = None) -> web.Response:
+    body = {"error": {"code": code, "message": message, "fields": fields or []}}
+    return web.json_response(body, status=status,
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _internal(request: web.Request) -> web.Response:
+    incident = uuid.uuid4().hex[:12]
+    log.exception("unhandled error", extra={"incident": incident, "path": request.path})
+    return _json_error(500, "internal", f"internal error; quote incident {incident}")
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render every error as the JSON error body; never leak a traceback."""
+    try:
+        return await handler(request)
+    except Error as exc:
+        status = STATUS.get(exc.kind)
+        if status is None:
+            return _internal(request)
+        return _json_error(status, exc.code, exc.message, exc.fields)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status, "http_error")
+        return _json_error(exc.status, code, exc.reason)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError) as exc:
+        # The node's own database is down or restarting (a crash, a failover): that is a
+        # temporary unavailability the client may retry, not an internal error.
+        log.warning("database unavailable", extra={"path": request.path, "error": type(exc).__name__})
+        return _json_error(503, "database.unavailable",
+                           "the node's database is not reachable right now; retry shortly")
+    except Exception:  # noqa: BLE001 - the last line of defence: log, never leak
+        return _internal(request)
