@@ -65,7 +65,20 @@ class Conflict(ServiceError):
 
 
 class Unavailable(ServiceError):
+    """503; ``retry_after`` (seconds) is sent as Retry-After when the wait is known."""
+
     status, code = 503, "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class NodeBusy(Unavailable):
+    """Every pooled database connection stayed in use for the acquire timeout: the node is
+    overloaded, not broken. A clean 503 with Retry-After, never a request that hangs."""
+
+    code = "node.busy"
 
 
 def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict:
@@ -73,8 +86,9 @@ def error_body(code: str, message: str, fields: list[dict[str, str]] | None = No
 
 
 def _json_error(status: int, code: str, message: str,
-                fields: list[dict[str, str]] | None = None) -> web.Response:
-    return web.json_response(error_body(code, message, fields), status=status,
+                fields: list[dict[str, str]] | None = None,
+                headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(error_body(code, message, fields), status=status, headers=headers,
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
@@ -97,7 +111,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ServiceError as exc:
-        return _json_error(exc.status, exc.code, exc.message, exc.fields)
+        retry = getattr(exc, "retry_after", None)
+        return _json_error(exc.status, exc.code, exc.message, exc.fields,
+                           {"Retry-After": str(retry)} if retry is not None else None)
     except CertsError as exc:
         return _from_certs(exc)
     except web.HTTPException as exc:

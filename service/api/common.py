@@ -12,6 +12,7 @@ import contextlib
 
 from service.web.appkeys import POOL, SETTINGS
 from service.errors import InvalidRequest
+from service.storage.db import acquire
 from service.storage.repository import Repository
 
 # Keys that would let a caller type a damage class by hand: refused everywhere (DESIGN 3).
@@ -51,7 +52,7 @@ async def json_object(request: web.Request, *, optional: bool = False) -> dict[s
 async def repository(request: web.Request) -> AsyncIterator[Repository]:
     """A Repository on a pooled connection, for this node."""
     settings = request.app[SETTINGS]
-    async with request.app[POOL].acquire() as conn:
+    async with acquire(request.app[POOL], settings.database.acquire_timeout_s) as conn:
         yield Repository(conn, node_id=settings.node.id, town=settings.node.town_code)
 
 
