@@ -38,6 +38,8 @@ class DatabaseSettings:
     dsn: str
     pool_min: int = 1
     pool_max: int = 10
+    # How long a request waits for a pooled connection before it gets 503 node.busy.
+    acquire_timeout_s: float = 5.0
 
     def redacted_dsn(self) -> str:
         return redact_dsn(self.dsn)

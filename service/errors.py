@@ -7,6 +7,8 @@ a raise may override the code (``NotFound("...", code="application.not_found")``
 
 from __future__ import annotations
 
+from typing import Any
+
 from risai_errors import Error, Kind
 
 # One line per kind (a table, not logic); the base is a request the node does not understand.
@@ -16,4 +18,20 @@ class Unauthenticated(ServiceError): kind, code = Kind.UNAUTHENTICATED, "unauthe
 class Forbidden(ServiceError): kind, code = Kind.FORBIDDEN, "forbidden"
 class NotFound(ServiceError): kind, code = Kind.NOT_FOUND, "not_found"
 class Conflict(ServiceError): kind, code = Kind.CONFLICT, "conflict"
-class Unavailable(ServiceError): kind, code = Kind.UNAVAILABLE, "unavailable"
+
+
+class Unavailable(ServiceError):
+    """Temporary: retry later. ``retry_after`` (seconds) goes out as Retry-After when known."""
+
+    kind, code = Kind.UNAVAILABLE, "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class NodeBusy(Unavailable):
+    """Every pooled database connection stayed in use for the acquire timeout: the node is
+    overloaded, not broken. A clean 503 with Retry-After, never a request that hangs."""
+
+    code = "node.busy"

@@ -39,8 +39,10 @@ async def issue(request: web.Request) -> web.Response:
         audit_reason=lambda: access_reason(request, body), staff=staff, place=place,
         acknowledge=acknowledger(request), before_store=_hooks(request))
     started = time.perf_counter()
-    async with repository(request) as repo:
-        result = await issue_certificate(repo, ctx, request.match_info["application_id"], now())
+    # The use case opens its one connection itself, so it can give it back before it
+    # waits for Kafka (issue 10: never hold a connection while waiting for another).
+    result = await issue_certificate(lambda: repository(request), ctx,
+                                     request.match_info["application_id"], now())
     if not result.existing:
         metrics = request.app[METRICS]
         metrics.issued.labels(competent_town=result.certificate["competent_town"],

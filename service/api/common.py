@@ -12,6 +12,7 @@ import contextlib
 
 from service.web.appkeys import POOL, SETTINGS
 from service.errors import InvalidRequest
+from service.storage.db import acquire
 from service.storage.residents import CounterRepository
 
 # Keys that would let a caller type a damage class by hand: refused everywhere (DESIGN 3).
@@ -52,7 +53,7 @@ async def repository(request: web.Request) -> AsyncIterator[CounterRepository]:
     """The request's one pooled connection, as this node's repository (pass it down; never
     acquire a second connection while it is held)."""
     settings = request.app[SETTINGS]
-    async with request.app[POOL].acquire() as conn:
+    async with acquire(request.app[POOL], settings.database.acquire_timeout_s) as conn:
         yield CounterRepository(conn, node_id=settings.node.id, town=settings.node.town_code)
 
 

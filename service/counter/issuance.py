@@ -1,23 +1,35 @@
 """Issuing a 罹災証明書 (or 被災証明) for an application, in durable numbered steps.
 
-    0. take the application's issuance lock   (a second issuer waits, then sees the result)
+    0. wait for this process's other issuer of the application   (in-process; no connection held)
+       then take ONE pooled connection for steps 1-5
     1. reserve the per-node sequence number   ┐ one transaction, committed before signing
-    2. record the intent                      ┘
+    2. record the intent                      ┘ (the application row is locked FOR UPDATE)
     3. build the content                        (pure: certs.model.Certificate)
     4. sign                                     (the node key, under the competent town's delegation)
     5. store the certificate (insert-only) and the application's new state, with their
-       outbox events, and close the intent     (one transaction)
-    6. after commit, wait for Kafka's ack per the durability setting (DESIGN 4)
+       outbox events, and close the intent     (one transaction, one record_changes call)
+    6. give the connection back, then wait for Kafka's ack per the durability setting
+       (DESIGN 4): the wait holds no connection, so a slow broker cannot drain the pool
 
-The use case depends only on :class:`service.storage.repository.IssuanceStore`, a clock value and
-the callables in :class:`IssuanceContext`, so the unit tests run it against a tiny fake.
+Why no connection is ever held while waiting for another (issue 10): step 0 waits on an
+asyncio lock, not on a database lock held by a pooled session, and step 6 waits with no
+connection at all. Across processes sharing the database, the application row lock of
+steps 1 and 5 and the unique open intent (``issuance_intents_open``) still allow one
+certificate only: an issuer that finds another's open intent gives its connection back,
+waits and looks again; it never signs a second certificate.
+
+The use case depends only on :class:`service.storage.repository.IssuanceStore` (opened by
+``connect``), a clock value and the callables in :class:`IssuanceContext`, so the unit tests
+run it against a tiny fake.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from certs.boxes import PrintedBoxes
 from certs.damage import DamageClass
@@ -26,11 +38,53 @@ from certs.keys import Signer
 from certs.model import Certificate, CertificateType, Disaster, Flooding, IssuingPlace, Town
 from certs.numbers import CertificateNumber
 from replication.events import Event
+from replication.outbox import Change
 from service.counter import lifecycle
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, NotFound, Unavailable
 from service.storage.repository import IssuanceStore
 
 JST = dt.timezone(dt.timedelta(hours=9))
+
+# An open intent older than this is from an issuer that stopped (crashed, or its connection
+# died) between steps 2 and 5; a live one takes milliseconds, or fails within the
+# statement timeout (30 s, storage.db.create_pool).
+STALE_INTENT_S = 60.0
+# How long an issuer waits for another process's issuer of the same application before
+# it answers 503 issuance.in_progress (retry: the reply is then the first one's certificate).
+IN_PROGRESS_WAIT_S = 5.0
+
+Connect = Callable[[], contextlib.AbstractAsyncContextManager[IssuanceStore]]
+
+
+class KeyedLocks:
+    """One asyncio lock per key, dropped when nobody holds or waits for it (bounded memory)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+# This process's issuers (step 0). Per process by nature: across processes the database
+# decides (see the module docstring).
+ISSUERS = KeyedLocks()
+
+
+class _InProgress(Exception):
+    """Another process holds an open intent for the application (step 2 refused)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +102,7 @@ class IssuanceContext:
     place: str | None = None
     acknowledge: Callable[[Event], Awaitable[str]] | None = None
     before_store: Callable[[], Awaitable[None]] | None = None  # test hook: widens the race
+    issuers: KeyedLocks = ISSUERS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,31 +115,59 @@ class IssueResult:
     replication: str
 
 
-async def issue_certificate(store: IssuanceStore, ctx: IssuanceContext, application_id: str,
+async def issue_certificate(connect: Connect, ctx: IssuanceContext, application_id: str,
                             now: dt.datetime) -> IssueResult:
-    """Issue for ``application_id`` (idempotent: an issued application returns its certificate)."""
-    # 0. Serialise issuers of this application for the whole use case, across both
-    #    transactions and the signing: the second waits here, then finds it issued below.
-    async with store.issuance_lock(application_id):
-        prepared = await _reserve(store, ctx, application_id, now)
-        if isinstance(prepared, IssueResult):
-            return prepared
-        app, inputs, signer, number, supersedes = prepared
-        # 3. Build the content outside any transaction: pure, and no lock is held longer.
-        cert = build_certificate(app, inputs, ctx, number, now, supersedes)
-        # 4. Sign. Nothing leaves the node before step 5 commits, so a crash here only
-        #    leaves an open intent (its number is never reused).
-        qr = encode_certificate(cert, signer, now)
-        event, state = await _store(store, ctx, app, cert, qr, now)
-    # 6. After commit only: the certificate is ours whatever Kafka says; the reply says
-    #    whether it is also replicated (or pending, availability first).
+    """Issue for ``application_id`` (idempotent: an issued application returns its certificate).
+
+    ``connect()`` opens the store on one pooled connection; it is held for steps 1-5 only.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + IN_PROGRESS_WAIT_S
+    while True:
+        try:
+            # 0. A second issuer in this process waits here holding nothing, then finds
+            #    the application issued in step 1 and returns that certificate.
+            async with ctx.issuers.hold(application_id), connect() as store:
+                result, event = await _issue(store, ctx, application_id, now)
+            break
+        except _InProgress:
+            # Another process is between steps 2 and 5: look again shortly, holding nothing.
+            if loop.time() >= deadline:
+                raise _busy(application_id) from None
+            await asyncio.sleep(0.05)
+    if event is None:
+        return result
+    # 6. After commit only, with no connection held: the certificate is ours whatever Kafka
+    #    says; the reply says whether it is also replicated (or pending, availability first).
     replication = await ctx.acknowledge(event) if ctx.acknowledge else "not configured"
-    return IssueResult(str(number), state, False, replication)
+    return dataclasses.replace(result, replication=replication)
+
+
+def _busy(application_id: str) -> Unavailable:
+    return Unavailable(f"application {application_id} is being issued by another process; retry",
+                       code="issuance.in_progress", retry_after=1)
+
+
+async def _issue(store: IssuanceStore, ctx: IssuanceContext, application_id: str,
+                 now: dt.datetime) -> tuple[IssueResult, Event | None]:
+    prepared = await _reserve(store, ctx, application_id, now)
+    if isinstance(prepared, IssueResult):
+        return prepared, None
+    app, inputs, signer, number, supersedes = prepared
+    # 3. Build the content outside any transaction: pure, and no lock is held longer.
+    cert = build_certificate(app, inputs, ctx, number, now, supersedes)
+    # 4. Sign. Nothing leaves the node before step 5 commits, so a crash here only
+    #    leaves an open intent (its number is never reused).
+    qr = encode_certificate(cert, signer, now)
+    event, state = await _store(store, ctx, app, cert, qr, now)
+    return IssueResult(str(number), state, False, ""), event
 
 
 async def _reserve(store: IssuanceStore, ctx: IssuanceContext, application_id: str,
                    now: dt.datetime) -> Any:
     async with store.transaction():
+        # The row lock serialises issuers of this application across processes for this
+        # transaction; the open intent (step 2) carries that on through the signing.
         app = await store.get("application", application_id, for_update=True)
         if app is None:
             raise NotFound(f"no application {application_id}", code="application.not_found")
@@ -97,13 +180,16 @@ async def _reserve(store: IssuanceStore, ctx: IssuanceContext, application_id: s
         signer = ctx.signer_for(app["competent_town"], now)
         inputs = await load_inputs(store, app)
         _audit_needed(ctx, app)  # ask for the reason now, before anything is written
-        # Any open intent left now is from an issuer that crashed (we hold the lock).
-        await store.abandon_stale_intents(application_id, "issuer stopped before storing")
+        # An open intent this old is from an issuer that stopped; a younger one is live.
+        await store.abandon_stale_intents(application_id, "issuer stopped before storing",
+                                          older_than_s=STALE_INTENT_S)
         # 1. The number: the row lock on this node's sequence row is held to commit.
         number = CertificateNumber(app["competent_town"], ctx.node_id, await store.reserve_number(ctx.node_id))
-        # 2. The intent, committed with the number before anything is signed.
+        # 2. The intent, committed with the number before anything is signed. Refused when
+        #    another process's issuer holds a live one: roll back (the number is not used).
         purpose = "hisai" if app["kind"] == "hisai" else ("reissue" if app.get("current_certificate") else "issue")
-        await store.open_intent(str(number), application_id, purpose, ctx.staff_id)
+        if not await store.open_intent(str(number), application_id, purpose, ctx.staff_id):
+            raise _InProgress(application_id)
     supersedes = app.get("current_certificate") if app["kind"] == "risai" else None
     return app, inputs, signer, number, supersedes
 
@@ -120,17 +206,26 @@ async def _store(store: IssuanceStore, ctx: IssuanceContext, app: dict, cert: Ce
                                "try again", code="application.changed")
             if ctx.before_store is not None:
                 await ctx.before_store()
+            # Close the intent first, before record_changes takes the node-wide locks: if
+            # it was abandoned meanwhile (this issuer looked stale), this certificate is not
+            # stored, so a second certificate can never be.
+            if not await store.close_intent(number):
+                raise Conflict("this issuance was abandoned as stale; try again",
+                               code="issuance.abandoned")
             state = certificate_state(cert, qr, app, ctx, now)
-            # 5. Insert-only: a second insert of the same number with other content fails.
-            event = await store.put("certificate", number, state, insert_only=True)
             issued = lifecycle.advance(app, "issue", at=now.isoformat(), node=ctx.node_id, staff=ctx.staff_id,
                                        current_certificate=number,
                                        certificates=[*app.get("certificates", []), number])
-            await store.put("application", app["application_id"], issued)
-            await store.close_intent(number)
+            # 5. One record_changes for everything this transaction writes: one clock tick
+            #    and one short hold of the entity-store lock. The certificate is insert-only:
+            #    a second insert of the same number with other content fails.
+            changes = [Change("certificate", number, state, insert_only=True),
+                       Change("application", app["application_id"], issued)]
             if reason := _audit_needed(ctx, app):
-                await store.audit(staff=ctx.staff, action="certificate.issue", subject_type="certificate",
-                                  subject_id=number, town_code=app["competent_town"], reason=reason)
+                changes.append(store.audit_change(
+                    staff=ctx.staff, action="certificate.issue", subject_type="certificate",
+                    subject_id=number, town_code=app["competent_town"], reason=reason))
+            event, *_ = await store.record(changes)
     except BaseException:
         async with store.transaction():
             await store.close_intent(number, abandoned="store failed")
@@ -150,12 +245,14 @@ def _audit_needed(ctx: IssuanceContext, app: dict) -> str | None:
 
 async def load_inputs(store: IssuanceStore, app: dict) -> dict[str, Any]:
     """The records the certificate is built from: household, householder, dwelling, survey."""
-    household = await store.get("household", app["household_id"])
+    refs = [("household", app["household_id"]), ("dwelling", app.get("dwelling_id")),
+            ("survey", app.get("survey_id"))]
+    held = await store.get_refs([r for r in refs if r[1]])
+    household = held.get(refs[0])
     if household is None:
         raise Conflict(f"household {app['household_id']} is not on this node", code="application.data_missing")
     householder = await store.get("resident", household["householder_id"])
-    dwelling = await store.get("dwelling", app["dwelling_id"]) if app.get("dwelling_id") else None
-    survey = await store.get("survey", app["survey_id"]) if app.get("survey_id") else None
+    dwelling, survey = held.get(refs[1]), held.get(refs[2])
     if householder is None or (app["kind"] == "risai" and (dwelling is None or survey is None)):
         raise Conflict("records of this application are not on this node yet", code="application.data_missing")
     return {"household": household, "householder": householder, "dwelling": dwelling, "survey": survey}

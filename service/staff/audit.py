@@ -72,6 +72,29 @@ async def _node_town(conn: asyncpg.Connection, fallback: str) -> str:
     return town or fallback
 
 
+def audit_state(*, staff: Staff | None, node_id: str, action: str, subject_type: str,
+                subject_id: str, town_code: str, reason: str | None, kiosk_id: str | None = None,
+                clock: Callable[[], dt.datetime] = _utc_now) -> dict[str, Any]:
+    """The state of one new audit record (its ``audit_id`` inside), checked as ``audit`` does.
+
+    For a caller that writes the record together with its other changes in one
+    ``record_changes`` call (issuance); ``audit`` below writes it alone.
+    """
+    reason = clean_reason(reason)
+    if staff is not None and staff.town_code != town_code and reason is None:
+        raise InvalidRequest.about("reason", "a reason is required to access another "
+                                   "town's residents", "audit.reason_required")
+    return {
+        "audit_id": str(uuid.uuid4()), "at": clock().isoformat(timespec="milliseconds"),
+        "node_id": node_id, "action": action, "subject_type": subject_type,
+        "subject_id": subject_id, "town_code": town_code, "reason": reason,
+        "staff_id": staff.staff_id if staff else None,
+        "staff_town": staff.town_code if staff else None,
+        "username": staff.username if staff else None,
+        "kiosk_id": kiosk_id,
+    }
+
+
 async def audit(conn: asyncpg.Connection, *, staff: Staff | None, node_id: str, action: str,
                 subject_type: str, subject_id: str, town_code: str, reason: str | None,
                 kiosk_id: str | None = None, node_town: str | None = None,
@@ -84,25 +107,14 @@ async def audit(conn: asyncpg.Connection, *, staff: Staff | None, node_id: str, 
     """
     if not conn.is_in_transaction():
         raise RuntimeError("audit must run inside the caller's transaction")
-    reason = clean_reason(reason)
-    if staff is not None and staff.town_code != town_code and reason is None:
-        raise InvalidRequest.about("reason", "a reason is required to access another "
-                                   "town's residents", "audit.reason_required")
-    audit_id = str(uuid.uuid4())
-    state = {
-        "audit_id": audit_id, "at": clock().isoformat(timespec="milliseconds"),
-        "node_id": node_id, "action": action, "subject_type": subject_type,
-        "subject_id": subject_id, "town_code": town_code, "reason": reason,
-        "staff_id": staff.staff_id if staff else None,
-        "staff_town": staff.town_code if staff else None,
-        "username": staff.username if staff else None,
-        "kiosk_id": kiosk_id,
-    }
+    state = audit_state(staff=staff, node_id=node_id, action=action, subject_type=subject_type,
+                        subject_id=subject_id, town_code=town_code, reason=reason,
+                        kiosk_id=kiosk_id, clock=clock)
     await record_change(conn, node_id=node_id,
                         town=node_town or await _node_town(conn, town_code),
-                        entity_type=ENTITY_TYPE, entity_id=audit_id, state=state,
+                        entity_type=ENTITY_TYPE, entity_id=state["audit_id"], state=state,
                         insert_only=True)
-    return audit_id
+    return state["audit_id"]
 
 
 async def audit_trail(conn: asyncpg.Connection | asyncpg.Pool, *, town_code: str,

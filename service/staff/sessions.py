@@ -9,6 +9,10 @@
   cannot send, so login CSRF (logging a victim into an attacker's account) is refused.
 - Roles: ``require_role("supervisor", "admin")`` on a handler; 401 ``auth.required`` when
   nobody is logged in, 403 ``auth.role`` naming the roles needed.
+- A validated session is kept in this node's memory for ``AuthPolicy.cache_ttl`` (seconds,
+  not minutes), so a busy counter does not pay a database round trip per request (issue
+  10). Logout evicts it at once; a disabled account is evicted when the node hears of the
+  change (see ``SessionCache.forget_staff``) and at the latest when the entry's TTL ends.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from service.storage.db import acquire
 from service.web.appkeys import POOL, SETTINGS
 from risai_errors import Kind
 from service.errors import Forbidden, InvalidRequest, ServiceError, Unauthenticated
@@ -57,6 +62,7 @@ class AuthPolicy:
     session_ttl: dt.timedelta = dt.timedelta(hours=12)   # one long counter shift
     idle_ttl: dt.timedelta = dt.timedelta(minutes=30)
     touch_every: dt.timedelta = dt.timedelta(minutes=1)  # bounds last_seen writes
+    cache_ttl: dt.timedelta = dt.timedelta(seconds=2)  # how stale a cached session may be
     clock: Callable[[], dt.datetime] = _utc_now
 
 
@@ -68,6 +74,56 @@ class Session:
     token_sha256: bytes
     staff: Staff
     csrf_token: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cached:
+    session: Session
+    expires_at: dt.datetime
+    last_seen_at: dt.datetime
+    cached_until: dt.datetime
+
+
+class SessionCache:
+    """Validated sessions by token digest, each for a short TTL (bounded in size)."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[bytes, _Cached] = {}
+
+    def get(self, digest: bytes, policy: AuthPolicy) -> Session | None:
+        """The cached session if it is still fresh and within its own expiries."""
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        now = policy.clock()
+        if now >= entry.cached_until or now >= entry.expires_at or now >= entry.last_seen_at + policy.idle_ttl:
+            del self._entries[digest]  # the database decides again (and deletes if expired)
+            return None
+        return entry.session
+
+    def put(self, session: Session, expires_at: dt.datetime, last_seen_at: dt.datetime,
+            policy: AuthPolicy) -> None:
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()  # rare; each entry is one round trip to rebuild
+        self._entries[session.token_sha256] = _Cached(session, expires_at, last_seen_at,
+                                                      policy.clock() + policy.cache_ttl)
+
+    def forget(self, digest: bytes) -> None:
+        """Logout: this session is gone now, not at the end of its TTL."""
+        self._entries.pop(digest, None)
+
+    def forget_staff(self, staff_id: str | None = None) -> None:
+        """An account changed (disabled, roles): drop its sessions (all, when unknown)."""
+        if staff_id is None:
+            self._entries.clear()
+            return
+        for digest in [d for d, e in self._entries.items() if e.session.staff.staff_id == staff_id]:
+            del self._entries[digest]
+
+
+SESSIONS: web.AppKey[SessionCache] = web.AppKey("staff_session_cache", SessionCache)
 
 
 class UnsupportedMediaType(ServiceError):
@@ -109,25 +165,38 @@ async def create_session(conn: Any, staff: Staff, policy: AuthPolicy,
     return token, csrf
 
 
-async def load_session(pool: Any, token: str, policy: AuthPolicy) -> Session | None:
-    """The live session for a cookie token, or None (unknown, expired, or account disabled)."""
+async def load_session(pool: Any, token: str, policy: AuthPolicy, *,
+                       cache: SessionCache | None = None, acquire_timeout: float = 5.0) -> Session | None:
+    """The live session for a cookie token, or None (unknown, expired, or account disabled).
+
+    From ``cache`` when it holds a fresh entry; otherwise one pooled connection (503
+    node.busy rather than a hang when the pool stays exhausted) for the read and its write.
+    """
     digest = token_digest(token)
-    row = await pool.fetchrow(
-        "SELECT s.csrf_token, s.last_seen_at, s.expires_at, e.state FROM staff_sessions s"
-        " LEFT JOIN entities e ON e.entity_type = 'staff' AND e.entity_id = s.staff_id"
-        " WHERE s.token_sha256 = $1", digest)
-    if row is None:
-        return None
-    now = policy.clock()
-    account = account_from_state(json.loads(row["state"])) if row["state"] else None
-    if (account is None or account.disabled or now >= row["expires_at"]
-            or now >= row["last_seen_at"] + policy.idle_ttl):
-        await pool.execute("DELETE FROM staff_sessions WHERE token_sha256 = $1", digest)
-        return None
-    if now - row["last_seen_at"] >= policy.touch_every:
-        await pool.execute("UPDATE staff_sessions SET last_seen_at = $2 WHERE token_sha256 = $1",
-                           digest, now)
-    return Session(digest, account.staff, row["csrf_token"])
+    if cache is not None and (held := cache.get(digest, policy)) is not None:
+        return held
+    async with acquire(pool, acquire_timeout) as conn:
+        row = await conn.fetchrow(
+            "SELECT s.csrf_token, s.last_seen_at, s.expires_at, e.state FROM staff_sessions s"
+            " LEFT JOIN entities e ON e.entity_type = 'staff' AND e.entity_id = s.staff_id"
+            " WHERE s.token_sha256 = $1", digest)
+        if row is None:
+            return None
+        now = policy.clock()
+        account = account_from_state(json.loads(row["state"])) if row["state"] else None
+        if (account is None or account.disabled or now >= row["expires_at"]
+                or now >= row["last_seen_at"] + policy.idle_ttl):
+            await conn.execute("DELETE FROM staff_sessions WHERE token_sha256 = $1", digest)
+            return None
+        last_seen = row["last_seen_at"]
+        if now - last_seen >= policy.touch_every:
+            await conn.execute("UPDATE staff_sessions SET last_seen_at = $2 WHERE token_sha256 = $1",
+                               digest, now)
+            last_seen = now
+    session = Session(digest, account.staff, row["csrf_token"])
+    if cache is not None:
+        cache.put(session, row["expires_at"], last_seen, policy)
+    return session
 
 
 def _check_csrf(request: web.Request, session: Session) -> None:
@@ -147,7 +216,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     # A signed kiosk request is never a staff request, even from a browser holding a staff
     # cookie: kiosk_middleware authenticates it, and no cookie can add staff rights to it.
     if token and KIOSK_ID_HEADER not in request.headers:
-        session = await load_session(request.app[POOL], token, request.app[AUTH_POLICY])
+        session = await load_session(request.app[POOL], token, request.app[AUTH_POLICY],
+                                     cache=request.app[SESSIONS],
+                                     acquire_timeout=request.app[SETTINGS].database.acquire_timeout_s)
         if session is not None:
             request[STAFF], request[_SESSION] = session.staff, session
             if request.method in UNSAFE_METHODS and request.path != LOGIN_PATH:
@@ -260,12 +331,14 @@ async def login(request: web.Request) -> web.Response:
     staff = await _authenticate(request, town, username, password)
     pool = request.app[POOL]
     old = request.get(_SESSION)
-    async with pool.acquire() as conn, conn.transaction():
+    async with acquire(pool, request.app[SETTINGS].database.acquire_timeout_s) as conn, conn.transaction():
         if old is not None:  # never keep a pre-login session id (session fixation)
             await conn.execute("DELETE FROM staff_sessions WHERE token_sha256 = $1",
                                old.token_sha256)
         token, csrf = await create_session(conn, staff, request.app[AUTH_POLICY],
                                            request.headers.get("User-Agent"))
+    if old is not None:  # after the delete, so no reload can cache it again
+        request.app[SESSIONS].forget(old.token_sha256)
     response = web.json_response({"staff": staff.public(), "csrf_token": csrf})
     _set_cookie(request, response, token)
     return response
@@ -277,6 +350,7 @@ async def logout(request: web.Request) -> web.Response:
     if session is not None:
         await request.app[POOL].execute("DELETE FROM staff_sessions WHERE token_sha256 = $1",
                                         session.token_sha256)
+        request.app[SESSIONS].forget(session.token_sha256)  # after the delete (see login)
     response = web.json_response({"logged_out": True})
     response.del_cookie(COOKIE_NAME, path="/")
     return response
@@ -296,6 +370,10 @@ def setup_auth(app: web.Application) -> None:
 
     app.setdefault(AUTH_POLICY, AuthPolicy())
     app[_FAILURES] = {}
+    app[SESSIONS] = SessionCache()
+    from service.staff.changes import staff_changes_ctx  # late: it imports this module
+
+    app.cleanup_ctx.append(staff_changes_ctx)
     app.middlewares.append(auth_middleware)
     app.middlewares.append(kiosk.kiosk_middleware)
     app.router.add_post(LOGIN_PATH, login)

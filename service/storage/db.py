@@ -7,12 +7,17 @@ a crash mid-migration leaves either all of a file or none of it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import AsyncIterator
 
 import asyncpg
+
+from service.errors import NodeBusy
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -87,6 +92,24 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         dsn, min_size=min_size, max_size=max_size, command_timeout=30,
         server_settings={"application_name": "risai-node"},
     )
+
+
+@contextlib.asynccontextmanager
+async def acquire(pool: asyncpg.Pool, timeout: float) -> AsyncIterator[asyncpg.Connection]:
+    """One pooled connection, or 503 ``node.busy`` (with Retry-After) after ``timeout`` s.
+
+    Pool exhaustion is then a clean, retryable answer instead of a request that waits
+    forever. Only the wait for the connection is timed: work done on it is not.
+    """
+    try:
+        conn = await pool.acquire(timeout=timeout)
+    except asyncio.TimeoutError:
+        raise NodeBusy("every database connection of this node is in use; retry shortly",
+                       retry_after=max(1, round(timeout))) from None
+    try:
+        yield conn
+    finally:
+        await pool.release(conn)
 
 
 async def claim_database(conn: asyncpg.Connection, node_id: str, town_code: str) -> None:

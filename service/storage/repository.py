@@ -1,6 +1,6 @@
 """Narrow storage calls over the generic entity store, for the counter's use cases.
 
-Every replicated write goes through ``replication.outbox.record_change`` in the caller's
+Every replicated write goes through ``replication.outbox.record_changes`` in the caller's
 transaction (DESIGN 4: the outbox row commits with the change). Use cases depend on the
 small :class:`IssuanceStore` protocol, so ``tests/unit/test_issuance.py`` runs them against
 a dict-backed fake and the integration tests against PostgreSQL.
@@ -11,24 +11,18 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, Protocol, Sequence
 
 import asyncpg
 
 from replication.events import Event
-from replication.outbox import record_change
+from replication.outbox import Change, record_change, record_changes
 
-# Issuance's advisory locks live in their own key space (hashtextextended seed 4): a
-# different seed from replication's per-entity locks (seed 0) so the two never collide.
-_ISSUE_LOCK_SEED = 4
 _FIELD = re.compile(r"[a-z_]{1,40}")
 
 
 class IssuanceStore(Protocol):
-    """What issuance needs from storage (and nothing more)."""
-
-    def issuance_lock(self, application_id: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """Held for the whole issuance: a second issuer of the same application waits."""
+    """What issuance needs from storage (and nothing more), on one connection."""
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
         """One database transaction."""
@@ -36,25 +30,27 @@ class IssuanceStore(Protocol):
     async def get(self, entity_type: str, entity_id: str, *, for_update: bool = False) -> dict | None:
         """The held state of one entity, or None."""
 
-    async def put(self, entity_type: str, entity_id: str, state: dict, *,
-                  insert_only: bool = False) -> Event:
-        """Record a change (entities + outbox) in the current transaction."""
+    async def get_refs(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        """Held states of several entities of any types in one read (missing ones absent)."""
+
+    async def record(self, changes: Sequence[Change]) -> list[Event]:
+        """Record changes (entities + outbox) in the current transaction, in one call."""
+
+    def audit_change(self, **fields: Any) -> Change:
+        """The audit record for ``fields`` as a change to record with the others."""
 
     async def reserve_number(self, node_id: str) -> int:
         """The next 整理番号 sequence of ``node_id`` (never handed out twice)."""
 
     async def open_intent(self, number: str, application_id: str, purpose: str,
-                          staff_id: str | None) -> None:
-        """Record that ``number`` is about to be signed for ``application_id``."""
+                          staff_id: str | None) -> bool:
+        """Record that ``number`` is about to be signed; False if one is open already."""
 
-    async def close_intent(self, number: str, *, abandoned: str | None = None) -> None:
-        """Mark the intent completed, or abandoned with a reason."""
+    async def close_intent(self, number: str, *, abandoned: str | None = None) -> bool:
+        """Mark the intent completed, or abandoned with a reason; False if it was not open."""
 
-    async def abandon_stale_intents(self, application_id: str, reason: str) -> int:
-        """Abandon open intents of an application (left by a crashed issuer)."""
-
-    async def audit(self, **fields: Any) -> None:
-        """Write an audit record in the current transaction."""
+    async def abandon_stale_intents(self, application_id: str, reason: str, *, older_than_s: float) -> int:
+        """Abandon open intents of an application older than ``older_than_s`` (crashed issuers)."""
 
 
 class Repository:
@@ -66,19 +62,6 @@ class Repository:
     def transaction(self) -> Any:
         """A transaction on this connection (READ COMMITTED; row locks where noted)."""
         return self.conn.transaction()
-
-    @contextlib.asynccontextmanager
-    async def issuance_lock(self, application_id: str) -> AsyncIterator[None]:
-        # A session advisory lock, not a row lock: it must span two transactions (the
-        # intent commits before signing) and the signing in between. If the connection
-        # dies the server releases it; the pool's reset also unlocks all.
-        key = f"issue/{application_id}"
-        await self.conn.execute("SELECT pg_advisory_lock(hashtextextended($1, $2))", key, _ISSUE_LOCK_SEED)
-        try:
-            yield
-        finally:
-            await self.conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, $2))",
-                                    key, _ISSUE_LOCK_SEED)
 
     async def get(self, entity_type: str, entity_id: str, *, for_update: bool = False) -> dict | None:
         """The held state, or None. ``for_update`` row-locks it to the end of the transaction."""
@@ -94,6 +77,15 @@ class Repository:
             "SELECT entity_id, state FROM entities WHERE entity_type = $1 AND entity_id = ANY($2::text[])",
             entity_type, entity_ids)
         return {r["entity_id"]: json.loads(r["state"]) for r in rows}
+
+    async def get_refs(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        """Held states of several (type, id) entities in one statement (primary-key lookups)."""
+        refs = [r for r in refs if "\x00" not in r[1]]
+        rows = await self.conn.fetch(
+            "SELECT e.entity_type, e.entity_id, e.state FROM unnest($1::text[], $2::text[]) AS k(t, i)"
+            " JOIN entities e ON e.entity_type = k.t AND e.entity_id = k.i",
+            [r[0] for r in refs], [r[1] for r in refs])
+        return {(r["entity_type"], r["entity_id"]): json.loads(r["state"]) for r in rows}
 
     async def find(self, entity_type: str, field: str, value: str, *, limit: int = 100) -> list[dict]:
         """Entities whose ``state->>field`` equals ``value`` (indexed fields only)."""
@@ -115,44 +107,77 @@ class Repository:
                                    entity_type=entity_type, entity_id=entity_id, state=state,
                                    insert_only=insert_only)
 
+    async def record(self, changes: Sequence[Change]) -> list[Event]:
+        """record_changes: one clock tick and one entity-store lock for the whole batch."""
+        return await record_changes(self.conn, node_id=self.node_id, town=self.town, changes=changes)
+
+    def audit_change(self, **fields: Any) -> Change:
+        """service.staff.audit.audit_state as an insert-only change (imported late: another module's)."""
+        from service.staff.audit import ENTITY_TYPE, audit_state
+
+        state = audit_state(node_id=self.node_id, **fields)
+        return Change(ENTITY_TYPE, state["audit_id"], state, insert_only=True)
+
     async def reserve_number(self, node_id: str) -> int:
-        """Next sequence; on first use it starts after any number of this node already held
-        (a node rebuilt from Kafka must not hand out its old numbers again)."""
-        await self.conn.execute(
-            "INSERT INTO certificate_sequences (node_id, last_value)"
-            " SELECT $1, coalesce(max((regexp_match(entity_id, '-(\\d+)$'))[1]::bigint), 0)"
-            " FROM entities WHERE entity_type = 'certificate' AND entity_id LIKE '______-' || $1 || '-%'"
-            " ON CONFLICT (node_id) DO NOTHING", node_id)
+        """The next sequence: one row update (its row lock is held to the end of the caller's
+        transaction). The row was recovered at start by :func:`recover_sequence`; a node
+        whose row is missing (never started through create_app) starts at 1."""
         return await self.conn.fetchval(
-            "UPDATE certificate_sequences SET last_value = last_value + 1 WHERE node_id = $1"
-            " RETURNING last_value", node_id)
+            "INSERT INTO certificate_sequences AS s (node_id, last_value) VALUES ($1, 1)"
+            " ON CONFLICT (node_id) DO UPDATE SET last_value = s.last_value + 1 RETURNING last_value",
+            node_id)
 
     async def open_intent(self, number: str, application_id: str, purpose: str,
-                          staff_id: str | None) -> None:
-        """Insert the intent row (unique open intent per application)."""
-        await self.conn.execute(
-            "INSERT INTO issuance_intents (number, application_id, purpose, staff_id) VALUES ($1, $2, $3, $4)",
+                          staff_id: str | None) -> bool:
+        """Insert the intent row; False when another intent of the application is open (the
+        partial unique index issuance_intents_open is the database's guard, across processes)."""
+        status = await self.conn.execute(
+            "INSERT INTO issuance_intents (number, application_id, purpose, staff_id) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (application_id) WHERE completed_at IS NULL AND abandoned_at IS NULL DO NOTHING",
             number, application_id, purpose, staff_id)
+        return status.endswith(" 1")
 
-    async def close_intent(self, number: str, *, abandoned: str | None = None) -> None:
-        """Completed (the certificate is stored) or abandoned (with the reason)."""
+    async def close_intent(self, number: str, *, abandoned: str | None = None) -> bool:
+        """Completed (the certificate is stored) or abandoned (with the reason); False when
+        the intent was not open any more (abandoned meanwhile as stale)."""
         if abandoned is None:
-            await self.conn.execute("UPDATE issuance_intents SET completed_at = now() WHERE number = $1", number)
+            status = await self.conn.execute(
+                "UPDATE issuance_intents SET completed_at = now()"
+                " WHERE number = $1 AND completed_at IS NULL AND abandoned_at IS NULL", number)
         else:
-            await self.conn.execute(
+            status = await self.conn.execute(
                 "UPDATE issuance_intents SET abandoned_at = now(), abandon_reason = $2"
-                " WHERE number = $1 AND completed_at IS NULL", number, abandoned)
+                " WHERE number = $1 AND completed_at IS NULL AND abandoned_at IS NULL", number, abandoned)
+        return status.endswith(" 1")
 
-    async def abandon_stale_intents(self, application_id: str, reason: str) -> int:
-        """Close open intents of an application; only called while holding its issuance lock."""
+    async def abandon_stale_intents(self, application_id: str, reason: str, *, older_than_s: float) -> int:
+        """Close open intents of an application started more than ``older_than_s`` ago."""
         result = await self.conn.execute(
             "UPDATE issuance_intents SET abandoned_at = now(), abandon_reason = $2"
-            " WHERE application_id = $1 AND completed_at IS NULL AND abandoned_at IS NULL",
-            application_id, reason)
+            " WHERE application_id = $1 AND completed_at IS NULL AND abandoned_at IS NULL"
+            " AND started_at < now() - make_interval(secs => $3)",
+            application_id, reason, older_than_s)
         return int(result.split()[-1])
 
     async def audit(self, **fields: Any) -> None:
         """service.staff.audit.audit in this transaction (imported late: it is another module's)."""
         from service.staff.audit import audit
 
-        await audit(self.conn, node_id=self.node_id, **fields)
+        await audit(self.conn, node_id=self.node_id, node_town=self.town, **fields)
+
+
+# The per-node sequence as the certificates held show it: served by the expression index of
+# migration 0320, so recovering it at start is one index probe however long the history.
+_HELD_SEQUENCE = (
+    "SELECT max((substring(entity_id from '-([0-9]+)$'))::bigint) FROM entities"
+    " WHERE entity_type = 'certificate' AND state->>'issuing_node' = $1")
+
+
+async def recover_sequence(conn: asyncpg.Connection, node_id: str) -> int:
+    """At node start: make the sequence row at least the highest number of this node held
+    (a node rebuilt from Kafka must not hand out its old numbers again); returns it."""
+    held = await conn.fetchval(_HELD_SEQUENCE, node_id) or 0
+    return await conn.fetchval(
+        "INSERT INTO certificate_sequences AS s (node_id, last_value) VALUES ($1, $2)"
+        " ON CONFLICT (node_id) DO UPDATE SET last_value = greatest(s.last_value, EXCLUDED.last_value)"
+        " RETURNING last_value", node_id, held)

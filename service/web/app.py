@@ -20,6 +20,7 @@ from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, PEER_NODE_IDS, PO
 from service.staff.sessions import setup_auth
 from service.config import Settings
 from service.storage.db import apply_migrations, claim_database, create_pool
+from service.storage.repository import recover_sequence
 from service.web.errors import error_middleware
 from service.keyring import Keyring
 from service.metrics import NodeMetrics
@@ -37,6 +38,8 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         async with pool.acquire() as conn:
             applied = await apply_migrations(conn)
             await claim_database(conn, settings.node.id, settings.node.town_code)
+            # Once per start, not per issuance: the sequence row is authoritative from here.
+            await recover_sequence(conn, settings.node.id)
         if applied:
             log.info("migrations applied", extra={"migrations": applied})
         app[POOL] = pool

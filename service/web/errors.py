@@ -36,9 +36,10 @@ STATUS: dict[Kind, int] = {
 
 
 def _json_error(status: int, code: str, message: str,
-                fields: list[dict[str, str]] | None = None) -> web.Response:
+                fields: list[dict[str, str]] | None = None,
+                headers: dict[str, str] | None = None) -> web.Response:
     body = {"error": {"code": code, "message": message, "fields": fields or []}}
-    return web.json_response(body, status=status,
+    return web.json_response(body, status=status, headers=headers,
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
@@ -60,7 +61,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         status = STATUS.get(exc.kind)
         if status is None:
             return _internal(request)
-        return _json_error(status, exc.code, exc.message, exc.fields)
+        retry = getattr(exc, "retry_after", None)
+        return _json_error(status, exc.code, exc.message, exc.fields,
+                           {"Retry-After": str(retry)} if retry is not None else None)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

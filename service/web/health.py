@@ -4,6 +4,10 @@
 database answers a query and Kafka answers a metadata request; otherwise 503 naming what
 failed. The Kafka probe result is cached briefly so a busy load balancer cannot turn
 readiness checks into a load on the brokers.
+
+The database probe has its own connection, outside the request pool (issue 10): a pool
+drained by busy handlers is load, not a database failure, and must not make the node look
+unreachable, so /readyz is never starved by request handlers.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+import asyncpg
 from aiohttp import web
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
-from service.web.appkeys import KAFKA_PROBE, METRICS, POOL, SETTINGS
+from service.web.appkeys import KAFKA_PROBE, METRICS, SETTINGS
 
 
 class KafkaProbe:
@@ -48,6 +53,36 @@ class KafkaProbe:
             await client.close()
 
 
+class DatabaseProbe:
+    """Answers 'does the database answer?' on one dedicated connection (reopened when lost)."""
+
+    def __init__(self, dsn: str, *, timeout: float = 3.0) -> None:
+        self.dsn, self.timeout = dsn, timeout
+        self._conn: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def check(self) -> tuple[bool, str]:
+        async with self._lock:  # one probe at a time on the one connection
+            try:
+                if self._conn is None or self._conn.is_closed():
+                    self._conn = await asyncpg.connect(
+                        self.dsn, timeout=self.timeout,
+                        server_settings={"application_name": "risai-node-health"})
+                await self._conn.fetchval("SELECT 1", timeout=self.timeout)
+                return True, "ok"
+            except (OSError, asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - any failure means not ready
+                await self.close()
+                return False, type(exc).__name__
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()
+
+
+DATABASE_PROBE: web.AppKey[DatabaseProbe] = web.AppKey("database_probe", DatabaseProbe)
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "node": request.app[SETTINGS].node.id})
 
@@ -55,12 +90,8 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     app = request.app
     checks: dict[str, dict] = {}
-    try:
-        async with app[POOL].acquire(timeout=3) as conn:
-            await conn.fetchval("SELECT 1", timeout=3)
-        checks["database"] = {"ok": True}
-    except (OSError, asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - any failure means not ready
-        checks["database"] = {"ok": False, "detail": type(exc).__name__}
+    ok, detail = await app[DATABASE_PROBE].check()
+    checks["database"] = {"ok": True} if ok else {"ok": False, "detail": detail}
     ok, detail = await app[KAFKA_PROBE].check()
     checks["kafka"] = {"ok": ok, "detail": detail}
     ready = all(c["ok"] for c in checks.values())
@@ -73,7 +104,13 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
+async def _close_probe(app: web.Application) -> None:
+    await app[DATABASE_PROBE].close()
+
+
 def setup_routes(app: web.Application) -> None:
+    app[DATABASE_PROBE] = DatabaseProbe(app[SETTINGS].database.dsn)
+    app.on_cleanup.append(_close_probe)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

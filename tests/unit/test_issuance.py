@@ -14,6 +14,7 @@ from certs.federation import load_federation
 from certs.node_keys import load_node_signer
 from certs.trust_list import load_trust_list
 from certs.verify import verify
+from replication.outbox import Change
 from service.errors import Conflict, NotFound
 from service.counter.issuance import IssuanceContext, issue_certificate
 
@@ -21,53 +22,81 @@ NOW = dt.datetime(2024, 1, 20, 3, 0, tzinfo=dt.timezone.utc)
 
 
 class FakeStore:
-    """Dicts for entities and intents; an asyncio.Lock per application."""
+    """Dicts for entities and intents (both roll back with a transaction); the open-intent
+    rule of issuance_intents_open."""
 
     def __init__(self) -> None:
         self.entities: dict[tuple[str, str], dict] = {}
         self.intents: dict[str, dict] = {}
         self.sequence = 0
-        self.locks: dict[str, asyncio.Lock] = {}
         self.fail_put: str | None = None
+        self.records: list[list[str]] = []  # entity types of each record() call
 
-    @contextlib.asynccontextmanager
-    async def issuance_lock(self, application_id):
-        async with self.locks.setdefault(application_id, asyncio.Lock()):
-            yield
+    def connect(self):
+        return _Opened(self)
 
     @contextlib.asynccontextmanager
     async def transaction(self):
-        saved = dict(self.entities)
+        saved = dict(self.entities), {k: dict(v) for k, v in self.intents.items()}
         try:
             yield
         except BaseException:
-            self.entities = saved
+            self.entities, self.intents = saved
             raise
 
     async def get(self, entity_type, entity_id, *, for_update=False):
         return self.entities.get((entity_type, entity_id))
 
-    async def put(self, entity_type, entity_id, state, *, insert_only=False):
-        if entity_type == self.fail_put:
+    async def get_refs(self, refs):
+        return {r: self.entities[r] for r in refs if r in self.entities}
+
+    async def record(self, changes):
+        self.records.append([c.entity_type for c in changes])
+        if self.fail_put in {c.entity_type for c in changes}:
             raise RuntimeError("insert failed on purpose")
-        self.entities[(entity_type, entity_id)] = state
-        return ("event", entity_type, entity_id)
+        for c in changes:
+            self.entities[(c.entity_type, c.entity_id)] = c.state
+        return [("event", c.entity_type, c.entity_id) for c in changes]
+
+    def audit_change(self, **fields):
+        return Change("audit", f"audit-{len(self.entities)}", fields, insert_only=True)
 
     async def reserve_number(self, node_id):
         self.sequence += 1
         return self.sequence
 
     async def open_intent(self, number, application_id, purpose, staff_id):
+        if any(i["application_id"] == application_id and i["state"] == "open" for i in self.intents.values()):
+            return False
         self.intents[number] = {"application_id": application_id, "state": "open"}
+        return True
 
     async def close_intent(self, number, *, abandoned=None):
+        if self.intents[number]["state"] != "open":
+            return False
         self.intents[number]["state"] = "abandoned" if abandoned else "completed"
+        return True
 
-    async def abandon_stale_intents(self, application_id, reason):
+    async def abandon_stale_intents(self, application_id, reason, *, older_than_s):
         return 0
 
-    async def audit(self, **fields):
-        self.entities[("audit", str(len(self.entities)))] = fields
+
+class _Opened:
+    """What ``connect()`` returns: the store itself, counting how many are open at once."""
+
+    open_now = 0
+    most_open = 0
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def __aenter__(self) -> FakeStore:
+        _Opened.open_now += 1
+        _Opened.most_open = max(_Opened.most_open, _Opened.open_now)
+        return self.store
+
+    async def __aexit__(self, *exc) -> None:
+        _Opened.open_now -= 1
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +132,7 @@ def _ctx(pki, **kw) -> IssuanceContext:
 
 async def test_issue_signs_in_the_competent_towns_name_and_is_idempotent(pki):
     store = _store()
-    result = await issue_certificate(store, _ctx(pki), "A1", NOW)
+    result = await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
     assert result.number == "434434-wajima-1-000001" and not result.existing
     assert result.replication == "not configured"
     trust = load_trust_list(pki[0] / "trust-list.cbor")
@@ -111,7 +140,7 @@ async def test_issue_signs_in_the_competent_towns_name_and_is_idempotent(pki):
     assert verdict.ok and verdict.certificate.competent_town.mayor == "山田 太郎" and verdict.certificate.on_behalf
     assert store.intents["434434-wajima-1-000001"]["state"] == "completed"
     assert any(k[0] == "audit" for k in store.entities)  # B's staff acted on A's data
-    again = await issue_certificate(store, _ctx(pki), "A1", NOW)
+    again = await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
     assert again.existing and again.number == result.number and store.sequence == 1
 
 
@@ -121,7 +150,7 @@ async def test_concurrent_issuers_wait_for_each_other(pki):
     async def slow() -> None:
         await asyncio.sleep(0.05)
 
-    results = await asyncio.gather(*(issue_certificate(store, _ctx(pki, before_store=slow), "A1", NOW)
+    results = await asyncio.gather(*(issue_certificate(store.connect, _ctx(pki, before_store=slow), "A1", NOW)
                                      for _ in range(3)))
     assert len({r.number for r in results}) == 1 and sum(not r.existing for r in results) == 1
 
@@ -130,11 +159,11 @@ async def test_a_failed_store_abandons_the_intent_and_keeps_the_application(pki)
     store = _store()
     store.fail_put = "certificate"
     with pytest.raises(RuntimeError):
-        await issue_certificate(store, _ctx(pki), "A1", NOW)
+        await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
     assert store.intents["434434-wajima-1-000001"]["state"] == "abandoned"
     assert store.entities[("application", "A1")]["status"] == "judged"
     store.fail_put = None
-    result = await issue_certificate(store, _ctx(pki), "A1", NOW)
+    result = await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
     assert result.number == "434434-wajima-1-000002"  # a used number is never handed out again
 
 
@@ -142,7 +171,7 @@ async def test_not_ready_and_unknown_applications(pki):
     store = _store()
     store.entities[("application", "A1")]["status"] = "received"
     with pytest.raises(Conflict):
-        await issue_certificate(store, _ctx(pki), "A1", NOW)
+        await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
     with pytest.raises(NotFound):
-        await issue_certificate(store, _ctx(pki), "nope", NOW)
+        await issue_certificate(store.connect, _ctx(pki), "nope", NOW)
     assert store.sequence == 0
