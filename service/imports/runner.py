@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 import uuid
 from typing import Any
 
 import asyncpg
 
 from service.imports.stream import CsvImportError
-from service.imports.writer import ChunkPolicy, apply_job, import_csv, load_job, unfinished_jobs
+from service.imports.writer import ApplyStats, ChunkPolicy, apply_job, import_csv, load_job, unfinished_jobs
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class ImportJob:
     result: dict | None = None
     error: dict | None = None
     task: asyncio.Task | None = dataclasses.field(default=None, repr=False)
+    stats: ApplyStats = dataclasses.field(default_factory=ApplyStats, repr=False)
+    applying_since: float | None = dataclasses.field(default=None, repr=False)  # monotonic
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -52,6 +55,8 @@ class ImportJob:
 
     def applying(self, applied: int, to_apply: int) -> None:
         """Progress callback of the applying pass."""
+        if self.applying_since is None:
+            self.applying_since = time.monotonic()
         self.state, self.applied, self.to_apply = "applying", applied, to_apply
 
     def running(self) -> bool:
@@ -75,7 +80,8 @@ class ImportJobs:
         async def work(conn: asyncpg.Connection) -> Any:
             return await import_csv(conn, kind, data, node_id=self.node_id, town=self.town,
                                     staff_id=staff_id, progress=job.read, encoding=encoding,
-                                    job_id=job.job_id, policy=self.policy, on_apply=job.applying)
+                                    job_id=job.job_id, policy=self.policy, on_apply=job.applying,
+                                    stats=job.stats)
 
         job.task = asyncio.create_task(self._run(job, work), name=f"import-{job.job_id}")
         return job
@@ -102,7 +108,7 @@ class ImportJobs:
 
         async def work(conn: asyncpg.Connection) -> Any:
             return await apply_job(conn, job_id, node_id=self.node_id, town=self.town,
-                                   policy=self.policy, on_apply=job.applying)
+                                   policy=self.policy, on_apply=job.applying, stats=job.stats)
 
         job.task = asyncio.create_task(self._run(job, work), name=f"import-{job_id}")
         return job

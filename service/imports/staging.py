@@ -20,14 +20,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import asyncpg
 
 from replication.store import state_json
 from service.imports.stream import CsvError, CsvImportError, Progress, RecordStream, Source, file_sha256
 
-STAGE_BATCH = 250  # records per COPY; also how often the event loop gets a turn while parsing
+STAGE_BATCH = 500  # records parsed per worker-thread call and staged per COPY
 # kind → (entity type referenced, record attribute holding the reference(s), column name)
 REFERENCES = {"dwellings": ("household", "household_ids", "世帯番号"),
               "surveys": ("dwelling", "dwelling_id", "住家ID")}
@@ -71,11 +71,12 @@ async def stage_file(conn: asyncpg.Connection, kind: str, source: Source, *, sta
                            " VALUES ($1, $2, $3, $4, 0, 0)", uuid.UUID(job_id), kind, sha, staff_id)
         stager = _Stager(conn, kind, uuid.UUID(job_id))
         stream = RecordStream(kind, source, encoding=encoding, progress=progress)
-        for record in stream:  # raises CsvImportError at the end of a bad file
-            stager.add(record, stream.rows + 1)
-            if len(stager.pending) >= STAGE_BATCH:
-                await stager.flush()
-        await stager.flush()
+        records = iter(stream)
+        # Parsing is CPU work: done in a worker thread, batch by batch, so the node's event
+        # loop keeps serving requests meanwhile. Raises CsvImportError at the end of a bad file.
+        while batch := await asyncio.to_thread(_take, stream, records):
+            stager.pending.extend(batch)
+            await stager.flush()
         if stager.errors:
             raise CsvImportError(stager.errors[:100], len(stager.errors))
         await conn.execute("UPDATE import_jobs SET rows = $2, total = $3 WHERE job_id = $1",
@@ -83,17 +84,24 @@ async def stage_file(conn: asyncpg.Connection, kind: str, source: Source, *, sta
     return Staged(kind, sha, job_id, stream.rows)
 
 
+def _take(stream: RecordStream, records: Iterator[Any]) -> list[tuple[Any, int, str]]:
+    """The next STAGE_BATCH records as (record, spreadsheet row, state JSON); [] at the end."""
+    batch = []
+    for record in records:
+        batch.append((record, stream.rows + 1, state_json(record.to_state())))
+        if len(batch) >= STAGE_BATCH:
+            break
+    return batch
+
+
 class _Stager:
     """Buffers checked records, checks their references in bulk, COPYs them to import_staged."""
 
     def __init__(self, conn: asyncpg.Connection, kind: str, job_id: uuid.UUID) -> None:
         self.conn, self.kind, self.job_id = conn, kind, job_id
-        self.pending: list[tuple[Any, int]] = []
+        self.pending: list[tuple[Any, int, str]] = []
         self.errors: list[CsvError] = []
         self.seq = 0
-
-    def add(self, record: Any, row: int) -> None:
-        self.pending.append((record, row))
 
     async def flush(self) -> None:
         batch, self.pending = self.pending, []
@@ -102,23 +110,22 @@ class _Stager:
         await self._check_references(batch)
         if self.errors:
             return  # the file will be refused; keep reading only to report every error
-        records = [(self.job_id, self.seq + n, r.entity_type, r.entity_id, state_json(r.to_state()))
-                   for n, (r, _) in enumerate(batch)]
+        records = [(self.job_id, self.seq + n, r.entity_type, r.entity_id, state)
+                   for n, (r, _, state) in enumerate(batch)]
         self.seq += len(records)
         await self.conn.copy_records_to_table(
             "import_staged", records=records,
             columns=("job_id", "seq", "entity_type", "entity_id", "state"))
-        await asyncio.sleep(0)  # parsing is CPU work on the node's event loop: let requests in
 
-    async def _check_references(self, batch: list[tuple[Any, int]]) -> None:
+    async def _check_references(self, batch: list[tuple[Any, int, str]]) -> None:
         if self.kind not in REFERENCES:
             return
         target, attr, column = REFERENCES[self.kind]
-        wanted = {ref for record, _ in batch for ref in _refs(record, attr)}
+        wanted = {ref for record, _, _ in batch for ref in _refs(record, attr)}
         found = set(await self.conn.fetchval(
             "SELECT coalesce(array_agg(entity_id), '{}') FROM entities WHERE entity_type = $1"
             " AND entity_id = ANY($2::text[])", target, sorted(wanted)))
-        for record, row in batch:
+        for record, row, _ in batch:
             for ref in _refs(record, attr):
                 if ref not in found:
                     self.errors.append(CsvError(row, column, f"{target} {ref} does not exist on this node "

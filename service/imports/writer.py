@@ -30,6 +30,7 @@ from typing import Any, Awaitable, Callable
 
 import asyncpg
 
+from replication import store
 from replication.outbox import Change, record_changes
 from service.imports.staging import stage_file
 from service.imports.stream import CsvImportError, Progress, ProgressBar, Source
@@ -68,7 +69,7 @@ class ChunkPolicy:
 
     target_ms: float = 20.0
     first_rows: int = 200
-    min_rows: int = 20
+    min_rows: int = 50
     max_rows: int = 5000
     pause_ratio: float = 1.0
 
@@ -130,7 +131,7 @@ async def import_csv(conn: asyncpg.Connection, kind: str, source: Source, *, nod
                      staff_id: str | None = None, progress: Progress | None = None,
                      encoding: str | None = None, job_id: str | None = None,
                      policy: ChunkPolicy = ChunkPolicy(), on_apply: ApplyProgress | None = None,
-                     before_commit: ChunkHook | None = None) -> ImportResult:
+                     before_commit: ChunkHook | None = None, stats: ApplyStats | None = None) -> ImportResult:
     """Check the whole file, then apply it in chunks; CsvImportError (nothing kept) if bad."""
     started = time.perf_counter()
     staged = await stage_file(conn, kind, source, staff_id=staff_id, job_id=job_id,
@@ -138,7 +139,7 @@ async def import_csv(conn: asyncpg.Connection, kind: str, source: Source, *, nod
     if staged.job_id is None:
         return ImportResult(kind, staged.sha256, staged.rows, 0, 0, True, time.perf_counter() - started)
     result = await apply_job(conn, staged.job_id, node_id=node_id, town=town, policy=policy,
-                             on_apply=on_apply, before_commit=before_commit)
+                             on_apply=on_apply, before_commit=before_commit, stats=stats)
     return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
 
@@ -193,6 +194,11 @@ async def _apply_chunk(conn: asyncpg.Connection, job_id: str, rows: int, node_id
         if not staged and applied < job["total"]:
             raise RuntimeError(f"import job {job_id}: staged records from {applied} are missing")
         changes = await _changes(conn, staged)
+        if changes:
+            # The locks record_changes takes (re-entrant), taken first so that the time
+            # measured below is the time they are held, not the wait for them.
+            await store.lock_clock(conn, node_id)
+            await store.lock_entity_store(conn)
         locked = time.perf_counter()
         # The only statements under the HLC row and entity-store locks are from here to commit.
         await record_changes(conn, node_id=node_id, town=town, changes=changes)
