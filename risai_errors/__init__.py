@@ -41,6 +41,12 @@ class FieldProblem:
     field: str
     reason: str
     code: str
+    # Where, when the input is a file (a CSV row and column): kept verbatim for the body.
+    location: tuple[tuple[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form: field, reason, code, then any location keys."""
+        return {"field": self.field, "reason": self.reason, "code": self.code, **dict(self.location)}
 
 
 class Error(Exception):
@@ -77,7 +83,7 @@ class Error(Exception):
     @property
     def fields(self) -> list[dict[str, str]]:
         """The problems as JSON-ready dicts, for the ``fields`` member of an error body."""
-        return [dataclasses.asdict(p) for p in self.problems]
+        return [p.to_dict() for p in self.problems]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kind={self.kind.value}, code={self.code!r}, message={self.message!r})"
@@ -86,5 +92,6 @@ class Error(Exception):
 def _problem(p: FieldProblem | Mapping[str, str]) -> FieldProblem:
     if isinstance(p, FieldProblem):
         return p
-    return FieldProblem(p["field"], p["reason"], p["code"])
+    extra = tuple((k, v) for k, v in p.items() if k not in ("field", "reason", "code"))
+    return FieldProblem(p["field"], p["reason"], p["code"], extra)
 

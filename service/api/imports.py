@@ -1,50 +1,26 @@
 """CSV import over HTTP: POST the file (raw body or multipart), then poll the job's progress.
 
 A job runs in the background (a long file takes minutes); ``?wait=true`` answers when it
-is done, which small files and tests use. Jobs live in this process only: they are a view
-of progress, while the result itself is in the database (import_log) once committed.
+is done, which small files and tests use. The job itself is service.imports.runner's: it
+checks the whole file, then applies it in short chunks recorded in import_jobs, so a node
+restarted mid-import resumes it at start-up (or on ``POST /imports/{job_id}/resume``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import uuid
-from typing import Any
 
 from aiohttp import web
 
 from service.api.common import reply
 from service.api.context import acting_staff
-from service.web.appkeys import POOL, SETTINGS
-from service.staff.sessions import require_role
-from service.imports.stream import CsvImportError
 from service.errors import InvalidRequest, NotFound
-from service.imports.writer import import_csv
+from service.imports.runner import ImportJobs
+from service.staff.sessions import require_role
+from service.web.appkeys import POOL, SETTINGS
 
 KINDS = ("residents", "dwellings", "surveys")
-
-
-@dataclasses.dataclass
-class ImportJob:
-    """One import's progress: rows read so far of an estimated total."""
-
-    job_id: str
-    kind: str
-    state: str = "running"  # running | done | failed
-    done: int = 0
-    total: int | None = None
-    result: dict | None = None
-    error: dict | None = None
-    task: asyncio.Task | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"job_id": self.job_id, "kind": self.kind, "state": self.state, "done": self.done,
-                "total": self.total, "result": self.result, "error": self.error}
-
-
-IMPORT_JOBS: web.AppKey[dict[str, ImportJob]] = web.AppKey("import_jobs", dict)  # set by setup_api
+IMPORT_JOBS: web.AppKey[ImportJobs] = web.AppKey("import_jobs", ImportJobs)  # set by start_jobs
 
 
 async def _read_upload(request: web.Request) -> tuple[str | None, bytes]:
@@ -61,26 +37,6 @@ async def _read_upload(request: web.Request) -> tuple[str | None, bytes]:
     return None, await request.read()
 
 
-async def _run(app: web.Application, job: ImportJob, data: bytes, staff_id: str, encoding: str | None) -> None:
-    settings = app[SETTINGS]
-
-    def progress(done: int, total: int | None) -> None:
-        job.done, job.total = done, total
-
-    try:
-        async with app[POOL].acquire() as conn:
-            result = await import_csv(conn, job.kind, data, node_id=settings.node.id,
-                                      town=settings.node.town_code, staff_id=staff_id,
-                                      progress=progress, encoding=encoding)
-        job.result, job.state = result.to_dict(), "done"
-    except CsvImportError as exc:
-        job.state = "failed"
-        job.error = {"code": exc.code, "message": str(exc),
-                     "fields": [{"field": e.column or "file", **e.to_dict()} for e in exc.errors]}
-    except (LookupError, ValueError) as exc:  # unknown encoding name
-        job.state, job.error = "failed", {"code": "csv.encoding", "message": str(exc), "fields": []}
-
-
 @require_role("admin", "supervisor")
 async def start_import(request: web.Request) -> web.Response:
     """POST /api/v1/imports?kind=residents[&wait=true][&encoding=cp932]: import a CSV file."""
@@ -92,9 +48,7 @@ async def start_import(request: web.Request) -> web.Response:
     encoding = request.query.get("encoding") or None
     if encoding not in (None, "utf-8", "utf-8-sig", "cp932", "shift_jis"):
         raise InvalidRequest.about("encoding", "must be utf-8 or cp932", "invalid.choice")
-    job = ImportJob(uuid.uuid4().hex, kind)
-    request.app[IMPORT_JOBS][job.job_id] = job
-    job.task = asyncio.create_task(_run(request.app, job, data, staff.staff_id, encoding))
+    job = request.app[IMPORT_JOBS].start(kind, data, staff_id=staff.staff_id, encoding=encoding)
     if request.query.get("wait") in ("1", "true"):
         await asyncio.shield(job.task)
         if job.state == "failed":
@@ -105,16 +59,30 @@ async def start_import(request: web.Request) -> web.Response:
 
 @require_role("admin", "supervisor")
 async def import_status(request: web.Request) -> web.Response:
-    """GET /api/v1/imports/{job_id}: progress (done/total rows), then the result or errors."""
-    job = request.app[IMPORT_JOBS].get(request.match_info["job_id"])
+    """GET /api/v1/imports/{job_id}: progress (rows read, records applied), then the result or errors."""
+    job = await request.app[IMPORT_JOBS].status(request.match_info["job_id"])
     if job is None:
         raise NotFound("no such import job on this node", code="import.not_found")
-    return reply({"job": job.to_dict()})
+    return reply({"job": job})
+
+
+@require_role("admin", "supervisor")
+async def resume_import(request: web.Request) -> web.Response:
+    """POST /api/v1/imports/{job_id}/resume: continue a job left applying (after a crash)."""
+    job = await request.app[IMPORT_JOBS].resume(request.match_info["job_id"])
+    if job is None:
+        raise NotFound("no such import job on this node", code="import.not_found")
+    return reply({"job": job.to_dict(), "status_url": f"/api/v1/imports/{job.job_id}"}, status=202)
+
+
+async def start_jobs(app: web.Application) -> None:
+    """on_startup (after the pool): the node's import jobs; resume those left applying."""
+    settings = app[SETTINGS]
+    app[IMPORT_JOBS] = ImportJobs(app[POOL], node_id=settings.node.id, town=settings.node.town_code)
+    await app[IMPORT_JOBS].resume_unfinished()
 
 
 async def cancel_jobs(app: web.Application) -> None:
-    """on_shutdown: stop running imports (their transaction rolls back)."""
-    for job in app[IMPORT_JOBS].values():
-        if job.task is not None and not job.task.done():
-            job.task.cancel()
-    await asyncio.gather(*(j.task for j in app[IMPORT_JOBS].values() if j.task), return_exceptions=True)
+    """on_shutdown: stop running imports (the chunk in flight rolls back; they resume on restart)."""
+    if IMPORT_JOBS in app:
+        await app[IMPORT_JOBS].stop()

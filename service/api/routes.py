@@ -39,8 +39,9 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/trust-list", verification.trust_list)
     r.add_post(f"{V1}/imports", imports.start_import)
     r.add_get(f"{V1}/imports/{{job_id}}", imports.import_status)
+    r.add_post(f"{V1}/imports/{{job_id}}/resume", imports.resume_import)
     r.add_get(f"{V1}/conflicts", conflicts.list_conflicts)
     r.add_post(f"{V1}/conflicts/{{conflict_id}}/resolve", conflicts.resolve_conflict)
     r.add_get(f"{V1}/replication/freshness", conflicts.replication_freshness)
-    app[imports.IMPORT_JOBS] = {}
+    app.on_startup.append(imports.start_jobs)
     app.on_shutdown.append(imports.cancel_jobs)

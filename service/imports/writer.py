@@ -1,12 +1,18 @@
-"""Write a CSV file (residents, dwellings, surveys) into the node, all or nothing.
+"""Write a CSV file (residents, dwellings, surveys) into the node: checked whole, applied in chunks.
 
-One transaction per file: records stream out of ``csv_import.RecordStream`` and go through
-``record_changes`` (entities + outbox, DESIGN 4) in batches of ``BATCH``; a bad row anywhere, or a
-reference to a household or dwelling that does not exist, raises ``CsvImportError`` and
-the transaction rolls back, so nothing of the file is kept. The file's SHA-256 is logged in
-the same transaction: importing the same bytes again changes nothing, and a record whose
-held state is already identical is skipped (so a file imported on another node and
-replicated here is not re-published either).
+1. ``staging.stage_file`` reads and checks every row and stages the records, in one
+   transaction that takes no entity lock; a refused file (CsvImportError) writes nothing.
+2. ``apply_job`` applies the staged records in chunks, each its own short transaction:
+   the job row FOR UPDATE, the chunk's held states, ``record_changes`` (HLC row lock →
+   entity-store lock → entities + outbox, DESIGN 4), the job's new ``applied_through``,
+   commit. Between chunks the locks are free, so issuance and the replication consumer
+   wait for one chunk at most, never for the file. A crash (or a cancelled task) rolls
+   back the chunk in flight only; ``apply_job`` on the same job id continues from the
+   last commit, so every record is applied exactly once.
+3. The chunk that applies the last record also marks the job done and logs the file's
+   SHA-256 in ``import_log``: importing the same bytes again changes nothing. A record
+   whose held state is already identical is skipped (a file imported on another node and
+   replicated here is not re-published either).
 
     python -m service.imports.writer residents residents.csv --dsn postgresql://...
 """
@@ -19,17 +25,18 @@ import dataclasses
 import json
 import sys
 import time
-from typing import Any, Callable
+import uuid
+from typing import Any, Awaitable, Callable
 
 import asyncpg
 
+from replication import store
 from replication.outbox import Change, record_changes
-from service.imports.stream import CsvError, CsvImportError, Progress, ProgressBar, RecordStream, Source, file_sha256
+from service.imports.staging import stage_file
+from service.imports.stream import CsvImportError, Progress, ProgressBar, Source
 
-BATCH = 500
-# kind → (entity type referenced, record attribute holding the reference(s), column name)
-REFERENCES = {"dwellings": ("household", "household_ids", "世帯番号"),
-              "surveys": ("dwelling", "dwelling_id", "住家ID")}
+ApplyProgress = Callable[[int, int], None]  # (records applied, records in the job)
+ChunkHook = Callable[[int], Awaitable[None]]  # test seam: awaited before chunk N commits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,111 +50,191 @@ class ImportResult:
     unchanged: int
     already_imported: bool
     seconds: float
+    job_id: str | None = None
+    chunks: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for the API."""
         return dataclasses.asdict(self)
 
 
-async def import_csv(conn: asyncpg.Connection, kind: str, source: Source, *, node_id: str, town: str,
-                     staff_id: str | None = None, progress: Progress | None = None,
-                     encoding: str | None = None, batch: int = BATCH) -> ImportResult:
-    """Import one file in one transaction; CsvImportError (nothing kept) if anything is wrong."""
-    started = time.perf_counter()
-    sha = file_sha256(source)  # one read, no parsing: a re-import is recognised cheaply
-    if hasattr(source, "seek"):
-        source.seek(0)
-    async with conn.transaction():
-        # Two imports of the same file at once: the second waits, then sees it logged.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 5))", f"import/{kind}/{sha}")
-        done = await conn.fetchrow("SELECT rows FROM import_log WHERE kind = $1 AND sha256 = $2", kind, sha)
-        if done is not None:
-            return ImportResult(kind, sha, done["rows"], 0, 0, True, time.perf_counter() - started)
-        writer = _Writer(conn, kind, node_id, town, batch)
-        stream = RecordStream(kind, source, encoding=encoding, progress=progress)
-        for record in stream:
-            writer.add(record, stream.rows + 1)
-            if writer.full():
-                await writer.flush()
-        await writer.flush()
-        if writer.errors:
-            raise CsvImportError(writer.errors[:100], len(writer.errors))
-        await conn.execute(
-            "INSERT INTO import_log (kind, sha256, rows, changed, staff_id) VALUES ($1, $2, $3, $4, $5)",
-            kind, sha, stream.rows, writer.changed, staff_id)
-    return ImportResult(kind, sha, stream.rows, writer.changed, writer.unchanged, False,
-                        time.perf_counter() - started)
+@dataclasses.dataclass(frozen=True)
+class ChunkPolicy:
+    """How many records a chunk applies, and how long the writer pauses after one.
 
-
-class _Writer:
-    """Buffers records, checks references in bulk, writes the changed ones via the outbox.
-
-    Within a buffer the order of changes is by entity type, then file order; a file holds
-    one kind, so in practice it is file order.
+    The size adapts so that a chunk holds the HLC row and entity-store locks for about
+    ``target_ms`` (record_changes to commit); the pause (``pause_ratio`` × that time) leaves
+    the locks, and a core, to the node's other writers. Measured in bench_import_issuance.
     """
 
-    def __init__(self, conn: asyncpg.Connection, kind: str, node_id: str, town: str, size: int) -> None:
-        self.conn, self.kind, self.node_id, self.town, self.size = conn, kind, node_id, town, size
-        self.pending: list[tuple[Any, int]] = []
-        self.errors: list[CsvError] = []
-        self.changed = self.unchanged = 0
+    target_ms: float = 20.0
+    first_rows: int = 200
+    min_rows: int = 50
+    max_rows: int = 5000
+    pause_ratio: float = 1.0
 
-    def add(self, record: Any, row: int) -> None:
-        self.pending.append((record, row))
-
-    def full(self) -> bool:
-        return len(self.pending) >= self.size
-
-    async def flush(self) -> None:
-        batch, self.pending = self.pending, []
-        if not batch:
-            return
-        await self._check_references(batch)
-        if self.errors:
-            return  # the file will be refused; keep reading only to report every error
-        by_type: dict[str, list[tuple[Any, int]]] = {}
-        for record, row in batch:
-            by_type.setdefault(record.entity_type, []).append((record, row))
-        changes: list[Change] = []
-        for entity_type, items in by_type.items():
-            held = await self._held(entity_type, [r.entity_id for r, _ in items])
-            for record, _ in items:
-                state = record.to_state()
-                if held.get(record.entity_id) == state:
-                    self.unchanged += 1
-                    continue
-                changes.append(Change(entity_type, record.entity_id, state))
-        # One batch through the outbox: a few statements for the whole buffer, one clock
-        # tick, no lock per entity (a 100k-row file is one transaction).
-        await record_changes(self.conn, node_id=self.node_id, town=self.town, changes=changes)
-        self.changed += len(changes)
-
-    async def _held(self, entity_type: str, ids: list[str]) -> dict[str, Any]:
-        rows = await self.conn.fetch(
-            "SELECT entity_id, state FROM entities WHERE entity_type = $1 AND entity_id = ANY($2::text[])",
-            entity_type, ids)
-        return {r["entity_id"]: json.loads(r["state"]) for r in rows}
-
-    async def _check_references(self, batch: list[tuple[Any, int]]) -> None:
-        if self.kind not in REFERENCES:
-            return
-        target, attr, column = REFERENCES[self.kind]
-        wanted = {ref for record, _ in batch for ref in _refs(record, attr)}
-        found = set(await self.conn.fetchval(
-            "SELECT coalesce(array_agg(entity_id), '{}') FROM entities WHERE entity_type = $1"
-            " AND entity_id = ANY($2::text[])", target, sorted(wanted)))
-        for record, row in batch:
-            for ref in _refs(record, attr):
-                if ref not in found:
-                    self.errors.append(CsvError(row, column, f"{target} {ref} does not exist on this node "
-                                                f"(import its file first)", "csv.reference"))
+    def next_rows(self, rows: int, held_ms: float) -> int:
+        """The next chunk's size, from this one's size and lock time."""
+        wanted = rows * self.target_ms / held_ms if held_ms > 0 else 2 * rows
+        # Halfway towards the wanted size: one slow chunk (a checkpoint, a busy core) must
+        # not halve the next one.
+        return int(max(self.min_rows, min(self.max_rows, (rows + wanted) / 2)))
 
 
-def _refs(record: Any, attr: str) -> tuple[str, ...]:
-    value = getattr(record, attr, None)
-    if value is None:
-        return ()
-    return tuple(value) if isinstance(value, tuple) else (value,)
+# The former behaviour (the whole file in one transaction), kept for the benchmark only.
+WHOLE_FILE = ChunkPolicy(first_rows=2**31 - 1, min_rows=2**31 - 1, max_rows=2**31 - 1, pause_ratio=0)
+
+
+@dataclasses.dataclass
+class ApplyStats:
+    """What one apply_job call measured: chunks it applied and each one's lock time."""
+
+    chunks: int = 0
+    lock_ms: list[float] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class JobRecord:
+    """One row of import_jobs: a file checked and staged, applied up to ``applied_through``."""
+
+    job_id: str
+    kind: str
+    sha256: str
+    state: str  # applying | done
+    rows: int
+    total: int
+    applied_through: int
+    chunks: int
+    changed: int
+    unchanged: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return dataclasses.asdict(self)
+
+
+async def load_job(conn: asyncpg.Connection, job_id: str) -> JobRecord | None:
+    """The job's record, or None for an unknown id."""
+    row = await conn.fetchrow(
+        "SELECT job_id::text, kind, sha256, state, rows, total, applied_through, chunks, changed, unchanged"
+        " FROM import_jobs WHERE job_id = $1", uuid.UUID(job_id))
+    return JobRecord(**dict(row)) if row is not None else None
+
+
+async def unfinished_jobs(conn: asyncpg.Connection) -> list[str]:
+    """Ids of jobs still applying (a node restarted mid-import resumes them), oldest first."""
+    rows = await conn.fetch("SELECT job_id::text FROM import_jobs WHERE state = 'applying' ORDER BY created_at")
+    return [r[0] for r in rows]
+
+
+async def import_csv(conn: asyncpg.Connection, kind: str, source: Source, *, node_id: str, town: str,
+                     staff_id: str | None = None, progress: Progress | None = None,
+                     encoding: str | None = None, job_id: str | None = None,
+                     policy: ChunkPolicy = ChunkPolicy(), on_apply: ApplyProgress | None = None,
+                     before_commit: ChunkHook | None = None, stats: ApplyStats | None = None) -> ImportResult:
+    """Check the whole file, then apply it in chunks; CsvImportError (nothing kept) if bad."""
+    started = time.perf_counter()
+    staged = await stage_file(conn, kind, source, staff_id=staff_id, job_id=job_id,
+                              progress=progress, encoding=encoding)
+    if staged.job_id is None:
+        return ImportResult(kind, staged.sha256, staged.rows, 0, 0, True, time.perf_counter() - started)
+    result = await apply_job(conn, staged.job_id, node_id=node_id, town=town, policy=policy,
+                             on_apply=on_apply, before_commit=before_commit, stats=stats)
+    return dataclasses.replace(result, seconds=time.perf_counter() - started)
+
+
+async def apply_job(conn: asyncpg.Connection, job_id: str, *, node_id: str, town: str,
+                    policy: ChunkPolicy = ChunkPolicy(), on_apply: ApplyProgress | None = None,
+                    before_commit: ChunkHook | None = None, stats: ApplyStats | None = None) -> ImportResult:
+    """Apply a staged job's remaining records chunk by chunk (also: resume after a crash)."""
+    started = time.perf_counter()
+    stats = stats if stats is not None else ApplyStats()
+    job = await load_job(conn, job_id)
+    if job is None:
+        raise LookupError(f"no import job {job_id}")
+    if on_apply:
+        on_apply(job.applied_through, job.total)
+    rows = policy.first_rows
+    while job.state == "applying":
+        step = await _apply_chunk(conn, job_id, rows, node_id, town, before_commit)
+        if step is None:
+            break  # another runner of the same job applied the last chunk
+        applied, total, held_ms = step
+        stats.chunks += 1
+        stats.lock_ms.append(held_ms)
+        if on_apply:
+            on_apply(applied, total)
+        if applied >= total:
+            break
+        rows = policy.next_rows(rows, held_ms)
+        await asyncio.sleep(policy.pause_ratio * held_ms / 1000)
+    # Outside any chunk: the staged copy is no longer needed once the job is done.
+    await conn.execute("DELETE FROM import_staged WHERE job_id = $1", uuid.UUID(job_id))
+    job = await load_job(conn, job_id)
+    return ImportResult(job.kind, job.sha256, job.rows, job.changed, job.unchanged, False,
+                        time.perf_counter() - started, job.job_id, job.chunks)
+
+
+async def _apply_chunk(conn: asyncpg.Connection, job_id: str, rows: int, node_id: str, town: str,
+                       before_commit: ChunkHook | None) -> tuple[int, int, float] | None:
+    """One chunk in one transaction; (applied through, total, lock ms), None if the job is done."""
+    key = uuid.UUID(job_id)
+    async with conn.transaction():
+        # The job row first (lock order: rows a writer locks → hlc_state → entity store,
+        # store.ENTITY_STORE_LOCK): two runners of one job apply disjoint chunks in turn.
+        job = await conn.fetchrow(
+            "SELECT kind, sha256, staff_id, rows, total, applied_through, chunks, changed FROM import_jobs"
+            " WHERE job_id = $1 AND state = 'applying' FOR UPDATE", key)
+        if job is None:
+            return None
+        staged = await conn.fetch(
+            "SELECT entity_type, entity_id, state FROM import_staged WHERE job_id = $1 AND seq >= $2"
+            " ORDER BY seq LIMIT $3", key, job["applied_through"], rows)
+        applied = job["applied_through"] + len(staged)
+        if not staged and applied < job["total"]:
+            raise RuntimeError(f"import job {job_id}: staged records from {applied} are missing")
+        changes = await _changes(conn, staged)
+        if changes:
+            # The locks record_changes takes (re-entrant), taken first so that the time
+            # measured below is the time they are held, not the wait for them.
+            await store.lock_clock(conn, node_id)
+            await store.lock_entity_store(conn)
+        locked = time.perf_counter()
+        # The only statements under the HLC row and entity-store locks are from here to commit.
+        await record_changes(conn, node_id=node_id, town=town, changes=changes)
+        finished = applied >= job["total"]
+        await conn.execute(
+            "UPDATE import_jobs SET applied_through = $2, chunks = chunks + 1, changed = changed + $3,"
+            " unchanged = unchanged + $4, updated_at = now(),"
+            " state = CASE WHEN $5 THEN 'done' ELSE 'applying' END,"
+            " finished_at = CASE WHEN $5 THEN now() END WHERE job_id = $1",
+            key, applied, len(changes), len(staged) - len(changes), finished)
+        if finished:
+            await conn.execute(
+                "INSERT INTO import_log (kind, sha256, rows, changed, staff_id) VALUES ($1, $2, $3, $4, $5)"
+                " ON CONFLICT (kind, sha256) DO NOTHING",
+                job["kind"], job["sha256"], job["rows"], job["changed"] + len(changes), job["staff_id"])
+        if before_commit is not None:
+            await before_commit(job["chunks"] + 1)
+    return applied, job["total"], (time.perf_counter() - locked) * 1000
+
+
+async def _changes(conn: asyncpg.Connection, staged: list[asyncpg.Record]) -> list[Change]:
+    """The staged records whose state differs from the one held, in file order."""
+    wanted: dict[str, list[str]] = {}
+    for r in staged:
+        wanted.setdefault(r["entity_type"], []).append(r["entity_id"])
+    held: dict[tuple[str, str], Any] = {}
+    for entity_type, ids in wanted.items():
+        for r in await conn.fetch("SELECT entity_id, state::text FROM entities WHERE entity_type = $1"
+                                  " AND entity_id = ANY($2::text[])", entity_type, ids):
+            held[(entity_type, r[0])] = json.loads(r[1])
+    changes = []
+    for r in staged:
+        state = json.loads(r["state"])
+        if held.get((r["entity_type"], r["entity_id"])) != state:
+            changes.append(Change(r["entity_type"], r["entity_id"], state))
+    return changes
 
 
 async def _cli(args: argparse.Namespace, progress: Callable[[int, int | None], None]) -> ImportResult:

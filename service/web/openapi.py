@@ -99,6 +99,8 @@ def document() -> dict[str, Any]:
             p("wait"), p("encoding")], ok="202"), "requestBody": {"required": False, "content": {
                 "text/csv": {"schema": {"type": "string"}}}}}},
         "/api/v1/imports/{job_id}": {"get": _op("Import progress and result", params=[p("job_id", "path")])},
+        "/api/v1/imports/{job_id}/resume": {"post": _op("Resume an import left applying (after a crash)",
+                                                        params=[p("job_id", "path")], ok="202")},
         "/api/v1/conflicts": {"get": _op("Open replication conflicts", params=[
             p("entity_type"), p("limit", schema={"type": "integer"}), p("offset", schema={"type": "integer"})])},
         "/api/v1/conflicts/{conflict_id}/resolve": {"post": _op(
