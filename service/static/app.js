@@ -2,7 +2,7 @@
 // replication freshness, and the access-reason dialog.
 
 import * as api from "./api.js";
-import { bi, button, clear, field, formError, h, input, showError, values } from "./dom.js";
+import { bi, button, clear, field, formError, h, input, setReasonRetry, showError, values } from "./dom.js";
 import { freshnessTable, stopAll, watch } from "./freshness.js";
 import { applicationView, certificateView, residentView, searchView } from "./counter.js";
 import { freshnessView, importView, verifyView } from "./tools.js";
@@ -33,6 +33,13 @@ function askReason(message) {
   });
 }
 api.setReasonPrompt(askReason);
+setReasonRetry(async (container) => {
+  const reason = await askReason();
+  if (!reason) return;
+  api.setReason(reason);
+  if (container instanceof HTMLFormElement) container.requestSubmit();
+  else render();
+});
 
 // ---- the banner: another town's data ----------------------------------------------
 

@@ -78,7 +78,7 @@ export async function residentView(id) {
       ["氏名", "Name", `${r.family_name} ${r.given_name}（${r.family_kana} ${r.given_kana}）`, "resident-name"],
       ["生年月日", "Date of birth", r.birth_date], ["住所", "Address", r.address],
       ["市町村", "Town", `${townName(r.town_code)}（${r.town_code}）`],
-      ["世帯", "Household", `${r.household_id}${r.householder ? "（世帯主 / householder）" : ""}`],
+      ["世帯", "Household", `${r.household_id}${r.is_householder ? "（世帯主 / householder）" : ""}`, "resident-household"],
     ])),
     panel("住家", "Dwellings", data.dwellings.length
       ? data.dwellings.map((d) => dwellingCard(r, d))
