@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from service.counter import lifecycle
+from service.counter import codes, lifecycle
 from service.api.common import Fields, json_object, now, reply, repository
 from service.api.context import acting_staff, audit_other_town, needs_reason
 from service.web.appkeys import SETTINGS
@@ -32,7 +32,7 @@ def _parse_create(body: dict[str, Any]) -> dict[str, Any]:
     disaster = f.obj("disaster")
     if disaster is not None:
         parsed["disaster"] = {"name": disaster.text("name", max_len=100),
-                              "date": disaster.date("date")}
+                              "date": disaster.date("date", past=True)}
     if kind == "risai":
         parsed["dwelling_id"] = f.text("dwelling_id", max_len=64)
     elif kind == "hisai":
@@ -76,7 +76,8 @@ def _new_state(parsed: dict, resident: dict, dwelling: dict | None, node: str, t
         "disaster": {"name": parsed["disaster"]["name"], "date": parsed["disaster"]["date"].isoformat()},
         "channel": parsed["channel"], "received_node": node, "received_town": town, "received_at": at,
         "survey_id": None, "damage_class": None, "current_certificate": None, "certificates": [],
-        "tracking_code_sha256": lifecycle.tracking_hash(application_id, code),
+        "tracking_code_sha256": lifecycle.tracking_hash(application_id, codes.code_key(code)),
+        "tracking_key": codes.tracking_lookup_key(code),  # the code alone finds it (index 0360)
         "history": [{"status": "received", "action": "receive", "at": at, "node": node, "staff": staff_id}],
     }
 
@@ -88,7 +89,7 @@ async def create_application(request: web.Request) -> web.Response:
     body = await json_object(request)
     parsed = _parse_create(body)
     settings = request.app[SETTINGS]
-    code = secrets.token_hex(4).upper()  # shown once, on the receipt; only its hash is kept
+    code = codes.new_code()  # shown once, on the receipt; only its hashes are kept
     async with repository(request) as repo, repo.transaction():
         resident, dwelling = await _references(repo, parsed)
         state = _new_state(parsed, resident, dwelling, settings.node.id, settings.node.town_code,
@@ -143,10 +144,26 @@ async def track_application(request: web.Request) -> web.Response:
     async with repository(request) as repo:
         app = await repo.get("application", request.match_info["application_id"])
     expected = app and app["tracking_code_sha256"]
-    given = lifecycle.tracking_hash(request.match_info["application_id"], code.strip().upper())
+    given = lifecycle.tracking_hash(request.match_info["application_id"], codes.code_key(code))
     if not expected or not secrets.compare_digest(expected, given):
         raise NotFound("no application with that id and tracking code", code="application.not_found")
     return reply({"application": lifecycle.public_view(app)})
+
+
+async def track_by_code(request: web.Request) -> web.Response:
+    """GET /api/v1/tracking?code=: the applicant's view from the receipt's code alone.
+
+    The code is the credential (59 bits); case, spaces and dashes do not matter, as with
+    kiosk codes. Unknown and malformed codes give the same 404.
+    """
+    code = request.query.get("code", "")
+    found = []
+    if len(codes.code_key(code)) == codes.LENGTH:
+        async with repository(request) as repo:
+            found = await repo.find("application", "tracking_key", codes.tracking_lookup_key(code), limit=2)
+    if len(found) != 1:
+        raise NotFound("no application with that tracking code", code="application.not_found")
+    return reply({"application": lifecycle.public_view(found[0])})
 
 
 @require_role("clerk", "supervisor")

@@ -18,6 +18,7 @@ from service.api.common import reply
 from service.api.context import acting_staff
 from service.web.appkeys import POOL, SETTINGS
 from service.staff.sessions import require_role
+from service.imports.source import canonical_encoding
 from service.imports.stream import CsvImportError
 from service.errors import InvalidRequest, NotFound
 from service.imports.writer import import_csv
@@ -90,8 +91,12 @@ async def start_import(request: web.Request) -> web.Response:
     if kind not in KINDS:
         raise InvalidRequest.field("kind", f"must be one of {', '.join(KINDS)}", "invalid.choice")
     encoding = request.query.get("encoding") or None
-    if encoding not in (None, "utf-8", "utf-8-sig", "cp932", "shift_jis"):
-        raise InvalidRequest.field("encoding", "must be utf-8 or cp932", "invalid.choice")
+    if encoding is not None:
+        try:
+            encoding = canonical_encoding(encoding)
+        except ValueError:
+            raise InvalidRequest.field("encoding", "must be UTF-8 or CP932 (also: Shift_JIS, SJIS, MS932,"
+                                       " Windows-31J)", "invalid.choice") from None
     job = ImportJob(uuid.uuid4().hex, kind)
     request.app[IMPORT_JOBS][job.job_id] = job
     job.task = asyncio.create_task(_run(request.app, job, data, staff.staff_id, encoding))

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import unicodedata
 from typing import Any
 
 from aiohttp import web
 
 from service.api.common import check_query, query_int, reply, repository
 from service.api.context import acting_staff, audit_other_town, needs_reason
+from service.staff.audit import REASON_HEADER
 from service.staff.sessions import require_role
 from service.errors import InvalidRequest, NotFound
 from service.counter.records import search_key
+from service.counter.search_keys import address_key
 
+OTHER_TOWN_COUNT_CAP = 1000  # counting stops here: "1000 or more" is enough to say
 _NAME = "risai_search_key((state->>'family_name') || (state->>'given_name'))"
 _KANA = "risai_search_key((state->>'family_kana') || (state->>'given_kana'))"
 
@@ -47,7 +49,7 @@ def _criteria(request: web.Request) -> tuple[list[str], list[Any]]:
         except ValueError:
             raise InvalidRequest.field("birth_date", "must be a date YYYY-MM-DD", "invalid.date") from None
     if q.get("address", "").strip():
-        add("state->>'address' LIKE '%' || ? || '%'", _like(unicodedata.normalize("NFKC", q["address"].strip())))
+        add("risai_address_key(state->>'address') LIKE '%' || ? || '%'", _like(address_key(q["address"])))
     if len(args) == 0:
         raise InvalidRequest.field("name", "give at least one of name, kana, birth_date, address",
                                    "search.criteria_required")
@@ -58,11 +60,24 @@ def _criteria(request: web.Request) -> tuple[list[str], list[Any]]:
 
 @require_role("clerk", "supervisor", "surveyor")
 async def search_residents(request: web.Request) -> web.Response:
-    """GET /api/v1/residents?name=&kana=&birth_date=&address=&town_code=&limit="""
+    """GET /api/v1/residents?name=&kana=&birth_date=&address=&town_code=&limit=
+
+    Without a town and without a reason, this town's matches are returned and the other
+    towns' matches only counted (``other_town_matches``, at most OTHER_TOWN_COUNT_CAP):
+    seeing them needs a stated reason (X-Access-Reason), which is then audited per row.
+    """
     staff = acting_staff(request)
     limit = query_int(request, "limit", 20, 1, 100)
     where, args = _criteria(request)
+    own_only = not request.query.get("town_code") and REASON_HEADER not in request.headers
+    hidden = 0
     async with repository(request) as repo, repo.transaction():
+        if own_only:
+            n = len(args) + 1
+            hidden = await repo.conn.fetchval(
+                f"SELECT count(*) FROM (SELECT 1 FROM entities WHERE {' AND '.join(where)}"
+                f" AND state->>'town_code' <> ${n} LIMIT {OTHER_TOWN_COUNT_CAP}) AS m", *args, staff.town_code)
+            where, args = [*where, f"state->>'town_code' = ${n}"], [*args, staff.town_code]
         rows = await repo.conn.fetch(
             f"SELECT state FROM entities WHERE {' AND '.join(where)}"
             f" ORDER BY {_KANA}, entity_id LIMIT {limit}", *args)
@@ -73,7 +88,7 @@ async def search_residents(request: web.Request) -> web.Response:
             await audit_other_town(repo, request, staff, towns={resident["town_code"]},
                                    action="resident.search", subject_type="resident",
                                    subject_id=resident["resident_id"])
-    return reply({"residents": found, "count": len(found)})
+    return reply({"residents": found, "count": len(found), "other_town_matches": hidden})
 
 
 @require_role("clerk", "supervisor", "surveyor")
@@ -116,9 +131,10 @@ async def search_dwellings(request: web.Request) -> web.Response:
         elif q.get("address", "").strip():
             rows = await repo.conn.fetch(
                 "SELECT state FROM entities WHERE entity_type = 'dwelling'"
-                " AND state->>'location' LIKE '%' || $1 || '%' AND ($2::text IS NULL OR state->>'town_code' = $2)"
+                " AND risai_address_key(state->>'location') LIKE '%' || $1 || '%'"
+                " AND ($2::text IS NULL OR state->>'town_code' = $2)"
                 f" ORDER BY entity_id LIMIT {limit}",
-                _like(unicodedata.normalize("NFKC", q["address"].strip())), q.get("town_code"))
+                _like(address_key(q["address"])), q.get("town_code"))
             found = [json.loads(r["state"]) for r in rows]
         else:
             raise InvalidRequest.field("address", "give one of address, household_id, resident_id",

@@ -42,15 +42,30 @@ export function searchView() {
     clearErrors(form);
     try {
       const data = await api.get(api.query("/api/v1/residents", values(form)));
-      lastResults = data.residents;
-      clear(results).append(resultTable(data.residents));
+      lastResults = data;
+      clear(results).append(resultTable(data), otherTownNote(data, form));
     } catch (e) { showError(form, e); }
   });
-  if (lastResults) results.append(resultTable(lastResults));
+  if (lastResults) results.append(resultTable(lastResults), otherTownNote(lastResults, form));
   return h("div", {}, form, results);
 }
 
-function resultTable(residents) {
+// Without a reason the node returns this town's matches and counts the others: say so,
+// and offer to state a reason (audited) to see them.
+function otherTownNote(data, form) {
+  const n = data.other_town_matches || 0;
+  if (!n) return null;
+  const count = n >= 1000 ? "1000件以上" : `${n}件`;
+  return h("p", { class: "card notice", id: "other-town-matches" },
+    bi(`他の市町村の住民にも${count}該当します。表示するには閲覧理由が必要です（監査記録に残ります）。`,
+      `${n >= 1000 ? "1000 or more" : n} residents of other towns also match; seeing them needs a reason (audited).`),
+    " ", button("理由を入力して表示", "Give a reason and show them", { id: "show-other-towns", onclick: async () => {
+      const reason = await api.askForReason();
+      if (reason) { api.setReason(reason); form.requestSubmit(); }
+    } }));
+}
+
+function resultTable({ residents }) {
   if (!residents.length) return h("p", { class: "card muted" }, bi("該当する住民はいません", "No residents found"));
   return h("table", { class: "card results" },
     h("thead", {}, h("tr", {}, h("th", {}, bi("氏名", "Name")), h("th", {}, bi("生年月日", "Born")),
