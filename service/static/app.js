@@ -13,6 +13,11 @@ export function townName(code) {
   return towns[code] ? `${towns[code].name}` : code;
 }
 
+// Whether this node holds a current delegation of `code` (unknown towns: do not block;
+// the node still refuses at issuing), and which nodes do.
+export const canIssueHere = (code) => !towns[code] || towns[code].here !== false;
+export const issuersOf = (code) => (towns[code] && towns[code].issuers) || [];
+
 const view = document.getElementById("view");
 const banner = document.getElementById("banner");
 let unwatchBanner = null;
