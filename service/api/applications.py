@@ -27,7 +27,7 @@ def _parse_create(body: dict[str, Any]) -> dict[str, Any]:
     disaster = f.obj("disaster")
     if disaster is not None:
         parsed["disaster"] = {"name": disaster.text("name", max_len=100),
-                              "date": disaster.date("date")}
+                              "date": disaster.date("date", past=True)}
     if kind == "risai":
         parsed["dwelling_id"] = f.text("dwelling_id", max_len=64)
     elif kind == "hisai":
@@ -69,6 +69,17 @@ async def track_application(request: web.Request) -> web.Response:
     async with repository(request) as repo:
         view = await applications.track_application(repo, request.match_info["application_id"],
                                                     request.query.get("code", ""))
+    return reply({"application": view})
+
+
+async def track_by_code(request: web.Request) -> web.Response:
+    """GET /api/v1/tracking?code=: the applicant's view from the receipt's code alone.
+
+    The code is the credential; case, spaces and dashes do not matter, as with kiosk codes.
+    Unknown and malformed codes give the same 404.
+    """
+    async with repository(request) as repo:
+        view = await applications.track_by_code(repo, request.query.get("code", ""))
     return reply({"application": view})
 
 

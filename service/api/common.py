@@ -11,6 +11,7 @@ from aiohttp import web
 import contextlib
 
 from service.web.appkeys import POOL, SETTINGS
+from service.counter.record_checks import check_not_after, jst_today
 from service.errors import InvalidRequest
 from service.storage.db import acquire
 from service.storage.residents import CounterRepository
@@ -83,16 +84,20 @@ class Fields:
             return None
         return value.strip()
 
-    def date(self, name: str, *, required: bool = True) -> dt.date | None:
-        """An ISO date (YYYY-MM-DD)."""
+    def date(self, name: str, *, required: bool = True, past: bool = False) -> dt.date | None:
+        """An ISO date (YYYY-MM-DD); with ``past``, not after today in JST."""
         value = self.text(name, required=required, max_len=10)
         if value is None:
             return None
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             self.add(name, "must be a date YYYY-MM-DD", "invalid.date")
             return None
+        if past and (problem := check_not_after(name, day, jst_today(now()))):
+            self.add(name, problem.reason, problem.code)
+            return None
+        return day
 
     def decimal(self, name: str) -> Decimal | None:
         """A number (JSON number or numeric string); range checks are the record's."""

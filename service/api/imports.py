@@ -14,6 +14,7 @@ from aiohttp import web
 
 from service.api.common import reply
 from service.api.context import acting_staff
+from service.imports.source import canonical_encoding
 from service.errors import InvalidRequest, NotFound
 from service.imports.runner import ImportJobs
 from service.staff.sessions import require_role
@@ -46,8 +47,12 @@ async def start_import(request: web.Request) -> web.Response:
     if kind not in KINDS:
         raise InvalidRequest.about("kind", f"must be one of {', '.join(KINDS)}", "invalid.choice")
     encoding = request.query.get("encoding") or None
-    if encoding not in (None, "utf-8", "utf-8-sig", "cp932", "shift_jis"):
-        raise InvalidRequest.about("encoding", "must be utf-8 or cp932", "invalid.choice")
+    if encoding is not None:
+        try:
+            encoding = canonical_encoding(encoding)
+        except ValueError:
+            raise InvalidRequest.about("encoding", "must be UTF-8 or CP932 (also: Shift_JIS, SJIS, MS932,"
+                                       " Windows-31J)", "invalid.choice") from None
     job = request.app[IMPORT_JOBS].start(kind, data, staff_id=staff.staff_id, encoding=encoding)
     if request.query.get("wait") in ("1", "true"):
         await asyncio.shield(job.task)

@@ -12,6 +12,7 @@ from service.api.context import acting_staff, actor
 from service.counter import residents
 from service.counter.residents import ResidentQuery
 from service.errors import InvalidRequest
+from service.staff.audit import REASON_HEADER
 from service.staff.sessions import require_role
 
 def _query(request: web.Request) -> ResidentQuery:
@@ -29,13 +30,18 @@ def _query(request: web.Request) -> ResidentQuery:
 
 @require_role("clerk", "supervisor", "surveyor")
 async def search_residents(request: web.Request) -> web.Response:
-    """GET /api/v1/residents?name=&kana=&birth_date=&address=&town_code=&limit="""
+    """GET /api/v1/residents?name=&kana=&birth_date=&address=&town_code=&limit=
+
+    Without a town and a reason (X-Access-Reason), other towns' matches are only counted
+    (``other_town_matches``); see service.counter.residents.search_residents.
+    """
     who = actor(request)
     limit = query_int(request, "limit", 20, 1, 100)
     query = _query(request)
     async with repository(request) as repo:
-        found = await residents.search_residents(repo, who, query, limit)
-    return reply({"residents": found, "count": len(found)})
+        found, hidden = await residents.search_residents(
+            repo, who, query, limit, reason_given=REASON_HEADER in request.headers)
+    return reply({"residents": found, "count": len(found), "other_town_matches": hidden})
 
 
 @require_role("clerk", "supervisor", "surveyor")

@@ -27,6 +27,7 @@ def setup_api(app: web.Application) -> None:
     r.add_post(f"{V1}/applications", applications.create_application)
     r.add_get(f"{V1}/applications/{{application_id}}", applications.get_application)
     r.add_get(f"{V1}/applications/{{application_id}}/tracking", applications.track_application)
+    r.add_get(f"{V1}/tracking", applications.track_by_code)
     r.add_post(f"{V1}/applications/{{application_id}}/resurvey-request", applications.request_resurvey)
     r.add_post(f"{V1}/applications/{{application_id}}/surveys", surveys.enter_survey)
     r.add_post(f"{V1}/applications/{{application_id}}/judgement", surveys.judge)

@@ -25,7 +25,7 @@ def _survey_from(body: dict, dwelling_id: str, surveyor: str, node: str) -> Surv
     f = Fields(body, SURVEY_FIELDS)
     survey_id = f.text("survey_id", required=False, max_len=64) or f"S-{node}-{uuid.uuid4().hex[:12]}"
     kind = f.choice("kind", ("first", "second"), default="first")
-    surveyed_on = f.date("surveyed_on")
+    surveyed_on = f.date("surveyed_on", past=True)
     ratio, depth = f.decimal("damage_ratio"), f.decimal("flood_depth_m")
     photos = body.get("photo_sha256", [])
     if not isinstance(photos, list):

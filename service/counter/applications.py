@@ -14,7 +14,7 @@ from typing import Any
 
 from certs.errors import InvalidInput
 from certs.town_code import validate_town_code
-from service.counter import lifecycle
+from service.counter import codes, lifecycle
 from service.counter.access import Actor, AuditedStore, audit_other_towns, needs_reason
 from service.errors import InvalidRequest, NotFound
 
@@ -62,7 +62,8 @@ def _new_state(parsed: dict, resident: dict, dwelling: dict | None, *, node: str
         "disaster": {"name": parsed["disaster"]["name"], "date": parsed["disaster"]["date"].isoformat()},
         "channel": parsed["channel"], "received_node": node, "received_town": town, "received_at": at,
         "survey_id": None, "damage_class": None, "current_certificate": None, "certificates": [],
-        "tracking_code_sha256": lifecycle.tracking_hash(application_id, code),
+        "tracking_code_sha256": lifecycle.tracking_hash(application_id, codes.code_key(code)),
+        "tracking_key": codes.tracking_lookup_key(code),  # the code alone finds it (index 0360)
         "history": [{"status": "received", "action": "receive", "at": at, "node": node, "staff": staff_id}],
     }
 
@@ -78,9 +79,9 @@ async def receive_application(store: AuditedStore, actor: Actor, parsed: dict[st
                               town: str, at: dt.datetime) -> tuple[dict[str, Any], str]:
     """Receive a parsed application at this node; returns (state, tracking code).
 
-    The tracking code is shown once, on the receipt; only its hash is kept.
+    The tracking code is shown once, on the receipt; only its hashes are kept.
     """
-    code = secrets.token_hex(4).upper()
+    code = codes.new_code()
     async with store.transaction():
         resident, dwelling = await _references(store, parsed)
         state = _new_state(parsed, resident, dwelling, node=store.node_id, town=town,
@@ -110,10 +111,21 @@ async def track_application(store: AuditedStore, application_id: str, code: str)
     """
     app = await store.get("application", application_id)
     expected = app and app["tracking_code_sha256"]
-    given = lifecycle.tracking_hash(application_id, code.strip().upper())
+    given = lifecycle.tracking_hash(application_id, codes.code_key(code))
     if not expected or not secrets.compare_digest(expected, given):
         raise NotFound("no application with that id and tracking code", code="application.not_found")
     return lifecycle.public_view(app)
+
+
+async def track_by_code(store: AuditedStore, code: str) -> dict[str, Any]:
+    """The applicant's view from the tracking code alone (one rule with kiosk codes:
+    case, spaces and dashes do not matter). Unknown and malformed codes give the same 404."""
+    found = []
+    if len(codes.code_key(code)) == codes.LENGTH:
+        found = await store.find("application", "tracking_key", codes.tracking_lookup_key(code), limit=2)
+    if len(found) != 1:
+        raise NotFound("no application with that tracking code", code="application.not_found")
+    return lifecycle.public_view(found[0])
 
 
 async def request_resurvey(store: AuditedStore, actor: Actor, application_id: str, note: str | None,

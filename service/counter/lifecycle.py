@@ -65,4 +65,4 @@ def public_view(app: dict[str, Any]) -> dict[str, Any]:
 
 def staff_view(app: dict[str, Any]) -> dict[str, Any]:
     """The application as staff see it (the tracking code hash stays inside)."""
-    return {k: v for k, v in app.items() if k != "tracking_code_sha256"}
+    return {k: v for k, v in app.items() if k not in ("tracking_code_sha256", "tracking_key")}

@@ -22,6 +22,11 @@ _CONTROL = {False: re.compile(r"[\x00-\x1f\x7f-\x9f]"), True: re.compile(r"[\x00
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _REGION = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 EARLIEST_DATE = dt.date(1870, 1, 1)
+JST = dt.timezone(dt.timedelta(hours=9))  # the day a person at the counter means (no DST)
+# 外字: private-use characters (BMP U+E000–U+F8FF, planes 15–16). A town's own glyphs
+# mean nothing on another node, in a PDF font or to a verifier; bytes of a mis-declared
+# file decode to them too (CP932 F040–F9FC).
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
 
 
 class RecordError(Error, ValueError):
@@ -75,9 +80,18 @@ def check_text(max_len: int, *, required: bool = True, multiline: bool = False) 
             return FieldProblem(field, f"is longer than {max_len} characters", "record.too_long")
         if control.search(value):
             return FieldProblem(field, "contains control characters", "record.control_char")
+        if gaiji := _PRIVATE_USE.search(value):
+            return _gaiji_problem(field, gaiji.group())
         return None
 
     return check
+
+
+def _gaiji_problem(field: str, char: str) -> FieldProblem:
+    point = f"U+{ord(char):04X}"
+    return FieldProblem(field, f"外字（私用領域の文字 {point}）は使えません。標準の文字に置き換えてください"
+                        f" / private-use character (外字) {point}: map it to a standard character",
+                        "record.gaiji")
 
 
 def check_kana(field: str, value: Any) -> FieldProblem | None:
@@ -126,6 +140,18 @@ def check_date(field: str, value: Any) -> FieldProblem | None:
     return None
 
 
+def jst_today(now: dt.datetime) -> dt.date:
+    """The calendar day in Japan at the aware instant ``now`` (a survey or disaster date)."""
+    return now.astimezone(JST).date()
+
+
+def check_not_after(field: str, value: dt.date, latest: dt.date) -> FieldProblem | None:
+    """A date that has already happened: not after ``latest`` (today in JST)."""
+    if value > latest:
+        return FieldProblem(field, f"is in the future (after {latest.isoformat()}, JST)", "record.future_date")
+    return None
+
+
 def check_bool(field: str, value: Any) -> FieldProblem | None:
     """True or false."""
     return None if isinstance(value, bool) else _type_problem(field, value, "true or false")
@@ -160,7 +186,9 @@ def check_decimal(low: Decimal, high: Decimal, unit: str) -> Check:
             return _type_problem(field, value, "a Decimal")
         if not value.is_finite() or not low <= value <= high:
             return FieldProblem(field, f"must be {low} to {high} {unit}", "record.range")
-        if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        # Trailing zeros carry no precision: "50.000" and 50.000 are both 50 (one rule for
+        # JSON strings, JSON numbers and CSV cells).
+        if value.normalize().as_tuple().exponent < -2:  # type: ignore[operator]
             return FieldProblem(field, "has more than 2 decimal places", "record.precision")
         return None
 

@@ -34,24 +34,39 @@ class ResidentStore(AuditedStore, Protocol):
 
     async def search_residents(self, query: ResidentQuery, limit: int) -> list[dict]: ...
 
+    async def count_residents_elsewhere(self, query: ResidentQuery, town_code: str, cap: int) -> int: ...
+
     async def dwellings_of(self, household_id: str) -> list[dict]: ...
 
     async def dwellings_at(self, address: str, town_code: str | None, limit: int) -> list[dict]: ...
 
 
-async def search_residents(store: ResidentStore, actor: Actor, query: ResidentQuery,
-                           limit: int) -> list[dict[str, Any]]:
-    """Residents matching the query; each from another town is audited."""
+OTHER_TOWN_COUNT_CAP = 1000  # counting stops here: "1000 or more" is enough to say
+
+
+async def search_residents(store: ResidentStore, actor: Actor, query: ResidentQuery, limit: int,
+                           *, reason_given: bool) -> tuple[list[dict[str, Any]], int]:
+    """(residents matching the query, other towns' matches not shown).
+
+    Without a town and without a stated reason, this town's matches are returned and the
+    other towns' matches only counted (at most OTHER_TOWN_COUNT_CAP): seeing them needs a
+    reason, and each one then shown is audited.
+    """
     if not query.has_criteria():
         raise InvalidRequest.about("name", "give at least one of name, kana, birth_date, address",
                                    "search.criteria_required")
+    hidden = 0
     async with store.transaction():
+        if query.town_code is None and not reason_given:
+            own = actor.staff.town_code
+            hidden = await store.count_residents_elsewhere(query, own, OTHER_TOWN_COUNT_CAP)
+            query = dataclasses.replace(query, town_code=own)
         found = await store.search_residents(query, limit)
         needs_reason(actor, {r["town_code"] for r in found})
         for resident in found:
             await audit_other_towns(store, actor, towns={resident["town_code"]}, action="resident.search",
                                     subject_type="resident", subject_id=resident["resident_id"])
-    return found
+    return found, hidden
 
 
 async def read_resident(store: ResidentStore, actor: Actor, resident_id: str) -> tuple[dict, dict | None, list]:

@@ -33,3 +33,10 @@ def search_key(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = folded.translate(_HIRA_TO_KATA).translate(_VARIANTS).translate(_DROP)
     return "".join(folded.split())
+
+
+def address_key(text: str) -> str:
+    """Normalise an address for search: NFKC (全角 １２３ and ｱ fold to 123 and ア) and
+    no white space. The SQL twin is risai_address_key (migration 0360); both sides of a
+    comparison fold, so an address typed exactly as stored always matches."""
+    return "".join(unicodedata.normalize("NFKC", text).split())

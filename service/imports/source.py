@@ -33,14 +33,30 @@ def prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
+# Names a town's export may give for Shift_JIS. Registry exports said to be Shift_JIS are
+# CP932 in practice (①, 髙, NEC/IBM extensions), so all of them read as CP932. Python
+# knows some of these names (sjis, ms932) but not others (windows-31j, x-sjis).
+CP932_NAMES = frozenset({"cp932", "ms932", "mskanji", "ms_kanji", "windows31j", "shiftjis", "sjis",
+                         "xsjis", "csshiftjis", "cswindows31j", "s_jis"})
+ENCODINGS = ("utf-8", "cp932")  # what an import accepts, after aliases
+
+
+def canonical_encoding(name: str) -> str:
+    """"utf-8" or "cp932" for any accepted spelling (case, "-" and "_" ignored); else ValueError."""
+    key = name.strip().lower().replace("-", "").replace("_", "")
+    if key in {n.replace("_", "") for n in CP932_NAMES}:
+        return "cp932"
+    if key in {"utf8", "utf8sig"}:
+        return "utf-8"
+    raise ValueError(f"unsupported encoding {name!r}: use UTF-8 or CP932 (Shift_JIS)")
+
+
 def choose_encoding(first: bytes, requested: str | None) -> str:
     """Return the codec: BOM means UTF-8; else the requested one, else UTF-8 if it decodes."""
     if first.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if requested:
-        name = codecs.lookup(requested).name
-        # Registry exports said to be Shift_JIS are CP932 in practice (①, 髙, NEC/IBM extensions).
-        return "cp932" if name in {"shift_jis", "cp932", "ms932"} else name
+        return canonical_encoding(requested)
     try:
         codecs.getincrementaldecoder("utf-8")().decode(first, final=False)
     except UnicodeDecodeError:

@@ -13,23 +13,21 @@ import hashlib
 import secrets
 from typing import Any
 
+from service.counter import codes
 from service.errors import Unauthenticated
 
 KIOSK_SESSION_TTL = dt.timedelta(minutes=10)
 CODE_TTL = dt.timedelta(hours=72)
-_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: read out at a counter
 
 
 def new_application_code() -> str:
     """12 characters (about 59 bits) in groups of four: ABCD-EFGH-JKMN."""
-    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+    return codes.new_code()
 
 
 def normalise_code(code: str) -> str:
-    """Codes are typed by people: ignore case, spaces and dashes."""
-    raw = "".join(c for c in code.upper() if c.isalnum())
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+    """Codes are typed by people: the rule shared with tracking codes (service.counter.codes)."""
+    return codes.display_code(code)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,6 +9,7 @@ let accessReason = sessionStorage.getItem("risai.reason") || "";
 let askReason = async () => null; // set by the app: shows the reason dialog
 
 export function setReasonPrompt(fn) { askReason = fn; }
+export const askForReason = (message) => askReason(message);
 export function currentReason() { return accessReason; }
 export function setReason(text) {
   accessReason = (text || "").trim();

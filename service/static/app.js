@@ -2,7 +2,7 @@
 // replication freshness, and the access-reason dialog.
 
 import * as api from "./api.js";
-import { bi, button, clear, field, formError, h, input, showError, values } from "./dom.js";
+import { bi, button, clear, field, formError, h, input, setReasonRetry, showError, values } from "./dom.js";
 import { freshnessTable, stopAll, watch } from "./freshness.js";
 import { applicationView, certificateView, residentView, searchView } from "./counter.js";
 import { freshnessView, importView, verifyView } from "./tools.js";
@@ -12,6 +12,11 @@ export const towns = {}; // code → {name, mayor}, from the trust list
 export function townName(code) {
   return towns[code] ? `${towns[code].name}` : code;
 }
+
+// Whether this node holds a current delegation of `code` (unknown towns: do not block;
+// the node still refuses at issuing), and which nodes do.
+export const canIssueHere = (code) => !towns[code] || towns[code].here !== false;
+export const issuersOf = (code) => (towns[code] && towns[code].issuers) || [];
 
 const view = document.getElementById("view");
 const banner = document.getElementById("banner");
@@ -33,6 +38,13 @@ function askReason(message) {
   });
 }
 api.setReasonPrompt(askReason);
+setReasonRetry(async (container) => {
+  const reason = await askReason();
+  if (!reason) return;
+  api.setReason(reason);
+  if (container instanceof HTMLFormElement) container.requestSubmit();
+  else render();
+});
 
 // ---- the banner: another town's data ----------------------------------------------
 

@@ -2,7 +2,8 @@
 // survey → judgement (derived class) → issue → certificate.
 
 import * as api from "./api.js";
-import { dataTowns, townName } from "./app.js";
+import { canIssueHere, dataTowns, issuersOf, townName } from "./app.js";
+import { dateLabel, formatJst, todayJst } from "./dates.js";
 import { CLASSES, REPLICATION, STATUS, fromFloodDepth, fromRatio } from "./damage.js";
 import { bi, button, clear, clearErrors, field, formError, h, input, select, showError, values } from "./dom.js";
 
@@ -10,7 +11,6 @@ const issueReplies = new Map(); // certificate number → replication state from
 const trackingCodes = new Map(); // application id → tracking code (shown once)
 let lastResults = null;
 
-const today = () => new Date().toISOString().slice(0, 10);
 const classLabel = (code) => (code && CLASSES[code] ? bi(...CLASSES[code]) : bi("—", "none"));
 const statusLabel = (s) => bi(...(STATUS[s] || [s, s]));
 const canWrite = () => api.hasRole("clerk", "supervisor");
@@ -42,15 +42,30 @@ export function searchView() {
     clearErrors(form);
     try {
       const data = await api.get(api.query("/api/v1/residents", values(form)));
-      lastResults = data.residents;
-      clear(results).append(resultTable(data.residents));
+      lastResults = data;
+      clear(results).append(resultTable(data), otherTownNote(data, form));
     } catch (e) { showError(form, e); }
   });
-  if (lastResults) results.append(resultTable(lastResults));
+  if (lastResults) results.append(resultTable(lastResults), otherTownNote(lastResults, form));
   return h("div", {}, form, results);
 }
 
-function resultTable(residents) {
+// Without a reason the node returns this town's matches and counts the others: say so,
+// and offer to state a reason (audited) to see them.
+function otherTownNote(data, form) {
+  const n = data.other_town_matches || 0;
+  if (!n) return null;
+  const count = n >= 1000 ? "1000件以上" : `${n}件`;
+  return h("p", { class: "card notice", id: "other-town-matches" },
+    bi(`他の市町村の住民にも${count}該当します。表示するには閲覧理由が必要です（監査記録に残ります）。`,
+      `${n >= 1000 ? "1000 or more" : n} residents of other towns also match; seeing them needs a reason (audited).`),
+    " ", button("理由を入力して表示", "Give a reason and show them", { id: "show-other-towns", onclick: async () => {
+      const reason = await api.askForReason();
+      if (reason) { api.setReason(reason); form.requestSubmit(); }
+    } }));
+}
+
+function resultTable({ residents }) {
   if (!residents.length) return h("p", { class: "card muted" }, bi("該当する住民はいません", "No residents found"));
   return h("table", { class: "card results" },
     h("thead", {}, h("tr", {}, h("th", {}, bi("氏名", "Name")), h("th", {}, bi("生年月日", "Born")),
@@ -58,7 +73,7 @@ function resultTable(residents) {
     h("tbody", {}, residents.map((r) => h("tr", {},
       h("td", {}, h("a", { href: `#/resident/${encodeURIComponent(r.resident_id)}`, class: "resident-link" },
         `${r.family_name} ${r.given_name}`), h("div", { class: "kana" }, `${r.family_kana} ${r.given_kana}`)),
-      h("td", {}, r.birth_date), h("td", {}, r.address),
+      h("td", {}, dateLabel(r.birth_date)), h("td", {}, r.address),
       h("td", {}, townName(r.town_code), " ", otherTown(r.town_code))))));
 }
 
@@ -76,9 +91,9 @@ export async function residentView(id) {
   return h("div", {},
     panel("住民", "Resident", dl([
       ["氏名", "Name", `${r.family_name} ${r.given_name}（${r.family_kana} ${r.given_kana}）`, "resident-name"],
-      ["生年月日", "Date of birth", r.birth_date], ["住所", "Address", r.address],
+      ["生年月日", "Date of birth", dateLabel(r.birth_date)], ["住所", "Address", r.address],
       ["市町村", "Town", `${townName(r.town_code)}（${r.town_code}）`],
-      ["世帯", "Household", `${r.household_id}${r.householder ? "（世帯主 / householder）" : ""}`],
+      ["世帯", "Household", `${r.household_id}${r.is_householder ? "（世帯主 / householder）" : ""}`, "resident-household"],
     ])),
     panel("住家", "Dwellings", data.dwellings.length
       ? data.dwellings.map((d) => dwellingCard(r, d))
@@ -89,7 +104,24 @@ function dwellingCard(resident, d) {
   return h("article", { class: "dwelling" },
     dl([["所在地", "Location", d.location], ["構造", "Structure", d.structure],
       ["管轄市町村", "Competent town", `${townName(d.town_code)}（${d.town_code}）`]]),
+    noDelegation(d.town_code),
     canWrite() ? applicationForm(resident, d) : null);
+}
+
+// Said at the start of a case, not at issuing: this node holds no delegation of the
+// competent town. The case stays usable: received, surveyed and judged here, it
+// replicates, and a node that holds the delegation issues it.
+function noDelegation(town) {
+  if (canIssueHere(town)) return null;
+  const nodes = issuersOf(town);
+  return h("div", { class: "notice warn no-delegation" },
+    h("strong", {}, bi("この町の証明書はこのノードでは交付できません",
+      `This node cannot issue certificates of ${town}`)),
+    h("div", {}, nodes.length
+      ? bi(`申請・調査・判定はここで行えます。交付は委任を受けたノード（${nodes.join("、")}）で行ってください。`,
+        `Application, survey and judgement work here; a node holding the delegation issues it: ${nodes.join(", ")}.`)
+      : bi(`${townName(town)}はどのノードにも交付を委任していません。${townName(town)}の窓口で交付します。`,
+        `${town} has delegated issuing to no node; its own office issues.`)));
 }
 
 function applicationForm(resident, dwelling) {
@@ -124,7 +156,7 @@ const RESURVEY_STEPS = ["resurvey_requested", "resurveyed", "rejudged", "reissue
 export async function applicationView(id) {
   const { application: a } = await api.get(`/api/v1/applications/${encodeURIComponent(id)}`);
   dataTowns([a.competent_town, a.applicant_town]);
-  const parts = [summary(a)];
+  const parts = [summary(a), noDelegation(a.competent_town)];
   const code = trackingCodes.get(a.application_id);
   if (code) parts.push(h("div", { class: "card notice", id: "tracking" }, bi("追跡コード（申請者に渡してください。一度だけ表示）",
     "Tracking code (give it to the applicant; shown once)"), h("strong", { class: "code" }, code)));
@@ -137,7 +169,9 @@ export async function applicationView(id) {
   }
   if (["judged", "rejudged"].includes(s) || (a.kind === "hisai" && s === "received")) {
     parts.push(derivedClass(a));
-    parts.push(canWrite() ? issueForm(a) : roleNote("交付", "Issue", "窓口職員・監督者", "clerk or supervisor"));
+    if (canIssueHere(a.competent_town)) {
+      parts.push(canWrite() ? issueForm(a) : roleNote("交付", "Issue", "窓口職員・監督者", "clerk or supervisor"));
+    }
   }
   if (a.current_certificate) parts.push(await certificateCard(a.current_certificate, a));
   parts.push(history(a));
@@ -158,8 +192,9 @@ function summary(a) {
       ["状態", "Status", statusLabel(a.status), "application-status"],
       ["種別", "Kind", a.kind === "hisai" ? bi("被災証明", "report of damage") : bi("罹災証明", "damage certificate")],
       ["管轄市町村", "Competent town", `${townName(a.competent_town)}（${a.competent_town}）`],
-      ["災害", "Disaster", `${a.disaster.name}（${a.disaster.date}）`],
-      ["受付", "Received", `${a.received_at.slice(0, 16).replace("T", " ")} ${a.received_node}`]]));
+      ["災害", "Disaster", `${a.disaster.name}（${dateLabel(a.disaster.date)}）`],
+      ["受付日時", "Received", h("span", {}, formatJst(a.received_at), " ", h("small", { class: "muted" }, a.received_node)),
+        "application-received"]]));
 }
 
 function surveyForm(a) {
@@ -182,7 +217,7 @@ function surveyForm(a) {
     h("h3", {}, bi("被害認定調査の入力", "Enter the damage survey")),
     h("div", { class: "grid" },
       field("kind", "調査", "Survey", select([["first", "第1次調査 / first (exterior)"], ["second", "第2次調査 / second (interior)"]])),
-      field("surveyed_on", "調査日", "Surveyed on", input({ type: "date", value: today() })),
+      field("surveyed_on", "調査日", "Surveyed on", input({ type: "date", value: todayJst() })),
       field("basis", "判定の基準", "Basis", basis), valueField,
       field("notes", "備考", "Notes", input({}))),
     h("p", { class: "muted" }, bi("被害の程度は入力しません。判定で自動的に決まります。", "The damage class is never typed: the judgement derives it."), " ", preview),
@@ -211,7 +246,7 @@ async function judgeForm(a) {
   } catch (e) { /* the judgement still works; only the summary is missing */ }
   const form = h("form", { class: "card", id: "judge-form" },
     h("h3", {}, bi("判定", "Judgement")),
-    survey ? dl([["調査", "Survey", `${survey.kind === "second" ? "第2次" : "第1次"} ${survey.surveyed_on}`],
+    survey ? dl([["調査", "Survey", `${survey.kind === "second" ? "第2次" : "第1次"} ${dateLabel(survey.surveyed_on)}`],
       survey.damage_ratio !== null && survey.damage_ratio !== undefined ? ["損害割合", "Damage ratio", `${survey.damage_ratio} %`] : null,
       survey.flood_depth_m !== null && survey.flood_depth_m !== undefined ? ["浸水深", "Flood depth", `${survey.flood_depth_m} m`] : null,
       ["調査員", "Surveyor", survey.surveyor]]) : null,
@@ -258,8 +293,11 @@ function issueForm(a) {
 }
 
 function history(a) {
-  return panel("履歴", "History", h("table", { class: "history" }, h("tbody", {}, a.history.map((x) =>
-    h("tr", {}, h("td", {}, x.at.slice(0, 19).replace("T", " ")), h("td", {}, statusLabel(x.status)), h("td", {}, h("code", {}, x.node)))))));
+  return panel("履歴", "History", h("table", { class: "history" },
+    h("thead", {}, h("tr", {}, h("th", {}, bi("日時（日本時間）", "Time (JST)")), h("th", {}, bi("状態", "Status")),
+      h("th", {}, bi("ノード", "Node")))),
+    h("tbody", {}, a.history.map((x) =>
+      h("tr", {}, h("td", {}, formatJst(x.at, { seconds: true })), h("td", {}, statusLabel(x.status)), h("td", {}, h("code", {}, x.node)))))));
 }
 
 function rerender() { window.dispatchEvent(new HashChangeEvent("hashchange")); }
@@ -290,12 +328,12 @@ async function certificateCard(number, application) {
     h("h3", {}, c.cert_type === "hisai" ? bi("被災証明書", "Report of damage") : bi("罹災証明書", "Disaster-damage certificate")),
     dl([["整理番号", "Number", h("code", {}, c.number), "certificate-number"],
       c.cert_type === "hisai" ? null : ["住家の被害の程度", "Damage class", classLabel(c.damage_class), "certificate-class"],
-      ["罹災原因", "Cause", `${content.disaster.name}（${content.disaster.date}）`],
+      ["罹災原因", "Cause", `${content.disaster.name}（${dateLabel(content.disaster.date)}）`],
       ["世帯主", "Householder", `${content.householder_name}　${content.householder_address}`],
       ["被災住家の所在地", "Dwelling", content.dwelling_address],
       ["発行者", "Issued by (competent town)", mayor, "certificate-mayor"],
       ["交付場所", "Issuing place", h("span", {}, place, content.on_behalf ? h("span", { class: "pill behind" }, " 代行 / on behalf") : null), "certificate-place"],
-      ["交付日", "Issue date", content.issue_date],
+      ["交付日", "Issue date", dateLabel(content.issue_date), "certificate-issue-date"],
       c.supersedes ? ["差替え前", "Supersedes", h("a", { href: `#/certificate/${c.supersedes}` }, c.supersedes)] : null,
       ["状態", "Status", stateLabel, "certificate-status"],
       ["複製", "Replication", h("span", { class: `pill ${rlevel}`, id: "certificate-replication" }, bi(rja, ren))],

@@ -65,9 +65,20 @@ export function showError(form, err) {
   }
   if (summary) {
     summary.hidden = false;
-    summary.append(h("strong", {}, `${errorTitle(err)} `), h("code", {}, err.code || ""),
-      h("div", {}, err.message), unplaced.map((t) => h("div", {}, t)));
+    // append() takes nodes, not arrays: an array would print as "[object HTMLDivElement]".
+    append(summary, [h("strong", {}, `${errorTitle(err)} `), h("code", {}, err.code || ""),
+      h("div", {}, err.message), unplaced.map((t) => h("div", {}, t))]);
+    if (err.code === "audit.reason_required" && retryWithReason) summary.append(retryButton(form));
   }
+}
+
+// Cancelling the reason dialog must not be a dead end: the error offers to ask again and
+// retry what failed (re-submit the form, or re-render the view).
+let retryWithReason = null;
+export function setReasonRetry(fn) { retryWithReason = fn; }
+
+function retryButton(form) {
+  return button("理由を入力して再試行", "Give a reason and retry", { class: "retry-reason", onclick: () => retryWithReason(form) });
 }
 
 export function clearErrors(form) {

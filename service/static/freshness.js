@@ -53,9 +53,13 @@ function age(seconds) {
   return `${(seconds / 3600).toFixed(1)} 時間 / h`;
 }
 
-function level(o) {
-  if (o.offset_lag === null) return "unknown";
-  if (o.offset_lag > 100 || (o.hlc_age_seconds ?? 0) > 300) return "stale";
+// Quiet is not late: with nothing left to apply (offset lag 0, checked recently), an origin
+// is up to date however long ago its last event was. The HLC age only says how late the
+// data is while records are waiting. `stale` (from the API) means the lag itself is old.
+export function level(o) {
+  if (o.offset_lag === null || o.offset_lag === undefined) return "unknown";
+  if (o.stale) return "unchecked";
+  if (o.offset_lag > 100 || (o.offset_lag > 0 && (o.hlc_age_seconds ?? 0) > 300)) return "stale";
   if (o.offset_lag > 0) return "behind";
   return "fresh";
 }
@@ -64,6 +68,7 @@ const LEVEL = {
   fresh: ["最新", "up to date"],
   behind: ["遅延あり", "behind"],
   stale: ["大きく遅延", "far behind"],
+  unchecked: ["確認できません", "cannot check (no recent word from the brokers)"],
   unknown: ["未受信", "never heard from"],
 };
 
@@ -75,7 +80,7 @@ export function freshnessTable(data) {
   return h("table", { class: "freshness" },
     h("thead", {}, h("tr", {},
       h("th", {}, bi("送信元ノード", "Origin node")), h("th", {}, bi("状態", "State")),
-      h("th", {}, bi("未適用件数", "Offset lag")), h("th", {}, bi("HLC経過", "HLC age")),
+      h("th", {}, bi("未適用件数", "Offset lag")), h("th", {}, bi("最終受信からの経過", "Since the last event")),
       h("th", {}, bi("推移", "Trend")))),
     h("tbody", {}, data.origins.map((o) => {
       const lv = level(o);

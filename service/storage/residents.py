@@ -9,10 +9,10 @@ risai_search_key backs expression indexes, migration 0250), so "たかはし", "
 from __future__ import annotations
 
 import json
-import unicodedata
 from typing import Any
 
 from service.counter.records import search_key
+from service.counter.search_keys import address_key
 from service.counter.residents import ResidentQuery
 from service.storage.repository import Repository
 
@@ -39,7 +39,7 @@ def _where(query: ResidentQuery) -> tuple[list[str], list[Any]]:
     if query.birth_date:
         add("state->>'birth_date' = ?", query.birth_date.isoformat())
     if query.address:
-        add("state->>'address' LIKE '%' || ? || '%'", _like(unicodedata.normalize("NFKC", query.address)))
+        add("risai_address_key(state->>'address') LIKE '%' || ? || '%'", _like(address_key(query.address)))
     if query.town_code:
         add("state->>'town_code' = ?", query.town_code)
     return where, args
@@ -56,6 +56,14 @@ class CounterRepository(Repository):
             f" ORDER BY {_KANA}, entity_id LIMIT {int(limit)}", *args)
         return [json.loads(r["state"]) for r in rows]
 
+    async def count_residents_elsewhere(self, query: ResidentQuery, town_code: str, cap: int) -> int:
+        """How many residents outside ``town_code`` match (counting stops at ``cap``)."""
+        where, args = _where(query)
+        args.append(town_code)
+        return await self.conn.fetchval(
+            f"SELECT count(*) FROM (SELECT 1 FROM entities WHERE {' AND '.join(where)}"
+            f" AND state->>'town_code' <> ${len(args)} LIMIT {int(cap)}) AS m", *args)
+
     async def dwellings_of(self, household_id: str) -> list[dict]:
         """Dwellings a household lives in (GIN index on household_ids)."""
         rows = await self.conn.fetch(
@@ -64,10 +72,12 @@ class CounterRepository(Repository):
         return [json.loads(r["state"]) for r in rows]
 
     async def dwellings_at(self, address: str, town_code: str | None, limit: int) -> list[dict]:
-        """Dwellings whose location contains ``address`` (NFKC), optionally in one town."""
+        """Dwellings whose location contains ``address`` (both folded by address_key),
+        optionally in one town."""
         rows = await self.conn.fetch(
             "SELECT state FROM entities WHERE entity_type = 'dwelling'"
-            " AND state->>'location' LIKE '%' || $1 || '%' AND ($2::text IS NULL OR state->>'town_code' = $2)"
+            " AND risai_address_key(state->>'location') LIKE '%' || $1 || '%'"
+            " AND ($2::text IS NULL OR state->>'town_code' = $2)"
             f" ORDER BY entity_id LIMIT {int(limit)}",
-            _like(unicodedata.normalize("NFKC", address)), town_code)
+            _like(address_key(address)), town_code)
         return [json.loads(r["state"]) for r in rows]

@@ -69,11 +69,30 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status, "http_error")
         return _json_error(exc.status, code, exc.reason)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError) as exc:
-        # The node's own database is down or restarting (a crash, a failover): that is a
-        # temporary unavailability the client may retry, not an internal error.
-        log.warning("database unavailable", extra={"path": request.path, "error": type(exc).__name__})
-        return _json_error(503, "database.unavailable",
-                           "the node's database is not reachable right now; retry shortly")
-    except Exception:  # noqa: BLE001 - the last line of defence: log, never leak
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: log, never leak
+        if database_unavailable(exc):
+            # The node's own database is down or restarting (a crash, a failover): that is a
+            # temporary unavailability the client may retry, not an internal error.
+            log.warning("database unavailable", extra={"path": request.path, "error": type(exc).__name__})
+            return _json_error(503, "database.unavailable",
+                               "the node's database is not reachable right now; retry shortly")
         return _internal(request)
+
+
+# The database went away or is not there yet: a restart ("the database system is starting
+# up", 57P03), an administrator or crash shutdown (57P01/57P02), too many connections, a
+# connection lost mid-transaction (asyncpg then says "connection is closed" when the
+# transaction block rolls back).
+_DB_GONE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
+            asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+            asyncpg.TooManyConnectionsError)
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` means the database is unreachable (an asyncpg InterfaceError raised
+    while cleaning up after a lost connection counts by what it was raised from)."""
+    if isinstance(exc, _DB_GONE):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "connection is closed" in str(exc) or database_unavailable(exc.__cause__ or exc.__context__)
+    return False

@@ -72,6 +72,9 @@ def document() -> dict[str, Any]:
         "/api/v1/applications/{application_id}/tracking": {"get": _op(
             "Track an application with its tracking code (no login)", params=[APP_ID, p("code", required=True)],
             tag="public")},
+        "/api/v1/tracking": {"get": _op(
+            "Track an application with its tracking code alone (no login; case, spaces, dashes ignored)",
+            params=[p("code", required=True)], tag="public")},
         "/api/v1/applications/{application_id}/surveys": {"post": _op("Enter a survey (surveyor)", params=[APP_ID],
                                                                       body=SURVEY, ok="201")},
         "/api/v1/applications/{application_id}/judgement": {"post": _op(

@@ -16,11 +16,14 @@ QR, behind the same role check and audit as the API's certificate read).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 from aiohttp import web
 
+from certs.errors import PkiError
+from certs.pki import delegation_of, kid_of
 from service.api.certificates import get_certificate
 from service.counter.certificates import printed_content
 from service.api.context import keyring
@@ -67,10 +70,34 @@ async def index(request: web.Request) -> web.FileResponse:
 
 
 async def towns(request: web.Request) -> web.Response:
-    """GET /ui/towns: code → name and mayor, from the trust list (public data, like the list)."""
+    """GET /ui/towns: code → name, mayor, the nodes that may issue in its name now, and
+    whether this node is one of them (all from the trust list: public data, like the list).
+
+    The counter says at the start of a case when this node cannot issue for a town
+    (「この町の証明書はこのノードでは交付できません」), and names the nodes that can.
+    """
     trust_list = keyring(request).trust_list
-    body = {t.code: {"name": t.name, "mayor": t.mayor} for t in trust_list.towns}
-    return web.json_response({"towns": body}, dumps=_dumps)
+    issuers = current_issuers(trust_list, dt.datetime.now(dt.timezone.utc))
+    here = request.app[SETTINGS].node.id
+    body = {t.code: {"name": t.name, "mayor": t.mayor, "issuers": sorted(issuers.get(t.code, ())),
+                     "here": here in issuers.get(t.code, ())} for t in trust_list.towns}
+    return web.json_response({"towns": body, "node_id": here}, dumps=_dumps)
+
+
+def current_issuers(trust_list, now: dt.datetime) -> dict[str, set[str]]:
+    """town code → node ids holding a delegation valid at ``now`` and not revoked."""
+    out: dict[str, set[str]] = {}
+    for cert in trust_list.delegations:
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            continue
+        if trust_list.key_revocation(kid_of(cert)) is not None:
+            continue
+        try:
+            delegation = delegation_of(cert)
+        except PkiError:
+            continue
+        out.setdefault(delegation.town_code, set()).add(delegation.node_id)
+    return out
 
 
 async def certificate_content(request: web.Request) -> web.Response:

@@ -71,11 +71,14 @@ async def test_counter_story_in_the_browser(chromium, database, pki, tmp_path):
             await login.locator("[name=password]").fill(PASSWORD)
             await login.locator("button[type=submit]").click()
 
-            # Search by reading in hiragana; the node asks for a reason (another town).
+            # Search by reading in hiragana: the matches are another town's, so they are only
+            # counted until a reason is given.
             search = page.locator("#search-form")
             await search.locator("[name=kana]").fill(_hiragana(resident.family_kana))
             await search.locator("[name=birth_date]").fill(resident.birth_date.isoformat())
             await search.locator("button[type=submit]").click()
+            await expect(page.locator("#other-town-matches")).to_contain_text("1件該当します")
+            await page.locator("#show-other-towns").click()
             await expect(page.locator("#reason-dialog")).to_be_visible()
             await page.locator("#reason-input").fill(REASON)
             await page.locator("#reason-ok").click()
