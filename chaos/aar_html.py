@@ -98,7 +98,8 @@ def render(data: dict, worst: dict[str, History]) -> str:
 <p class="verdict {cls}">{escape(v['ja'])}<br>{escape(v['en'])}</p>
 <p>キャンペーン campaign <code>{escape(data['campaign'])}</code> (開始 started {escape(data['started_jst'])});
 各シナリオ {data['runs_per_scenario']} 回 / every scenario {data['runs_per_scenario']} run(s), a fresh
-workload each time, one federation (<code>{escape(data['federation'])}</code>). 所要 took {data['took_s'] / 60:.0f} min.</p>
+workload each time, one federation (<code>{escape(data['federation'])}</code>). 所要 took {data['took_s'] / 60:.0f} min.
+{'<b>途中で中断 / interrupted: the run counts below are what ran.</b>' if data.get('interrupted') else ''}</p>
 <h2>1. 概要 Summary</h2>
 <p>可用性＝障害中に応答（2xx/4xx）した要求の割合、最小/中央値/最大（全回）。RPO＝確認済みで失われた証明書の件数。
 RTO＝障害開始以降、あるノードが何も応答しなかった最長時間。収束＝最後の復旧（と負荷停止）から全ノードのダイジェスト一致まで。<br>

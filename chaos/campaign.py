@@ -39,10 +39,20 @@ class Campaign:
         self._t0 = time.monotonic()
         self.results: list[aar.RunResult] = []
         self._histories: dict[tuple[str, int], History] = {}
+        self.interrupted = False
 
     async def run(self, drill_runner: Callable[[Drill], Awaitable] | None = None) -> dict:
         """Run everything; returns the campaign's JSON (also written to out_dir)."""
         runner = drill_runner or (lambda d: d.run())
+        try:
+            await self._run_all(runner)
+        except asyncio.CancelledError:
+            self.interrupted = True  # Ctrl-C: the drill undid its faults; keep what ran
+            self.write(final=True)
+            raise
+        return self.write(final=True)
+
+    async def _run_all(self, runner) -> None:
         for run in range(1, self.runs + 1):  # round-robin: a late failure still leaves spread
             for sc in self.scenarios:
                 self.say(f"=== campaign {self.id}: {sc.name} run {run}/{self.runs} ===")
@@ -57,7 +67,6 @@ class Campaign:
                     self._histories[(sc.name, run)] = history
                     self.results.append(aar.summarise_run(sc, run, history, verdict))
                 self.write(final=False)
-        return self.write(final=True)
 
     def to_json(self, previous: dict | None) -> dict:
         rows = aar.aggregate(self.results, {s.name: s for s in self.scenarios})
@@ -65,6 +74,7 @@ class Campaign:
         return {"campaign": self.id, "started_jst": self.started.strftime("%Y-%m-%d %H:%M JST"),
                 "federation": str(self.fed.spec.path), "runs_per_scenario": self.runs,
                 "took_s": round(time.monotonic() - self._t0), "verdict": aar.verdict(rows),
+                "interrupted": self.interrupted,
                 "scenarios": rows, "runs": [asdict(r) for r in self.results],
                 "trend": aar.trend(previous, entry),
                 "previous": previous["campaign"] if previous else None,
