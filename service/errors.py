@@ -107,6 +107,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _json_error(exc.status, code, exc.reason)
     except RecordError as exc:
         return _json_error(422, exc.code, str(exc), exc.fields())
+    except asyncpg.DiskFullError:
+        # The node's disk is full (a chaos drill's disk_full, or real): no write can land,
+        # nothing half-written stays (the transaction rolled back). Retry once space returns.
+        log.warning("database disk full", extra={"path": request.path})
+        return _json_error(503, "database.storage_full",
+                           "ノードのディスクが満杯です。しばらくして再試行してください / "
+                           "the node's database disk is full; retry later")
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError) as exc:
         # The node's own database is down or restarting (a crash, a failover): that is a
         # temporary unavailability the client may retry, not an internal error.

@@ -19,7 +19,7 @@ import pytest
 from deploy import launcher
 from deploy.postgres import PG_USER, PostgresCluster, process_alive
 from deploy.processes import DeployError, free_port
-from tests.conftest import _service_root
+from tests.support.postgres import service_root, throwaway_cluster
 
 
 def _state(pid: int) -> str:
@@ -46,7 +46,7 @@ def _zombie_of_postgres() -> subprocess.Popen:
 
 
 def test_a_zombie_postmaster_is_not_running():
-    root = _service_root("zombie")
+    root = service_root("zombie")
     cluster = PostgresCluster.at(root / "cluster", free_port())
     cluster.data_dir.mkdir(parents=True)
     (cluster.data_dir / "PG_VERSION").write_text("15\n")
@@ -63,12 +63,8 @@ def test_a_zombie_postmaster_is_not_running():
 
 @pytest.fixture
 def own_cluster():
-    root = _service_root("restart")
-    cluster = PostgresCluster.at(root / "cluster", free_port())
-    cluster.init(for_tests=True)
-    cluster.start()
-    yield cluster
-    cluster.destroy()
+    with throwaway_cluster("restart") as cluster:
+        yield cluster
 
 
 async def test_start_after_sigkill_restarts_the_postmaster(own_cluster):

@@ -14,9 +14,8 @@ from replication import apply, envelope, loop, outbox
 from replication.relay import OutboxRelay
 from replication.testing import SimNode, eventually
 from service.db import apply_migrations
-from deploy.postgres import PostgresCluster
 from deploy.processes import free_port
-from tests.conftest import _service_root
+from tests.support.postgres import throwaway_cluster
 from tests.integration.test_postgres_restart import _wait_dead
 
 
@@ -67,18 +66,14 @@ async def test_consumer_offsets_never_move_backwards(database):
 @pytest.fixture
 async def node_cluster():
     """A PostgreSQL cluster of its own (the test kills it) with one migrated database."""
-    root = _service_root("relaydb")
-    cluster = PostgresCluster.at(root / "cluster", free_port())
-    cluster.init(for_tests=True)
-    await asyncio.to_thread(cluster.start)
-    admin = await asyncpg.connect(cluster.dsn())
-    await admin.execute('CREATE DATABASE "node"')
-    await admin.close()
-    conn = await asyncpg.connect(cluster.dsn("node"))
-    await apply_migrations(conn)
-    await conn.close()
-    yield cluster
-    await asyncio.to_thread(cluster.destroy)
+    with throwaway_cluster("relaydb") as cluster:
+        admin = await asyncpg.connect(cluster.dsn())
+        await admin.execute('CREATE DATABASE "node"')
+        await admin.close()
+        conn = await asyncpg.connect(cluster.dsn("node"))
+        await apply_migrations(conn)
+        await conn.close()
+        yield cluster
 
 
 async def test_relay_resumes_within_a_second_of_the_database_coming_back(node_cluster, kafka_broker):
