@@ -1,4 +1,4 @@
-"""`risai-chaos list | run NAME | cleanup`: chaos drills against a running federation.
+"""`risai-chaos list | run NAME | campaign | cleanup`: chaos drills against a running federation.
 
 Exit status: 0 when every invariant held, 1 when one failed, 2 when the drill could not
 run (no federation, a bad scenario, a fault that could not be undone), 130 on Ctrl-C.
@@ -10,9 +10,11 @@ import argparse
 import asyncio
 import signal
 import sys
+import time
 from pathlib import Path
 
 from chaos import faults, report, scenario
+from chaos.campaign import run_campaign
 from chaos.drill import Drill, report_dir_for
 from chaos.faults.ledger import Ledger
 from deploy.federation_spec import DEFAULT_FILE, load_spec
@@ -25,11 +27,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     sub.add_parser("list", help="the scenarios")
     run = sub.add_parser("run", help="run one scenario against a running federation")
     run.add_argument("name")
+    camp = sub.add_parser("campaign", help="every scenario N times, one after-action report")
+    camp.add_argument("--runs", type=int, default=3, help="runs per scenario (default 3)")
+    camp.add_argument("--scenarios", default="", help="comma-separated names (default: all)")
+    camp.add_argument("--trend", type=Path, default=None,
+                      help="trend file to append to (default: REPORT_DIR/trend.json)")
     clean = sub.add_parser("cleanup", help="undo every fault a drill left in place")
-    for p in (run, clean):
+    for p in (run, clean, camp):
         p.add_argument("--run-dir", type=Path, default=Path("run"))
         p.add_argument("--config", type=Path, default=DEFAULT_FILE)
-    run.add_argument("--report-dir", type=Path, default=Path("chaos-reports"))
+    for p in (run, camp):
+        p.add_argument("--report-dir", type=Path, default=Path("chaos-reports"))
     return parser.parse_args(argv)
 
 
@@ -82,6 +90,31 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def _campaign(args: argparse.Namespace) -> int:
+    names = [n for n in args.scenarios.split(",") if n] or scenario.names()
+    scenarios = [scenario.load(n) for n in names]
+    if args.runs < 1:
+        raise scenario.ScenarioError("--runs must be at least 1")
+    fed = Federation(load_spec(args.config), args.run_dir)
+    out = args.report_dir / f"campaign-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        data = run_campaign(fed, scenarios, args.runs, out, args.trend or args.report_dir / "trend.json",
+                            drill_runner=_run_drill)
+    except asyncio.CancelledError:
+        print(f"campaign interrupted; every fault was undone; partial report in {out}", file=sys.stderr)
+        return 130
+    print(f"{data['verdict']['ja']}\n{data['verdict']['en']}")
+    for r in data["scenarios"]:
+        lo = min((a["min"] for a in r["availability"].values() if a["min"] is not None), default=None)
+        median = r["convergence_s"]["median"]
+        lo_text = "-" if lo is None else f"{lo:.1%}"
+        conv_text = "-" if median is None else f"{median:.1f}s"
+        print(f"{r['scenario']:<22} {r['passed']}/{r['runs']} passed  min availability {lo_text}"
+              f"  convergence median {conv_text}")
+    print(f"report: {out / 'campaign.html'}")
+    return 0 if data["verdict"]["ok"] else 1
+
+
 def _cleanup(args: argparse.Namespace) -> int:
     fed = Federation(load_spec(args.config), args.run_dir)
     ledger = Ledger.for_run_dir(fed.run_dir)
@@ -98,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             return _list()
         if args.command == "cleanup":
             return _cleanup(args)
+        if args.command == "campaign":
+            return _campaign(args)
         return _run(args)
     except (scenario.ScenarioError, RuntimeError) as exc:
         print(f"risai-chaos: {exc}", file=sys.stderr)

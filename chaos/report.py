@@ -16,6 +16,13 @@ from chaos.scenario import Scenario
 
 WIDTH, LEFT, LANE = 960, 150, 26
 COLOURS = {OK: "#2e7d32", REJECTED: "#f9a825", FAILED: "#c62828"}
+STYLE = """
+body{font-family:sans-serif;margin:1.5em;color:#222} table{border-collapse:collapse;margin:.5em 0}
+td,th{border:1px solid #ccc;padding:3px 8px;vertical-align:top;font-size:13px}
+.pass{color:#2e7d32;font-weight:bold} .fail{color:#c62828;font-weight:bold}
+.lab{font-size:12px} .flab{font-size:11px;fill:#fff} .fault{fill:#8e24aa;opacity:.8}
+.tick{stroke:#eee} .tl{font-size:10px;fill:#666} .tr{font-size:10px;fill:#666;text-anchor:end}
+.frame{fill:none;stroke:#ccc}"""
 
 
 def to_json(scenario: Scenario, history: History, states: list[NodeState], verdict: Verdict) -> dict:
@@ -120,13 +127,7 @@ def render_html(scenario: Scenario, history: History, verdict: Verdict) -> str:
                      f"{escape(f.detail)}</li>" for f in history.faults)
     conv = "never" if verdict.convergence_s is None else f"{verdict.convergence_s:.1f}s"
     return f"""<!doctype html><html lang="ja"><head><meta charset="utf-8">
-<title>防災訓練レポート: {escape(scenario.title)}</title><style>
-body{{font-family:sans-serif;margin:1.5em;color:#222}} table{{border-collapse:collapse;margin:.5em 0}}
-td,th{{border:1px solid #ccc;padding:3px 8px;vertical-align:top;font-size:13px}}
-.pass{{color:#2e7d32;font-weight:bold}} .fail{{color:#c62828;font-weight:bold}}
-.lab{{font-size:12px}} .flab{{font-size:11px;fill:#fff}} .fault{{fill:#8e24aa;opacity:.8}}
-.tick{{stroke:#eee}} .tl{{font-size:10px;fill:#666}} .tr{{font-size:10px;fill:#666;text-anchor:end}}
-.frame{{fill:none;stroke:#ccc}}</style></head><body>
+<title>防災訓練レポート: {escape(scenario.title)}</title><style>{STYLE}</style></head><body>
 <h1>{escape(scenario.title)} <span class="{"pass" if verdict.ok else "fail"}">{"PASS" if verdict.ok else "FAIL"}</span></h1>
 <p>{escape(scenario.description)}</p>
 <p>scenario <code>{escape(scenario.name)}</code>; {len(history.ops)} requests; converged {conv} after the

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -224,7 +225,12 @@ class Federation:
 
 
 async def _ensure_database(admin_dsn: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_dsn)
+    try:
+        conn = await asyncpg.connect(admin_dsn, timeout=10)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+        raise DeployError(f"PostgreSQL at {urlsplit(admin_dsn).netloc.rpartition('@')[2]} did not accept a connection"
+                          f" after its start ({type(exc).__name__}: {exc}); see its postgres.log"
+                          " under the run dir") from None
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             await conn.execute(f'CREATE DATABASE "{name}"')

@@ -22,6 +22,9 @@ from deploy.processes import DeployError, port_in_use, tail
 PG_USER = "postgres"
 SUPERUSER = "risai"
 INSTALL_HINT = "install it with: apt-get install -y postgresql-15"
+# Log lines of a start that failed only because a killed postmaster's leftovers (its pid
+# file, its orphaned backends holding the shared memory) were still there: worth a retry.
+LEFTOVER_MARKS = ("pre-existing shared memory block", "already exists")
 
 
 def find_pg_bin() -> Path:
@@ -41,6 +44,25 @@ def _postgres_ids() -> tuple[int, int]:
     except KeyError as exc:
         raise DeployError(f"system user {PG_USER!r} is missing; {INSTALL_HINT}") from exc
     return entry.pw_uid, entry.pw_gid
+
+
+def process_alive(pid: int) -> bool:
+    """True when ``pid`` is a running process: it exists and is not a zombie (state Z or
+    X in /proc/<pid>/stat; the state follows the last ')' since the name may hold one)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    fields = stat.rsplit(")", 1)[-1].split()
+    return bool(fields) and fields[0] not in ("Z", "X")
+
+
+def _pid_in(lock_file: Path) -> int | None:
+    """The pid on the first line of a PostgreSQL lock file, or None."""
+    try:
+        return int(lock_file.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,8 +140,16 @@ class PostgresCluster:
             conf.write("\n".join(settings) + "\n")
 
     def running(self) -> bool:
-        """True when this cluster's postmaster is up (pg_ctl status)."""
+        """True when this cluster's postmaster is up: its pid from postmaster.pid is a live
+        process (not a zombie) and pg_ctl status agrees.
+
+        pg_ctl alone is not enough: a SIGKILLed postmaster stays a zombie until its parent
+        reaps it, and kill(pid, 0), which pg_ctl uses, succeeds on a zombie.
+        """
         if not self.initialised():
+            return False
+        pid = self.postmaster_pid()
+        if pid is None or not process_alive(pid):
             return False
         result = subprocess.run(
             [str(find_pg_bin() / "pg_ctl"), "status", "-D", str(self.data_dir)],
@@ -128,21 +158,48 @@ class PostgresCluster:
         return result.returncode == 0
 
     def start(self, *, timeout: float = 30.0) -> None:
-        """Start the server (idempotent) and wait until it accepts connections."""
+        """Start the server (idempotent) and wait until it accepts connections.
+
+        After a crash (postmaster SIGKILLed) this is a restart: the stale pid file is
+        removed, and while the dead postmaster's orphaned backends still hold its shared
+        memory (they exit within a second or two) the start is tried again.
+        """
         if self.running():
             return
+        self._forget_dead_postmaster()
         if port_in_use(self.port):
             raise DeployError(f"port {self.port} for PostgreSQL at {self.root} is already in use "
                               f"by another program; free it or choose another pg_port")
         bin_dir = find_pg_bin()
-        try:
-            self._run_as_postgres([
-                str(bin_dir / "pg_ctl"), "start", "-D", str(self.data_dir), "-l",
-                str(self.log_path), "-w", "-t", str(int(timeout)),
-            ], log_owner=True)
-        except DeployError as exc:
-            raise DeployError(f"{exc}\n{tail(self.log_path)}") from exc
-        self._wait_ready(bin_dir, timeout)
+        deadline = time.monotonic() + timeout
+        for attempt in range(1, 1000):  # bounded by the deadline below
+            try:
+                self._run_as_postgres([
+                    str(bin_dir / "pg_ctl"), "start", "-D", str(self.data_dir), "-l",
+                    str(self.log_path), "-w", "-t", str(int(timeout)),
+                ], log_owner=True)
+                break
+            except DeployError as exc:
+                log_tail = tail(self.log_path)
+                if time.monotonic() > deadline or not any(m in log_tail for m in LEFTOVER_MARKS):
+                    raise DeployError(f"PostgreSQL at {self.root} did not start (attempt {attempt}):"
+                                      f" {exc}\n{log_tail}") from None
+                time.sleep(0.5)
+                self._forget_dead_postmaster()
+        self._wait_ready(bin_dir, max(1.0, deadline - time.monotonic()))
+
+    def _forget_dead_postmaster(self) -> None:
+        """Remove postmaster.pid and the socket's lock file when the pid they name is dead
+        or a zombie.
+
+        PostgreSQL would refuse to start over them when the pid is a zombie ("lock file
+        already exists"); a dead pid it would overwrite anyway.
+        """
+        for lock in (self.data_dir / "postmaster.pid",
+                     self.socket_dir / f".s.PGSQL.{self.port}.lock"):
+            pid = _pid_in(lock)
+            if pid is not None and not process_alive(pid):
+                lock.unlink(missing_ok=True)
 
     def _wait_ready(self, bin_dir: Path, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -156,6 +213,7 @@ class PostgresCluster:
             time.sleep(0.1)
         raise DeployError(f"PostgreSQL on port {self.port} not ready; see {self.log_path}")
 
+
     def stop(self, *, mode: str = "fast") -> None:
         """Stop the server if it runs (fast mode: roll back sessions, checkpoint, exit)."""
         if not self.running():
@@ -166,10 +224,7 @@ class PostgresCluster:
 
     def postmaster_pid(self) -> int | None:
         """The postmaster's pid from postmaster.pid, for fault injection (SIGKILL, SIGSTOP)."""
-        try:
-            return int((self.data_dir / "postmaster.pid").read_text().split()[0])
-        except (FileNotFoundError, ValueError, IndexError):
-            return None
+        return _pid_in(self.data_dir / "postmaster.pid")
 
     def destroy(self) -> None:
         """Stop the server and delete its folder."""

@@ -5,9 +5,11 @@
 * On (re)start it seeks to the offsets stored in consumer_offsets, which apply.apply_batch
   writes in the same transaction as the effects: after a crash it resumes exactly after
   the last applied record (no loss, no double apply).
-* Any error rolls the batch back, drops the Kafka consumer and retries with tenacity
-  (bounded exponential backoff with jitter, each retry logged); the new consumer seeks to
-  the stored offsets again, so the in-memory position can never run ahead of the database.
+* Any error rolls the batch back, drops the Kafka consumer and retries (replication.loop:
+  bounded exponential backoff with jitter, each retry logged, at most a second for
+  database errors); the new consumer seeks to the stored offsets again, so the in-memory
+  position can never run ahead of the database. Stored offsets only move forward
+  (migration 0300 refuses an update that would move one back).
 """
 
 from __future__ import annotations
@@ -20,11 +22,10 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
 from replication import apply, conflicts, envelope, hlc, topics
 from replication.outbox import wall_clock_ms
-from replication.relay import TRANSIENT, isolated, log_crash
+from replication.loop import RetryLoop
 
 log = logging.getLogger(__name__)
 
@@ -90,22 +91,19 @@ class ReplicationConsumer:
         self._checked_ms: dict[str, int] = {}  # per origin: its oldest partition's check
         self._started_ms = 0
         self._ends_saved = 0.0  # loop time end offsets were last written to PostgreSQL
-        self._task: asyncio.Task | None = None
+        self._loop = RetryLoop(f"replication-consumer-{node_id}", retries=self.retries, log=log,
+                               max_backoff=max_backoff)
         self.batches = 0  # committed batches (tests wait on progress)
         self._idle_since = 0.0
 
     async def start(self) -> None:
         """Start the background task (returns at once; Kafka may still be down)."""
         self._started_ms = self.ctx.clock()
-        self._task = asyncio.create_task(self._run(), name=f"replication-consumer-{self.node_id}")
-        self._task.add_done_callback(log_crash)
+        self._loop.start(self._run)
 
     async def stop(self) -> None:
         """Stop the task and close the Kafka consumer."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._loop.stop()
         await self._drop_consumer()
 
     async def __aenter__(self) -> "ReplicationConsumer":
@@ -117,18 +115,7 @@ class ReplicationConsumer:
 
     async def _run(self) -> None:
         while True:
-            # A fresh AsyncRetrying per step, so the backoff restarts small after a success.
-            retrying = AsyncRetrying(
-                retry=retry_if_exception_type(TRANSIENT),
-                wait=wait_random_exponential(multiplier=0.2, max=self.max_backoff),
-                before_sleep=self._log_retry, reraise=True)
-            await retrying(isolated, self._step)
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        self.retries.inc()
-        exc = state.outcome.exception() if state.outcome else None
-        log.warning("replication consumer %s: attempt %d failed (%s: %s); retrying",
-                    self.node_id, state.attempt_number, type(exc).__name__, exc)
+            await self._loop.retry(self._step)
 
     async def _step(self) -> None:
         try:

@@ -20,6 +20,8 @@ from replication.errors import InsertOnlyViolation
 from replication.events import Event
 
 NOTIFY_CHANNEL = "replication_outbox"
+# How long a reply waits for Kafka's ack before it says "pending" (service KafkaSettings).
+DEFAULT_ACK_TIMEOUT_S = 2.0
 
 
 def wall_clock_ms() -> int:
@@ -155,16 +157,15 @@ def _existing_insert(change: Change, held: Event) -> Event:
     return held
 
 
-async def mark_pending(conn: asyncpg.Connection, event_id: str) -> None:
-    """Flag an event whose reply went out before Kafka acknowledged it (pending replication)."""
-    await conn.execute(
-        "UPDATE outbox SET pending = true WHERE event_id = $1 AND published_at IS NULL",
-        event_id)
+async def depth(conn: asyncpg.Connection, ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S) -> tuple[int, int]:
+    """(unpublished rows, of which pending) — the outbox depth metrics.
 
-
-async def depth(conn: asyncpg.Connection) -> tuple[int, int]:
-    """(unpublished rows, of which pending) — the outbox depth metrics."""
+    Pending is derived from the outbox alone: an unpublished row older than the service's
+    acknowledgement timeout is one whose reply went out without Kafka's ack (DESIGN 4).
+    created_at is the writing transaction's start, at most a moment before its commit.
+    """
     row = await conn.fetchrow(
-        "SELECT count(*) AS n, count(*) FILTER (WHERE pending) AS p"
-        " FROM outbox WHERE published_at IS NULL")
+        "SELECT count(*) AS n,"
+        " count(*) FILTER (WHERE created_at < now() - make_interval(secs => $1)) AS p"
+        " FROM outbox WHERE published_at IS NULL", float(ack_timeout_s))
     return row["n"], row["p"]

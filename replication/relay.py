@@ -10,65 +10,33 @@ Ordering and durability decisions:
   (all in-sync replicas, at least min.insync.replicas). A crash between the ack and the
   mark republishes the row: consumers treat a known version as a duplicate, so the
   duplicate changes nothing.
-* Any failure drops the producer and retries the step with tenacity (bounded exponential
-  backoff with jitter, every retry logged), forever: Kafka may be down for days and the
-  outbox simply grows, then drains in order. Run one relay per node.
+* Any failure drops the producer and retries the step (replication.loop: bounded
+  exponential backoff with jitter, every retry logged), forever: Kafka may be down for
+  days and the outbox simply grows, then drains in order. Database errors back off at
+  most a second, and a lost LISTEN connection is opened again on the next step, so the
+  relay resumes within about a second of its PostgreSQL coming back. Run one relay per node.
+* "Pending" (DESIGN 4: the reply went out before Kafka acknowledged) is derived from the
+  outbox alone: an unpublished row older than the acknowledgement timeout was, or will
+  be, answered "pending" (outbox.depth). No second write after the commit, which a dying
+  database could lose.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from tenacity import (AsyncRetrying, RetryCallState, retry_if_exception_type,
-                      wait_random_exponential)
 
 from replication import envelope, outbox, topics
 from replication.envelope import Signer
+from replication.loop import TRANSIENT, RetryLoop
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-# Lock contention is transient too: a consumer batch whose rows a handler keeps locked
-# (store.EntityStoreBusy) or a deadlock PostgreSQL broke must be retried, not end the task.
-TRANSIENT = (KafkaError, OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
-             asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-             asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
-
-
-class SpuriousCancel(KafkaError):
-    """A CancelledError raised by a client library although nobody cancelled our task."""
-
-
-async def isolated(step: Callable[[], Awaitable[T]]) -> T:
-    """Run one step in its own task and turn a spurious CancelledError into a retry.
-
-    aiokafka's internal timeouts (async_timeout) cancel the *current* task; with every
-    broker down we saw that cancellation leak out of getmany()/end_offsets() as a bare
-    CancelledError, and leave the task's cancel count raised, which then turns later
-    timeouts into cancellations too. A fresh task per step confines that state. If our
-    own task was not cancelled, the CancelledError came from the library: retry it.
-    """
-    try:
-        return await asyncio.create_task(step())
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise  # a real stop(): propagate
-        raise SpuriousCancel("client library raised CancelledError; restarting the client") from None
-
-
-def log_crash(task: asyncio.Task) -> None:
-    """Done-callback: a background loop that dies of a non-transient error says so loudly."""
-    if not task.cancelled() and task.exception() is not None:
-        log.error("%s stopped: %r", task.get_name(), task.exception(),
-                  exc_info=task.exception())
-
-
 class OutboxRelay:
     """Background publisher of one node's outbox (start/stop it in a cleanup_ctx)."""
 
@@ -78,25 +46,29 @@ class OutboxRelay:
                  poll_interval: float = 1.0, max_backoff: float = 30.0,
                  request_timeout_ms: int = 10_000, partitions: int = 1,
                  replication_factor: int = 1, min_insync_replicas: int | None = None,
+                 ack_timeout_s: float = outbox.DEFAULT_ACK_TIMEOUT_S,
                  kafka_options: dict[str, Any] | None = None) -> None:
         self.pool, self.bootstrap, self.node_id, self.signer = pool, bootstrap_servers, node_id, signer
         self.topic = topics.topic_for(topic_prefix, node_id)
         self.batch_size, self.poll_interval, self.max_backoff = batch_size, poll_interval, max_backoff
         self.request_timeout_ms = request_timeout_ms
+        self.ack_timeout_s = ack_timeout_s  # the service's: older unpublished rows are pending
         self._topic_args = dict(partitions=partitions, replication_factor=replication_factor,
                                 min_insync_replicas=min_insync_replicas)
         self.kafka_options = kafka_options or {}  # TLS: security_protocol, ssl_context
         registry = registry if registry is not None else CollectorRegistry()
         self.depth_gauge = Gauge("risai_outbox_depth", "Outbox rows not yet acknowledged by Kafka",
                                  registry=registry)
-        self.pending_gauge = Gauge("risai_outbox_pending", "Events replied to before Kafka acked "
-                                   "(pending replication)", registry=registry)
+        self.pending_gauge = Gauge("risai_outbox_pending", "Outbox rows older than the "
+                                   "acknowledgement timeout and not yet acknowledged by Kafka"
+                                   " (replied to as pending replication)", registry=registry)
         self.published = Counter("risai_outbox_published", "Outbox rows acknowledged by Kafka",
                                  registry=registry)
         self.retries = Counter("risai_outbox_relay_retries", "Relay retries after an error",
                                registry=registry)
         self._producer: AIOKafkaProducer | None = None
-        self._task: asyncio.Task | None = None
+        self._loop = RetryLoop(f"outbox-relay-{node_id}", retries=self.retries, log=log,
+                               max_backoff=max_backoff)
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._waiters: dict[str, set[asyncio.Future]] = {}
@@ -105,15 +77,11 @@ class OutboxRelay:
 
     async def start(self) -> None:
         """Start the background task (returns at once; Kafka may still be down)."""
-        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.node_id}")
-        self._task.add_done_callback(log_crash)
+        self._loop.start(self._run)
 
     async def stop(self) -> None:
         """Stop the task, the producer and the LISTEN connection."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._loop.stop()
         await self._drop_producer()
         await self._unlisten()
 
@@ -125,7 +93,7 @@ class OutboxRelay:
         await self.stop()
 
     async def wait_acknowledged(self, event_id: str, timeout: float) -> bool:
-        """Wait until Kafka acknowledged ``event_id``; False on timeout (caller marks pending).
+        """Wait until Kafka acknowledged ``event_id``; False on timeout (the reply says pending).
 
         True also when the event has no outbox row (it came from another node via Kafka).
         """
@@ -169,26 +137,17 @@ class OutboxRelay:
 
     async def _publish_forever(self) -> None:
         while True:
-            # A fresh AsyncRetrying per step, so the backoff restarts small after a success.
-            retrying = AsyncRetrying(
-                retry=retry_if_exception_type(TRANSIENT),
-                wait=wait_random_exponential(multiplier=0.2, max=self.max_backoff),
-                before_sleep=self._log_retry, reraise=True)
             # Clear before the step: a commit notified while we publish makes the wait
             # below return at once instead of being lost.
             self._wake.clear()
-            published = await retrying(isolated, self._step)
+            published = await self._loop.retry(self._step)
             if published < self.batch_size:
                 await self._wait_for_work()
 
-    def _log_retry(self, state: RetryCallState) -> None:
-        self.retries.inc()
-        exc = state.outcome.exception() if state.outcome else None
-        log.warning("outbox relay %s: attempt %d failed (%s: %s); retrying in %.2fs",
-                    self.node_id, state.attempt_number, type(exc).__name__, exc,
-                    state.next_action.sleep if state.next_action else 0.0)
-
     async def _step(self) -> int:
+        if not self._listening():
+            await self._unlisten()
+            await self._listen()  # the database came back: be woken by commits again
         try:
             if self._producer is None:
                 # Bounded: against a half-up cluster, admin and producer start-up can wait
@@ -263,7 +222,7 @@ class OutboxRelay:
 
     async def _refresh_depth(self) -> None:
         async with self.pool.acquire() as conn:
-            total, pending = await outbox.depth(conn)
+            total, pending = await outbox.depth(conn, self.ack_timeout_s)
         self.depth_gauge.set(total)
         self.pending_gauge.set(pending)
 
@@ -277,6 +236,12 @@ class OutboxRelay:
             log.warning("outbox relay %s: LISTEN failed (%s); polling only", self.node_id, exc)
             await self._unlisten()
 
+    def _listening(self) -> bool:
+        try:
+            return self._listener is not None and not self._listener.is_closed()
+        except asyncpg.InterfaceError:
+            return False  # the pool took the dead connection back
+
     def _notified(self, *args: object) -> None:
         self._wake.set()
 
@@ -285,9 +250,12 @@ class OutboxRelay:
         if conn is not None:
             try:
                 await conn.remove_listener(outbox.NOTIFY_CHANNEL, self._notified)
-            except TRANSIENT:
+            except (*TRANSIENT, asyncpg.InterfaceError):
                 pass  # the connection is gone; releasing it below is all that is left
-            await self.pool.release(conn)
+            try:
+                await self.pool.release(conn)
+            except TRANSIENT:
+                pass  # a connection of a database that died: the pool drops it
 
     async def _wait_for_work(self) -> None:
         try:

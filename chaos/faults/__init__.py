@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import logging
 
-from chaos.faults import clock, latency, network, process
+from chaos.faults import clock, disk, latency, network, process
 from chaos.faults.ledger import Ledger
 
 log = logging.getLogger("chaos.faults")
 
-INJECT = {**process.INJECT, **network.INJECT, **latency.INJECT, **clock.INJECT}
-UNDO = {**process.UNDO, **network.UNDO, **latency.UNDO, **clock.UNDO}
+INJECT = {**process.INJECT, **network.INJECT, **latency.INJECT, **clock.INJECT, **disk.INJECT}
+UNDO = {**process.UNDO, **network.UNDO, **latency.UNDO, **clock.UNDO, **disk.UNDO}
 
 
 def inject(fed, ledger: Ledger, kind: str, target: str, params: dict) -> str:

@@ -1,5 +1,5 @@
-"""Process faults: SIGKILL a node, its PostgreSQL or a broker; SIGSTOP/SIGCONT a node;
-stop a node gracefully (rolling restart). Restarts go back into the region's namespace.
+"""Process faults: SIGKILL a node, its PostgreSQL or a broker; wipe a broker's disk;
+SIGSTOP/SIGCONT a node; stop a node gracefully (rolling restart). Restarts go back into the region's namespace.
 
 Every process is found through the launcher's own records (pid plus kernel start time),
 so a drill never signals a process the launcher did not start.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -133,6 +134,29 @@ def kill_brokers(fed: Federation, ledger: Ledger, target: str, params: dict) -> 
     return entry
 
 
+def wipe_broker(fed: Federation, ledger: Ledger, target: str, params: dict) -> str:
+    """SIGKILL one broker and delete its data folder (the disk is lost).
+
+    The undo formats empty storage with the cluster's id and starts the broker: it must
+    rejoin the controller quorum and re-replicate every partition from the others.
+    """
+    broker_id = int(target)
+    if broker_id not in fed.kafka.brokers:
+        raise ValueError(f"no broker {broker_id} (have: {', '.join(map(str, fed.kafka.brokers))})")
+    entry = ledger.add("restore_broker_disk", broker=broker_id)
+    fed.kafka.kill_broker(broker_id)
+    deadline = time.monotonic() + 10
+    while fed.kafka.record(broker_id) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    shutil.rmtree(fed.kafka.broker_dir(broker_id) / "data", ignore_errors=True)
+    return entry
+
+
+def undo_restore_broker_disk(fed: Federation, entry: dict) -> None:
+    fed.kafka.format()  # only unformatted storage: the wiped broker's, same cluster id
+    undo_restart_brokers(fed, {"brokers": [entry["broker"]]})
+
+
 def undo_restart_node(fed: Federation, entry: dict) -> None:
     if entry.get("with_db"):
         _start_postgres(fed, entry["node"])
@@ -167,6 +191,6 @@ def undo_restart_brokers(fed: Federation, entry: dict) -> None:
 
 
 INJECT = {"kill_node": kill_node, "stop_node": stop_node, "kill_db": kill_db,
-          "freeze_node": freeze_node, "kill_brokers": kill_brokers}
+          "freeze_node": freeze_node, "kill_brokers": kill_brokers, "wipe_broker": wipe_broker}
 UNDO = {"restart_node": undo_restart_node, "restart_db": undo_restart_db, "thaw": undo_thaw,
-        "restart_brokers": undo_restart_brokers}
+        "restart_brokers": undo_restart_brokers, "restore_broker_disk": undo_restore_broker_disk}

@@ -83,6 +83,7 @@ async def _replication_ctx(app: web.Application) -> AsyncIterator[None]:
         peer_node_ids=list(app[PEER_NODE_IDS]), signer=keyring.event_signer,
         key_lookup=keyring.key_lookup, topic_prefix=settings.kafka.topic_prefix,
         registry=app[METRICS].registry,
+        relay_options={"ack_timeout_s": settings.kafka.ack_timeout_s},  # pending = older rows
         consumer_options={"key_owner": keyring.key_owner},
     )
     async with replication:

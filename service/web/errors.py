@@ -69,6 +69,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status, "http_error")
         return _json_error(exc.status, code, exc.reason)
+    except asyncpg.DiskFullError:
+        # The node's disk is full (a chaos drill's disk_full, or real): no write can land,
+        # nothing half-written stays (the transaction rolled back). Retry once space returns.
+        log.warning("database disk full", extra={"path": request.path})
+        return _json_error(503, "database.storage_full",
+                           "ノードのディスクが満杯です。しばらくして再試行してください / "
+                           "the node's database disk is full; retry later")
     except Exception as exc:  # noqa: BLE001 - the last line of defence: log, never leak
         if database_unavailable(exc):
             # The node's own database is down or restarting (a crash, a failover): that is a

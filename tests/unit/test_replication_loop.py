@@ -1,0 +1,58 @@
+"""The shared retry loop of the relay and the consumer (replication/loop.py)."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+import pytest
+from aiokafka.errors import KafkaConnectionError
+from prometheus_client import CollectorRegistry, Counter
+
+from replication import loop
+
+
+@pytest.mark.parametrize("exc", [ConnectionRefusedError(111, "refused"),
+                                 asyncpg.CannotConnectNowError("the database system is starting up"),
+                                 asyncpg.InterfaceError("connection is closed")])
+def test_database_errors_back_off_at_most_a_second(exc):
+    # Issue 17: after a database restart the relay slept up to 30 s between attempts.
+    caps = [loop.backoff_cap(exc, attempt, max_backoff=30.0) for attempt in range(1, 40)]
+    assert max(caps) == loop.DATABASE_MAX_BACKOFF == 1.0
+    assert caps[0] < caps[1] < caps[2]  # still exponential at first
+
+
+def test_kafka_errors_back_off_up_to_the_maximum():
+    caps = [loop.backoff_cap(KafkaConnectionError("down"), a, max_backoff=30.0) for a in range(1, 40)]
+    assert max(caps) == 30.0
+    assert caps == sorted(caps)
+
+
+async def test_retry_runs_a_failing_step_again_and_logs_each_retry(caplog):
+    retries = Counter("t_retries", "retries", registry=CollectorRegistry())
+    runner = loop.RetryLoop("test-loop", retries=retries, log=logging.getLogger("t"))
+    attempts = []
+
+    async def step() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ConnectionRefusedError(111, "refused")
+        return "done"
+
+    with caplog.at_level(logging.WARNING, logger="t"):
+        assert await runner.retry(step) == "done"
+    assert len(attempts) == 3
+    assert retries._value.get() == 2
+    assert len(runner.planned_sleeps) == 2 and max(runner.planned_sleeps) <= 1.0
+    assert caplog.text.count("test-loop: attempt") == 2
+
+
+async def test_a_non_transient_error_ends_the_step():
+    runner = loop.RetryLoop("t2", retries=Counter("t2", "r", registry=CollectorRegistry()),
+                            log=logging.getLogger("t"))
+
+    async def step() -> None:
+        raise ValueError("a bug, not an outage")
+
+    with pytest.raises(ValueError):
+        await runner.retry(step)
