@@ -82,8 +82,8 @@ async def create_acls(bootstrap: str, acls: list[Acl], client_options: dict) -> 
     """Create the bindings (idempotent: Kafka keeps one copy of an identical binding)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000,
                                 **client_options)
-    await admin.start()
     try:
+        await admin.start()  # inside: a cancelled start must still close its connections
         for acl in acls:
             request = CreateAclsRequest(int(acl.resource), acl.name, int(acl.pattern),
                                         acl.principal, "*", int(acl.operation), ALLOW)
@@ -99,8 +99,8 @@ async def describe_acls(bootstrap: str, client_options: dict) -> set[Acl]:
     """Every ALLOW binding the cluster holds."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000,
                                 **client_options)
-    await admin.start()
     try:
+        await admin.start()  # inside: a cancelled start must still close its connections
         request = DescribeAclsRequest(int(Resource.ANY), None, int(Pattern.ANY), None, None,
                                       int(Operation.ANY), ANY_PERMISSION)
         response = await admin._send_request(request)

@@ -20,8 +20,8 @@ async def describe(bootstrap: str, client_options: dict | None = None) -> dict:
     """The cluster description: controller id and brokers with their racks."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
                                 **(client_options or {}))
-    await admin.start()
     try:
+        await admin.start()  # inside: a cancelled start must still close its connections
         return await admin.describe_cluster()
     finally:
         await admin.close()
@@ -33,8 +33,8 @@ async def ensure_topics(bootstrap: str, names: list[str], *, partitions: int,
     """Create topics that do not exist yet (idempotent: existing topics are left alone)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000,
                                 **(client_options or {}))
-    await admin.start()
     try:
+        await admin.start()  # inside: a cancelled start must still close its connections
         existing = set(await admin.list_topics())
         missing = [NewTopic(n, partitions, replication_factor, topic_configs=config or {})
                    for n in names if n not in existing]
