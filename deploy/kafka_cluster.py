@@ -32,6 +32,9 @@ from deploy.processes import DeployError, ProcessRecord, kill, port_in_use, spaw
 KAFKA_DIR = Path(__file__).resolve().parent / "kafka"
 POM = KAFKA_DIR / "pom.xml"
 LOG4J2 = KAFKA_DIR / "log4j2.xml"
+# A broker's client listener opens only after the JVM, the controller quorum, metadata and
+# the authorizer are up: over a minute on a busy two-core machine with TLS everywhere.
+START_TIMEOUT_S = 150
 
 
 def kafka_version() -> str:
@@ -255,7 +258,7 @@ class KafkaCluster:
         self._state_path(broker_id).write_text(json.dumps(rec.to_dict()))
         if wait:
             try:
-                wait_for_port(spec.port, timeout=60, host=self.host, alive=rec)
+                wait_for_port(spec.port, timeout=START_TIMEOUT_S, host=self.host, alive=rec)
             except DeployError as exc:
                 raise DeployError(f"{exc}\n{tail(folder / 'server.log')}") from exc
         return rec
@@ -266,7 +269,7 @@ class KafkaCluster:
         for broker_id in self.brokers:
             self.start_broker(broker_id, wait=False)
         for broker_id, spec in self.brokers.items():
-            wait_for_port(spec.port, timeout=60, host=self.host, alive=self.record(broker_id))
+            wait_for_port(spec.port, timeout=START_TIMEOUT_S, host=self.host, alive=self.record(broker_id))
 
     def stop_broker(self, broker_id: int) -> bool:
         """Stop one broker cleanly (SIGTERM, then SIGKILL after 30 s)."""
