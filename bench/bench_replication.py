@@ -42,13 +42,17 @@ def pct(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
 
 
-async def raw_round_trips(bootstrap: str, n: int) -> list[float]:
-    """Produce one message (idempotent, acks=all) and wait until a consumer has it."""
+async def raw_round_trips(bootstrap: str, n: int, options: dict | None = None) -> list[float]:
+    """Produce one message (idempotent, acks=all) and wait until a consumer has it.
+
+    ``options``: aiokafka client options (TLS: security_protocol and ssl_context)."""
+    options = options or {}
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
-    await topics.ensure_topic(bootstrap, topic)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    await topics.ensure_topic(bootstrap, topic, client_options=options)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
+                                **options)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False, fetch_max_wait_ms=200)
+                                enable_auto_commit=False, fetch_max_wait_ms=200, **options)
     await producer.start()
     await consumer.start()
     try:

@@ -6,6 +6,7 @@ Output folder::
     offline/root.key.pem, offline/root.pem, offline/towns/<code>.key.pem, .pem
                                   the CA keys: keep this folder offline
     nodes/<node id>/              one node's key folder (see node_keys.py)
+    tls/, offline/tls-ca.*        the transport PKI: TLS CA and certificates (see tls.py)
 
 ``init`` builds everything; ``renew`` re-issues delegations that expire soon; ``revoke``
 revokes delegations or certificate numbers. Each writes a trust list with a bumped version.
@@ -31,6 +32,7 @@ from .federation import FederationConfig, load_federation
 from .keys import ES256, generate_private_key, load_private_key, public_key_pem, save_private_key
 from .node_keys import NODE_PUB, generate_node_key, install_delegation, node_public_key
 from .pki import create_delegation, create_root_ca, create_town_ca, delegation_of, kid_of
+from .tls import ensure_transport_pki
 from .trust_list import Revocation, TownEntry, TrustList, load_trust_list, save_trust_list, sign_trust_list
 
 ROOT_VALIDITY = timedelta(days=20 * 365)
@@ -66,6 +68,7 @@ def build_federation_pki(
             generate_node_key(out / "nodes" / node.id, node.alg)
     trust_list = TrustList(1, now, config.name, root, tuple(towns), ())
     delegations = _delegate(config, out, now, delegation_validity, serials, lambda town, node: True)
+    ensure_transport_pki(config, out, now, serials=serials)  # TLS CA, brokers, nodes, admin
     return _publish(out, replace(trust_list, delegations=delegations), root_key)
 
 
@@ -96,6 +99,7 @@ def renew_delegations(
         return expiry is None or expiry - now <= renew_before
 
     added = _delegate(config, out, now, delegation_validity, serials, due)
+    ensure_transport_pki(config, out, now, serials=serials)  # TLS certificates due, too
     # Old delegations stay listed: certificates they signed must keep verifying.
     return _publish(out, replace(current, delegations=current.delegations + added), _root_key(out), now)
 

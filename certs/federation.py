@@ -1,7 +1,8 @@
 """The federation description (deploy/federation.toml) as far as the PKI needs it.
 
-Only towns (code, name, mayor, partners) and nodes (id, town, optional signing_alg) are
-read; everything else in the file belongs to the deploy launcher.
+Only towns (code, name, mayor, partners), nodes (id, town, optional signing_alg), the Kafka
+broker ids and ``[tls] hosts`` are read (the transport PKI issues a certificate per broker
+and names those hosts); everything else in the file belongs to the deploy launcher.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class FederationConfig:
     name: str
     towns: tuple[TownConfig, ...]
     nodes: tuple[NodeConfig, ...]
+    broker_ids: tuple[int, ...] = ()
+    # Host names or addresses the servers are reached by, besides 127.0.0.1 and localhost
+    # (the TLS certificates' subjectAltName).
+    tls_hosts: tuple[str, ...] = ()
 
     def delegates_of(self, town_code: str) -> tuple[NodeConfig, ...]:
         """Nodes that ``town_code``'s CA delegates to: its own nodes and its partners' nodes."""
@@ -67,10 +72,12 @@ def parse_federation(data: dict) -> FederationConfig:
             for n in data["nodes"]
         )
         name = str(data.get("federation", {}).get("name", "risai federation"))
+        brokers = tuple(int(b["id"]) for b in data.get("kafka", {}).get("brokers", ()))
+        hosts = tuple(str(h) for h in data.get("tls", {}).get("hosts", ()))
     except KeyError as exc:
         raise InvalidInput("federation.missing", f"federation file lacks required field {exc.args[0]!r}", str(exc.args[0])) from None
     _check_references(towns, nodes)
-    return FederationConfig(name, towns, nodes)
+    return FederationConfig(name, towns, nodes, brokers, hosts)
 
 
 def load_federation(path: Path) -> FederationConfig:

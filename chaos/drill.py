@@ -14,8 +14,6 @@ import logging
 import time
 from pathlib import Path
 
-import aiohttp
-
 from chaos import faults, observe, workload
 from chaos.checker import Verdict, check
 from chaos.faults.ledger import Ledger
@@ -86,7 +84,8 @@ class Drill:
     async def _drive(self) -> None:
         sc = self.scenario
         shared = workload.Shared(self.history, self.clock, sc.duration_s, sc.workload.max_requests,
-                                 observe.staff_password(self.fed), self._households)
+                                 observe.staff_password(self.fed), self._households,
+                                 tls=self.fed.http_context())
         targets = [workload.Target(n.id, n.http_port, n.town) for n in self.fed.spec.nodes]
         load = asyncio.create_task(workload.run(shared, targets, sc.workload, contend=self._contend()))
         try:
@@ -144,7 +143,7 @@ class Drill:
 
     async def _sample_lag(self) -> None:
         """Every 2 s, each node's lag per origin and outbox depth (until cancelled)."""
-        async with aiohttp.ClientSession() as session:
+        async with observe.https_session(self.fed) as session:
             for _ in range(100_000):  # bounded; the drill cancels it long before
                 for node in self.fed.spec.nodes:
                     t = self.clock()

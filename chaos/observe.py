@@ -142,15 +142,20 @@ async def unready(fed: Federation) -> list[str]:
             writer.close()
         except (OSError, asyncio.TimeoutError):
             down.append(f"kafka broker {broker.id}")
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
+    async with https_session(fed, timeout=aiohttp.ClientTimeout(total=3)) as session:
         for node in fed.spec.nodes:
             try:
-                async with session.get(f"http://127.0.0.1:{node.http_port}/readyz") as resp:
+                async with session.get(f"https://127.0.0.1:{node.http_port}/readyz") as resp:
                     if resp.status != 200:
                         down.append(f"node {node.id} (readyz {resp.status})")
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 down.append(f"node {node.id} (no answer)")
     return down
+
+
+def https_session(fed: Federation, **options) -> aiohttp.ClientSession:
+    """An aiohttp session that verifies the nodes' HTTPS certificates (the federation's TLS CA)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=fed.http_context()), **options)
 
 
 async def wait_ready(fed: Federation, timeout: float, clock: Callable[[], float]) -> list[str]:
@@ -185,7 +190,7 @@ async def lag(session: aiohttp.ClientSession, port: int) -> list[tuple[str, floa
     acknowledged by Kafka). Both matter: a node cut off from the brokers cannot see how far
     behind its consumers are, but its outbox grows. Empty when the node does not answer."""
     try:
-        async with session.get(f"http://127.0.0.1:{port}/metrics",
+        async with session.get(f"https://127.0.0.1:{port}/metrics",
                                timeout=aiohttp.ClientTimeout(total=1.5)) as resp:
             text = await resp.text()
     except (aiohttp.ClientError, asyncio.TimeoutError):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import quote
@@ -50,6 +51,7 @@ class Shared:
     households: list[tuple[str, str]]  # (resident_id, dwelling_id) pairs of every town
     issued: list[tuple[str, str]] = field(default_factory=list)  # (number, qr)
     tracking: list[tuple[str, str]] = field(default_factory=list)  # (application id, code)
+    tls: ssl.SSLContext | None = None  # verifies the nodes' HTTPS (Federation.http_context)
 
     def go(self) -> bool:
         return self.budget > 0 and self.clock() < self.deadline
@@ -61,6 +63,7 @@ class Client:
     def __init__(self, shared: Shared, name: str, target: Target, timeout: float) -> None:
         self.shared, self.name, self.target = shared, name, target
         self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                             connector=aiohttp.TCPConnector(ssl=shared.tls or True),
                                              timeout=aiohttp.ClientTimeout(total=timeout))
         self.headers: dict[str, str] | None = None
 
@@ -81,7 +84,7 @@ class Client:
         start = self.shared.clock()
         status, data, detail = None, {}, ""
         try:
-            async with self.session.request(method, f"http://127.0.0.1:{self.target.port}{API}{path}",
+            async with self.session.request(method, f"https://127.0.0.1:{self.target.port}{API}{path}",
                                             json=body, headers=headers or self.headers) as resp:
                 status = resp.status
                 data = await resp.json(content_type=None) if resp.content_length != 0 else {}

@@ -5,6 +5,11 @@ runtime classpath into a cache folder once; every broker then runs `kafka.Kafka`
 Each broker here is combined (broker + controller), so a three-broker cluster also has a
 three-voter controller quorum: losing any one broker keeps both the quorum and, with
 replication factor 3 and min.insync.replicas 2, acks=all writes.
+
+With ``tls`` (the default in the launcher and the test fixtures) every listener speaks TLS
+and demands a client certificate from the federation's TLS CA: clients, inter-broker and
+the KRaft controller quorum. The StandardAuthorizer then allows only what ACLs grant
+(deploy/kafka_acl.py); the brokers and the launcher's admin are the only super users.
 """
 
 from __future__ import annotations
@@ -21,11 +26,15 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from certs.tls import ADMIN_PRINCIPAL, TlsFiles, admin_files, broker_files, broker_principal, kafka_options
 from deploy.processes import DeployError, ProcessRecord, kill, port_in_use, spawn, stop, tail, wait_for_port
 
 KAFKA_DIR = Path(__file__).resolve().parent / "kafka"
 POM = KAFKA_DIR / "pom.xml"
 LOG4J2 = KAFKA_DIR / "log4j2.xml"
+# A broker's client listener opens only after the JVM, the controller quorum, metadata and
+# the authorizer are up: over a minute on a busy two-core machine with TLS everywhere.
+START_TIMEOUT_S = 150
 
 
 def kafka_version() -> str:
@@ -90,6 +99,39 @@ class BrokerSpec:
     controller_port: int
 
 
+@dataclasses.dataclass(frozen=True)
+class KafkaTls:
+    """The transport PKI folder a cluster's brokers and admin client take their files from."""
+
+    pki_dir: Path
+
+    def broker(self, broker_id: int) -> TlsFiles:
+        return broker_files(self.pki_dir, broker_id)
+
+    def admin_options(self) -> dict:
+        """aiokafka keyword arguments for the launcher's admin (super user) identity."""
+        return kafka_options(admin_files(self.pki_dir))
+
+    def properties(self, broker_id: int, all_brokers) -> dict[str, object]:
+        files = self.broker(broker_id)
+        # Brokers are super users so inter-broker and controller traffic needs no ACLs;
+        # the admin is the launcher. Nobody else is: nodes get exactly their ACLs.
+        supers = [broker_principal(b) for b in all_brokers] + [ADMIN_PRINCIPAL]
+        return {
+            # PEM keystores (Kafka 2.7+, KIP-651): no Java keytool, the ceremony's files as-is.
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": files.keystore,
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": files.ca,
+            "ssl.client.auth": "required",
+            "ssl.endpoint.identification.algorithm": "https",
+            "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": ";".join(supers),
+        }
+
+
 def new_cluster_id() -> str:
     """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
@@ -99,7 +141,8 @@ class KafkaCluster:
     """A KRaft cluster of combined broker/controller processes under one folder."""
 
     def __init__(self, root: Path, brokers: list[BrokerSpec], *, replication_factor: int,
-                 min_insync_replicas: int, heap: str = "512m", host: str = "127.0.0.1"):
+                 min_insync_replicas: int, heap: str = "512m", host: str = "127.0.0.1",
+                 tls: KafkaTls | None = None):
         if not brokers:
             raise DeployError("a Kafka cluster needs at least one broker")
         self.root = root
@@ -108,6 +151,11 @@ class KafkaCluster:
         self.min_insync_replicas = min_insync_replicas
         self.heap = heap
         self.host = host
+        self.tls = tls
+
+    def admin_options(self) -> dict:
+        """aiokafka keyword arguments for an admin client ({} on a plaintext cluster)."""
+        return self.tls.admin_options() if self.tls else {}
 
     @property
     def bootstrap_servers(self) -> str:
@@ -131,15 +179,16 @@ class KafkaCluster:
         """server.properties for one broker."""
         voters = ",".join(f"{b.id}@{self.host}:{b.controller_port}" for b in self.brokers.values())
         rf, isr = self.replication_factor, self.min_insync_replicas
+        name = "SSL" if self.tls else "PLAINTEXT"
         lines = {
             "process.roles": "broker,controller",
             "node.id": spec.id,
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://{self.host}:{spec.port},CONTROLLER://{self.host}:{spec.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{self.host}:{spec.port}",
+            "listeners": f"{name}://{self.host}:{spec.port},CONTROLLER://{self.host}:{spec.controller_port}",
+            "advertised.listeners": f"{name}://{self.host}:{spec.port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": name,
+            "listener.security.protocol.map": f"{name}:{name},CONTROLLER:{name}",
             "broker.rack": spec.region,
             "log.dirs": self.broker_dir(spec.id) / "data",
             # Durability: every topic is replicated to rf brokers (one per region) and a
@@ -160,6 +209,7 @@ class KafkaCluster:
             "log.retention.ms": -1,
             "group.initial.rebalance.delay.ms": 0,
             "num.partitions": 3,
+            **(self.tls.properties(spec.id, self.brokers) if self.tls else {}),
         }
         return "".join(f"{k}={v}\n" for k, v in lines.items())
 
@@ -208,7 +258,7 @@ class KafkaCluster:
         self._state_path(broker_id).write_text(json.dumps(rec.to_dict()))
         if wait:
             try:
-                wait_for_port(spec.port, timeout=60, host=self.host, alive=rec)
+                wait_for_port(spec.port, timeout=START_TIMEOUT_S, host=self.host, alive=rec)
             except DeployError as exc:
                 raise DeployError(f"{exc}\n{tail(folder / 'server.log')}") from exc
         return rec
@@ -219,7 +269,7 @@ class KafkaCluster:
         for broker_id in self.brokers:
             self.start_broker(broker_id, wait=False)
         for broker_id, spec in self.brokers.items():
-            wait_for_port(spec.port, timeout=60, host=self.host, alive=self.record(broker_id))
+            wait_for_port(spec.port, timeout=START_TIMEOUT_S, host=self.host, alive=self.record(broker_id))
 
     def stop_broker(self, broker_id: int) -> bool:
         """Stop one broker cleanly (SIGTERM, then SIGKILL after 30 s)."""

@@ -1,7 +1,9 @@
 """`risai-federation up | status | down`: a whole federation on one machine.
 
 Everything lives under one run directory (default ./run): Kafka brokers, one PostgreSQL
-per node, the PKI from the ceremony, node configs, logs and process records. `up` is
+per node, the PKI from the ceremony, node configs, logs and process records. The default
+federation is the secure one: Kafka over TLS with client certificates and per-node ACLs,
+every node on HTTPS, all from the ceremony's TLS CA (certs/tls.py). `up` is
 idempotent: what already runs is left alone. `down` stops only processes this launcher
 recorded, and only while their pid still belongs to the process it started.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import time
 import urllib.error
@@ -20,13 +23,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
+import tomli_w
 
 from certs.ceremony import build_federation_pki
+from certs.tls import ensure_transport_pki, http_client_context, node_tls_dir
 from deploy import netns
 from deploy.demo import PASSWORDS, seed_demo
 from deploy.federation_spec import DEFAULT_FILE, FederationSpec, NodeSpec, load_spec
+from deploy.kafka_acl import create_acls, federation_acls
 from deploy.kafka_admin import ensure_topics, wait_ready
-from deploy.kafka_cluster import KafkaCluster, check_java
+from deploy.kafka_cluster import KafkaCluster, KafkaTls, check_java
 from deploy.postgres import PostgresCluster, find_pg_bin
 from deploy.processes import DeployError, ProcessRecord, port_in_use, spawn, stop
 
@@ -41,7 +47,8 @@ class Federation:
         self.run_dir = run_dir.resolve()
         self.kafka = KafkaCluster(self.run_dir / "kafka", list(spec.brokers),
                                   replication_factor=spec.replication_factor,
-                                  min_insync_replicas=spec.min_insync_replicas, heap=spec.heap)
+                                  min_insync_replicas=spec.min_insync_replicas, heap=spec.heap,
+                                  tls=KafkaTls(self.run_dir / "pki"))
         # Set by `up --netns`: each region's processes run in a network namespace (chaos).
         self.layout = netns.load_layout(self.run_dir)
 
@@ -68,6 +75,13 @@ class Federation:
 
     def topic(self, node_id: str) -> str:
         return f"{self.spec.topic_prefix}.{node_id}"
+
+    def http_context(self) -> ssl.SSLContext:
+        """Client context that verifies the nodes' HTTPS certificates (the TLS CA)."""
+        return http_client_context(self.run_dir)
+
+    def url(self, node: NodeSpec) -> str:
+        return f"https://127.0.0.1:{node.http_port}/"
 
     # -- up ---------------------------------------------------------------------------
 
@@ -101,13 +115,17 @@ class Federation:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if use_netns or self.layout:
             self._setup_netns(say)
-        say(f"Kafka: {len(self.spec.brokers)} broker(s) in KRaft mode …")
+        # The PKI comes first: the brokers' TLS keystores and the nodes' certificates are in it.
+        if not (self.pki_dir / "trust-list.cbor").exists():
+            say("PKI: root CA, town CAs, TLS CA, node keys, delegations, TLS certificates …")
+            build_federation_pki(self.spec.pki, self.pki_dir, datetime.now(timezone.utc))
+        renewed = ensure_transport_pki(self.spec.pki, self.pki_dir, datetime.now(timezone.utc))
+        if renewed:  # on an existing run dir: certificates close to expiry, or new ones
+            say(f"TLS: issued {len(renewed)} certificate(s) ({', '.join(renewed)})")
+        say(f"Kafka: {len(self.spec.brokers)} broker(s) in KRaft mode, TLS with client certificates …")
         netns.start_brokers(self.kafka, self.layout) if self.layout else self.kafka.start()
         asyncio.run(self._kafka_ready())
         timings["kafka"] = time.monotonic() - t0
-        if not (self.pki_dir / "trust-list.cbor").exists():
-            say("PKI: root CA, town CAs, node keys and delegations …")
-            build_federation_pki(self.spec.pki, self.pki_dir, datetime.now(timezone.utc))
         t1 = time.monotonic()
         for node in self.spec.nodes:
             say(f"PostgreSQL for {node.id} on port {node.pg_port} …")
@@ -117,8 +135,8 @@ class Federation:
         for node in self.spec.nodes:
             self._start_node(node)
         for node in self.spec.nodes:
-            wait_node_ready(node, self.node_record(node))
-            say(f"node {node.id} ready at http://127.0.0.1:{node.http_port}/")
+            wait_node_ready(node, self.node_record(node), context=self.http_context())
+            say(f"node {node.id} ready at {self.url(node)}")
         timings["nodes"] = time.monotonic() - t2
         if seed_residents:
             t3 = time.monotonic()
@@ -130,14 +148,19 @@ class Federation:
         return timings
 
     async def _kafka_ready(self) -> None:
+        admin = self.kafka.admin_options()  # the super user: the only one who creates
         await wait_ready(self.kafka.bootstrap_servers, expected_brokers=len(self.spec.brokers),
-                         replication_factor=self.spec.replication_factor)
+                         replication_factor=self.spec.replication_factor, client_options=admin)
         # One topic per node (DESIGN 4): it produces only there, keyed by entity id.
         await ensure_topics(self.kafka.bootstrap_servers,
                             [self.topic(n.id) for n in self.spec.nodes], partitions=3,
                             replication_factor=self.spec.replication_factor,
                             config={"retention.ms": "-1",
-                                    "min.insync.replicas": str(self.spec.min_insync_replicas)})
+                                    "min.insync.replicas": str(self.spec.min_insync_replicas)},
+                            client_options=admin)
+        # ... and the ACLs enforce it: write only there, read the others (deploy/kafka_acl.py).
+        await create_acls(self.kafka.bootstrap_servers,
+                          federation_acls(self.spec.topic_prefix, [n.id for n in self.spec.nodes]), admin)
 
     def _start_postgres(self, node: NodeSpec) -> None:
         cluster = self.postgres(node)
@@ -148,20 +171,26 @@ class Federation:
             cluster.start()
             asyncio.run(_ensure_database(cluster.dsn(), NODE_DB))
 
+    def node_config(self, node: NodeSpec) -> dict:
+        """The node's settings (service/config.py): HTTPS, Kafka TLS, secure cookies by default."""
+        return {
+            "federation_file": str(self.spec.path.resolve()),
+            "node": {"id": node.id, "town_code": node.town, "host": "127.0.0.1", "port": node.http_port},
+            "database": {"dsn": self.postgres(node).dsn(NODE_DB)},
+            "kafka": {"bootstrap_servers": self.kafka.bootstrap_servers,
+                      "topic_prefix": self.spec.topic_prefix},
+            "keys": {"key_dir": str(self.pki_dir / "nodes" / node.id),
+                     "trust_list": str(self.pki_dir / "trust-list.cbor"),
+                     "root_cert": str(self.pki_dir / "root.pem")},
+            "tls": {"dir": str(node_tls_dir(self.pki_dir, node.id))},
+        }
+
     def write_node_config(self, node: NodeSpec) -> Path:
         folder = self.node_dir(node)
         folder.mkdir(parents=True, exist_ok=True)
         cfg = folder / "node.toml"
-        cfg.write_text(
-            f'federation_file = "{self.spec.path.resolve()}"\n'
-            "secure_cookies = false  # plain HTTP on loopback for development\n\n"
-            f'[node]\nid = "{node.id}"\ntown_code = "{node.town}"\nhost = "127.0.0.1"\nport = {node.http_port}\n\n'
-            f'[database]\ndsn = "{self.postgres(node).dsn(NODE_DB)}"\n\n'
-            f'[kafka]\nbootstrap_servers = "{self.kafka.bootstrap_servers}"\n'
-            f'topic_prefix = "{self.spec.topic_prefix}"\n\n'
-            f'[keys]\nkey_dir = "{self.pki_dir / "nodes" / node.id}"\n'
-            f'trust_list = "{self.pki_dir / "trust-list.cbor"}"\nroot_cert = "{self.pki_dir / "root.pem"}"\n'
-        )
+        # tomli_w escapes every value (a path or password with a quote stays one string).
+        cfg.write_text(tomli_w.dumps(self.node_config(node)))
         cfg.chmod(0o600)  # it holds the database password
         return cfg
 
@@ -193,7 +222,7 @@ class Federation:
             rec = self.node_record(n)
             rows.append({"what": f"node {n.id} ({n.town}, {n.region})", "port": n.http_port,
                          "pid": rec.pid if rec else None,
-                         "health": node_health(n.http_port) if rec else "down"})
+                         "health": node_health(n.http_port, context=self.http_context()) if rec else "down"})
         return rows
 
     def down(self, say=print) -> None:
@@ -238,10 +267,11 @@ async def _ensure_database(admin_dsn: str, name: str) -> None:
         await conn.close()
 
 
-def node_health(port: int, path: str = "/readyz") -> str:
-    """'ready', 'not ready: …' or 'no answer' for a node's /readyz."""
+def node_health(port: int, path: str = "/readyz", *, context: ssl.SSLContext | None = None) -> str:
+    """'ready', 'not ready: …' or 'no answer' for a node's /readyz (HTTPS with ``context``)."""
+    scheme = "https" if context is not None else "http"
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+        with urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}{path}", timeout=5, context=context) as resp:
             return "ready" if resp.status == 200 else f"status {resp.status}"
     except urllib.error.HTTPError as exc:
         detail = json.loads(exc.read() or b"{}").get("checks", {})
@@ -251,15 +281,16 @@ def node_health(port: int, path: str = "/readyz") -> str:
         return "no answer"
 
 
-def wait_node_ready(node: NodeSpec, record: ProcessRecord | None, timeout: float = 90) -> None:
+def wait_node_ready(node: NodeSpec, record: ProcessRecord | None, timeout: float = 90, *,
+                    context: ssl.SSLContext | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if record is None or not record.is_alive():
             raise DeployError(f"node {node.id} exited during start-up; see its log under run/nodes/{node.id}/node.log")
-        if node_health(node.http_port) == "ready":
+        if node_health(node.http_port, context=context) == "ready":
             return
         time.sleep(0.3)
-    raise DeployError(f"node {node.id} not ready after {timeout:.0f}s: {node_health(node.http_port)}")
+    raise DeployError(f"node {node.id} not ready after {timeout:.0f}s: {node_health(node.http_port, context=context)}")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -285,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"(kafka {timings['kafka']:.1f}s, postgres {timings['postgres']:.1f}s, "
                   f"nodes {timings['nodes']:.1f}s, seed {timings.get('seed', 0):.1f}s)")
             for node in federation.spec.nodes:
-                print(f"  {node.id:<18} http://127.0.0.1:{node.http_port}/")
+                print(f"  {node.id:<18} {federation.url(node)}")
+            print(f"HTTPS certificates: TLS CA at {federation.pki_dir / 'tls' / 'ca.pem'}")
             if (federation.run_dir / PASSWORDS).exists():
                 print(f"demo staff login: see {federation.run_dir / PASSWORDS}")
             print(f"stop it with: risai-federation down --run-dir {args.run_dir}")

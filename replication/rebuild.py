@@ -17,6 +17,7 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
 import asyncpg
@@ -202,13 +203,19 @@ async def _main(argv: list[str]) -> int:
     parser.add_argument("--prefix", default=topics.DEFAULT_PREFIX)
     parser.add_argument("--public-key", action="append", default=[], help="PEM, repeatable")
     parser.add_argument("--force", action="store_true", help="wipe even with unpublished outbox rows")
+    parser.add_argument("--tls-dir", help="the node's TLS folder (nodes/<id>/tls): connect with its "
+                                          "client certificate, as the node does")
     args = parser.parse_args(argv)
+    kafka_options = {}
+    if args.tls_dir:
+        from certs.tls import TlsFiles, kafka_options as tls_options
+        kafka_options = tls_options(TlsFiles(Path(args.tls_dir) / "client"))
     conn = await asyncpg.connect(args.dsn)
     try:
         result = await rebuild(conn, bootstrap_servers=args.bootstrap, node_id=args.node_id,
                                all_node_ids=args.nodes.split(","), topic_prefix=args.prefix,
                                key_lookup=_load_keys(args.public_key), force=args.force,
-                               progress=text_progress())
+                               progress=text_progress(), kafka_options=kafka_options)
     finally:
         await conn.close()
     print(f"rebuilt {result.records} records ({result.quarantined} quarantined) "

@@ -39,17 +39,22 @@ class Replication:
                  key_lookup: envelope.KeyLookup, topic_prefix: str = topics.DEFAULT_PREFIX,
                  registry: CollectorRegistry | None = None,
                  relay_options: dict[str, Any] | None = None,
-                 consumer_options: dict[str, Any] | None = None) -> None:
+                 consumer_options: dict[str, Any] | None = None,
+                 kafka_options: dict[str, Any] | None = None) -> None:
+        """``kafka_options`` go to every Kafka client of the node: with TLS they are
+        ``security_protocol="SSL"`` and the ``ssl_context`` of its client certificate
+        (certs.tls.kafka_options), the node's principal for the brokers' ACLs."""
         self.pool, self.node_id, self.town = pool, node_id, town
+        kafka = {"kafka_options": kafka_options} if kafka_options else {}
         registry = registry if registry is not None else CollectorRegistry()
         self.registry = registry
         self.relay = OutboxRelay(pool=pool, bootstrap_servers=bootstrap_servers,
                                  node_id=node_id, signer=signer, topic_prefix=topic_prefix,
-                                 registry=registry, **(relay_options or {}))
+                                 registry=registry, **kafka, **(relay_options or {}))
         self.consumer = ReplicationConsumer(
             pool=pool, bootstrap_servers=bootstrap_servers, node_id=node_id,
             peer_node_ids=peer_node_ids, key_lookup=key_lookup, topic_prefix=topic_prefix,
-            registry=registry, **(consumer_options or {}))
+            registry=registry, **kafka, **(consumer_options or {}))
 
     async def start(self) -> None:
         """Start the relay, then the consumer (both return at once)."""

@@ -69,11 +69,11 @@ class SimNode:
 
     async def start(self, bootstrap: str, peers: list[str], key_lookup: envelope.KeyLookup,
                     prefix: str, **options: Any) -> None:
-        """Start relay and consumer for this node."""
+        """Start relay and consumer for this node (``kafka=``: TLS client options)."""
         self.replication = Replication(
             pool=self.pool, bootstrap_servers=bootstrap, node_id=self.node_id, town=self.town,
             peer_node_ids=peers, signer=self.signer, key_lookup=key_lookup, topic_prefix=prefix,
-            relay_options=options.get("relay"),
+            kafka_options=options.get("kafka"), relay_options=options.get("relay"),
             consumer_options={"refresh_interval": 0.5, "max_backoff": 2.0,
                               **options.get("consumer", {})})
         await self.replication.start()

@@ -32,8 +32,8 @@ async def ensure_topic(bootstrap: str, topic: str, *, partitions: int = 1,
         config["min.insync.replicas"] = str(min_insync_replicas)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000,
                                 **(client_options or {}))
-    await admin.start()
     try:
+        await admin.start()  # inside: a cancelled start must still close its connections
         if topic in set(await admin.list_topics()):
             return
         try:

@@ -65,11 +65,23 @@ class KeySettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class TlsSettings:
+    # The node's TLS folder from the ceremony (nodes/<id>/tls: server/ for HTTPS, client/
+    # for Kafka, each with cert.pem, key.pem and the TLS CA's ca.pem).
+    dir: Path | None = None
+    # HTTPS for the node's server. false only for local development (warned in the log).
+    http: bool = True
+    # Kafka over SSL with the node's client certificate. false only for a plaintext broker.
+    kafka: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     node: NodeSettings
     database: DatabaseSettings
     kafka: KafkaSettings
     keys: KeySettings = KeySettings()
+    tls: TlsSettings = TlsSettings()
     federation_file: Path | None = None
     log_level: str = "INFO"
     # Staff session cookies carry the Secure flag unless explicitly turned off for plain
@@ -78,7 +90,7 @@ class Settings:
 
 
 _SECTIONS = {"node": NodeSettings, "database": DatabaseSettings, "kafka": KafkaSettings,
-             "keys": KeySettings}
+             "keys": KeySettings, "tls": TlsSettings}
 
 
 def redact_dsn(dsn: str) -> str:
@@ -169,6 +181,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     settings = _build(Settings, "", data)
     if settings.kafka.mode not in ("durable", "local-only"):
         raise ConfigError("setting kafka.mode must be 'durable' or 'local-only'")
+    if (settings.tls.http or settings.tls.kafka) and settings.tls.dir is None:
+        raise ConfigError("missing required setting tls.dir (HTTPS and Kafka TLS are on by default):"
+                          " set it in the TOML file or with RISAI_TLS__DIR, or turn TLS off"
+                          " explicitly with tls.http = false and tls.kafka = false")
     try:
         validate_town_code(settings.node.town_code, "node.town_code")
     except CertsError as exc:

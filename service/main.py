@@ -12,6 +12,7 @@ from aiohttp import web
 from service.web.app import create_app
 from service.config import ConfigError, load_settings
 from service.logs import configure_logging
+from service.transport import server_ssl_context
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,8 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.node.id)
     logging.getLogger("service.main").info(
         "starting node", extra={"town": settings.node.town_code, "port": settings.node.port})
+    try:
+        ssl_context = server_ssl_context(settings)  # None only when tls.http = false
+    except (ConfigError, OSError) as exc:
+        print(f"risai-node: TLS configuration error: {exc}", file=sys.stderr)
+        return 2
     web.run_app(create_app(settings), host=settings.node.host, port=settings.node.port,
-                print=None, access_log_format='%r %s %b %Tf')
+                ssl_context=ssl_context, print=None, access_log_format='%r %s %b %Tf')
     return 0
 
 

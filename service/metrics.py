@@ -29,6 +29,9 @@ class NodeMetrics:
         self.delegation_expiry = Gauge("risai_delegation_expiry_seconds",
                                        "Seconds until this node's delegation from a town expires",
                                        ["town"], registry=self.registry)
+        self.tls_expiry = Gauge("risai_tls_cert_expiry_seconds",
+                                "Seconds until this node's TLS certificate expires (renew ahead)",
+                                ["cert"], registry=self.registry)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric in the registry."""

@@ -5,6 +5,10 @@
 - `kafka_broker`: one real Kafka broker in KRaft mode (fast tests).
 - `kafka_cluster3`: three real brokers, one per region, RF 3, min.insync.replicas 2.
 
+Both Kafka fixtures are secure as the launcher's: TLS on every listener with client
+certificates from a TLS CA of their own, and ACLs. ``cluster.admin_options()`` connects as
+the super user; tests/support/kafka.py gives a test a node's identity and ACLs.
+
 Everything is started lazily (only when a test asks) and torn down at session end.
 """
 
@@ -15,13 +19,15 @@ import itertools
 import os
 import shutil
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from certs.tls import create_transport_pki
 from deploy.kafka_admin import wait_ready
-from deploy.kafka_cluster import BrokerSpec, KafkaCluster
+from deploy.kafka_cluster import BrokerSpec, KafkaCluster, KafkaTls
 from deploy.postgres import PostgresCluster
 from deploy.processes import free_port
 from service.storage.db import apply_migrations
@@ -73,12 +79,14 @@ async def database(postgres) -> str:
 
 def _start_kafka(name: str, regions: list[str], rf: int, isr: int) -> KafkaCluster:
     specs = [BrokerSpec(i + 1, region, free_port(), free_port()) for i, region in enumerate(regions)]
-    cluster = KafkaCluster(_service_root(name), specs, replication_factor=rf,
-                           min_insync_replicas=isr, heap="384m")
+    root = _service_root(name)
+    pki = create_transport_pki(root / "pki", datetime.now(timezone.utc), [s.id for s in specs])
+    cluster = KafkaCluster(root, specs, replication_factor=rf, min_insync_replicas=isr,
+                           heap="384m", tls=KafkaTls(pki))
     cluster.start()
     try:
         asyncio.run(wait_ready(cluster.bootstrap_servers, expected_brokers=len(specs),
-                               replication_factor=rf))
+                               replication_factor=rf, client_options=cluster.admin_options()))
     except BaseException:
         cluster.stop()
         raise

@@ -39,7 +39,7 @@ def start_node(fed: Federation, node_id: str, env: dict[str, str] | None = None)
         record = spawn(f"node-{node.id}", [sys.executable, "-m", "service.main", "--config", str(cfg)],
                        fed.node_dir(node) / "node.log", env={**os.environ, **(env or {})} if env else None)
     (fed.node_dir(node) / "process.json").write_text(json.dumps(record.to_dict()))
-    wait_node_ready(node, record, timeout=120)
+    wait_node_ready(node, record, timeout=120, context=fed.http_context())
     return record
 
 

@@ -24,6 +24,7 @@ from service.storage.repository import recover_sequence
 from service.web.errors import error_middleware
 from service.keyring import Keyring
 from service.metrics import NodeMetrics
+from service.transport import hsts_middleware, kafka_client_options, watch_expiry
 from service.web.ui import setup_ui
 
 log = logging.getLogger("service.web.app")
@@ -82,7 +83,7 @@ async def _replication_ctx(app: web.Application) -> AsyncIterator[None]:
         node_id=settings.node.id, town=settings.node.town_code,
         peer_node_ids=list(app[PEER_NODE_IDS]), signer=keyring.event_signer,
         key_lookup=keyring.key_lookup, topic_prefix=settings.kafka.topic_prefix,
-        registry=app[METRICS].registry,
+        registry=app[METRICS].registry, kafka_options=kafka_client_options(settings),
         relay_options={"ack_timeout_s": settings.kafka.ack_timeout_s},  # pending = older rows
         consumer_options={"key_owner": keyring.key_owner},
     )
@@ -93,10 +94,13 @@ async def _replication_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the node's application from its settings."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024 * 1024)
+    middlewares = [hsts_middleware, error_middleware] if settings.tls.http else [error_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=64 * 1024 * 1024)
     app[SETTINGS] = settings
     app[METRICS] = NodeMetrics(settings.node.id)
-    app[KAFKA_PROBE] = health.KafkaProbe(settings.kafka.bootstrap_servers)
+    watch_expiry(settings, app[METRICS].tls_expiry)
+    app[KAFKA_PROBE] = health.KafkaProbe(settings.kafka.bootstrap_servers,
+                                         client_options=kafka_client_options(settings))
     app.cleanup_ctx.extend([_federation_ctx, _database_ctx, _keyring_ctx, _replication_ctx])
     health.setup_routes(app)
     setup_auth(app)

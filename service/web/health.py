@@ -26,8 +26,10 @@ from service.web.appkeys import KAFKA_PROBE, METRICS, SETTINGS
 class KafkaProbe:
     """Answers 'is Kafka reachable?' with a real metadata request, cached for ttl seconds."""
 
-    def __init__(self, bootstrap_servers: str, *, ttl: float = 2.0, timeout: float = 3.0) -> None:
+    def __init__(self, bootstrap_servers: str, *, ttl: float = 2.0, timeout: float = 3.0,
+                 client_options: dict | None = None) -> None:
         self.bootstrap_servers = bootstrap_servers
+        self.client_options = client_options or {}  # TLS: the node's client certificate
         self.ttl, self.timeout = ttl, timeout
         self._checked_at = float("-inf")
         self._result: tuple[bool, str] = (False, "not checked")
@@ -42,7 +44,8 @@ class KafkaProbe:
             return self._result
 
     async def _probe(self) -> tuple[bool, str]:
-        client = AIOKafkaClient(bootstrap_servers=self.bootstrap_servers, request_timeout_ms=int(self.timeout * 1000))
+        client = AIOKafkaClient(bootstrap_servers=self.bootstrap_servers,
+                                request_timeout_ms=int(self.timeout * 1000), **self.client_options)
         try:
             await asyncio.wait_for(client.bootstrap(), self.timeout)
             brokers = len(client.cluster.brokers())

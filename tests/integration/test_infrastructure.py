@@ -28,8 +28,8 @@ async def test_migrations_apply_from_empty_and_are_idempotent(database):
         await conn.close()
 
 
-async def _roundtrip(bootstrap: str, topic: str, payloads: list[bytes]) -> list[bytes]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+async def _roundtrip(bootstrap: str, topic: str, payloads: list[bytes], tls: dict) -> list[bytes]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **tls)
     await producer.start()
     try:
         for value in payloads:
@@ -37,7 +37,7 @@ async def _roundtrip(bootstrap: str, topic: str, payloads: list[bytes]) -> list[
     finally:
         await producer.stop()
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+                                enable_auto_commit=False, group_id=None, **tls)
     await consumer.start()
     try:
         got: list[bytes] = []
@@ -51,22 +51,24 @@ async def _roundtrip(bootstrap: str, topic: str, payloads: list[bytes]) -> list[
 
 async def test_single_broker_acks_all_roundtrip(kafka_broker):
     topic = f"smoke-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(kafka_broker.bootstrap_servers, [topic], partitions=1, replication_factor=1)
+    tls = kafka_broker.admin_options()
+    await ensure_topics(kafka_broker.bootstrap_servers, [topic], partitions=1, replication_factor=1,
+                        client_options=tls)
     payloads = [f"event-{i}".encode() for i in range(5)]
-    assert await _roundtrip(kafka_broker.bootstrap_servers, topic, payloads) == payloads
+    assert await _roundtrip(kafka_broker.bootstrap_servers, topic, payloads, tls) == payloads
 
 
 async def test_three_regions_survive_one_broker_down(kafka_cluster3):
     """min.insync.replicas=2 of RF 3: one broker down still takes acks=all writes."""
-    bootstrap = kafka_cluster3.bootstrap_servers
-    info = await describe(bootstrap)
+    bootstrap, tls = kafka_cluster3.bootstrap_servers, kafka_cluster3.admin_options()
+    info = await describe(bootstrap, tls)
     assert sorted(b["rack"] for b in info["brokers"]) == ["hokuriku", "kyushu", "tohoku"]
     topic = f"rf3-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(bootstrap, [topic], partitions=1, replication_factor=3)
+    await ensure_topics(bootstrap, [topic], partitions=1, replication_factor=3, client_options=tls)
     assert kafka_cluster3.stop_broker(2)
     try:
         payloads = [f"while-down-{i}".encode() for i in range(3)]
-        assert await _roundtrip(bootstrap, topic, payloads) == payloads
+        assert await _roundtrip(bootstrap, topic, payloads, tls) == payloads
     finally:
         kafka_cluster3.start_broker(2)
 
@@ -74,10 +76,10 @@ async def test_three_regions_survive_one_broker_down(kafka_cluster3):
 async def test_two_brokers_down_holds_acks_all_until_healed(kafka_cluster3):
     """The converse: with one in-sync replica left, acks=all is not acknowledged; the
     producer keeps the write and it completes once the brokers return (nothing lost)."""
-    bootstrap = kafka_cluster3.bootstrap_servers
+    bootstrap, tls = kafka_cluster3.bootstrap_servers, kafka_cluster3.admin_options()
     topic = f"isr-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(bootstrap, [topic], partitions=1, replication_factor=3)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await ensure_topics(bootstrap, [topic], partitions=1, replication_factor=3, client_options=tls)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **tls)
     await producer.start()
     try:
         assert kafka_cluster3.stop_broker(2) and kafka_cluster3.stop_broker(3)

@@ -14,14 +14,22 @@ from deploy.processes import free_port
 from service.web.app import create_app
 from service.config import load_settings
 from tests.support.federation import service_folder
+from tests.support.kafka import node_tls
 
 pytestmark = pytest.mark.integration
 
 
-def _settings(dsn: str, bootstrap: str, node_id: str = "wajima-1", town: str = "172049"):
+PLAIN = {"RISAI_TLS__HTTP": "false", "RISAI_TLS__KAFKA": "false"}
+
+
+def _settings(dsn: str, kafka, node_id: str = "wajima-1", town: str = "172049", **env: str):
+    """Settings for ``kafka`` (a fixture cluster: the node's own TLS identity) or a bare
+    bootstrap string (then ``env`` must turn TLS off)."""
+    bootstrap = kafka if isinstance(kafka, str) else kafka.bootstrap_servers
+    tls = {} if isinstance(kafka, str) else {"RISAI_TLS__DIR": str(node_tls(kafka, node_id))}
     return load_settings(None, {
         "RISAI_NODE__ID": node_id, "RISAI_NODE__TOWN_CODE": town,
-        "RISAI_DATABASE__DSN": dsn, "RISAI_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+        "RISAI_DATABASE__DSN": dsn, "RISAI_KAFKA__BOOTSTRAP_SERVERS": bootstrap, **tls, **env,
     })
 
 
@@ -32,7 +40,7 @@ async def _client(settings) -> TestClient:
 
 
 async def test_ready_when_database_and_kafka_answer(database, kafka_broker):
-    client = await _client(_settings(database, kafka_broker.bootstrap_servers))
+    client = await _client(_settings(database, kafka_broker))
     try:
         health = await client.get("/healthz")
         assert health.status == 200 and (await health.json())["node"] == "wajima-1"
@@ -43,13 +51,28 @@ async def test_ready_when_database_and_kafka_answer(database, kafka_broker):
         metrics = await client.get("/metrics")
         assert metrics.status == 200
         assert metrics.headers["Content-Type"].startswith("text/plain")
-        assert 'risai_node_info{node="wajima-1"} 1.0' in await metrics.text()
+        text = await metrics.text()
+        assert 'risai_node_info{node="wajima-1"} 1.0' in text
+        assert 'risai_tls_cert_expiry_seconds{cert="client"}' in text
+        # HTTPS is on by default (TestServer itself is plain): every answer carries HSTS.
+        assert health.headers["Strict-Transport-Security"].startswith("max-age=")
+    finally:
+        await client.close()
+
+
+async def test_plaintext_kafka_client_is_not_ready_against_the_tls_brokers(database, kafka_broker):
+    settings = _settings(database, kafka_broker, **{"RISAI_TLS__KAFKA": "false"})
+    client = await _client(settings)
+    try:
+        ready = await client.get("/readyz")
+        body = await ready.json()
+        assert ready.status == 503 and body["checks"]["kafka"]["ok"] is False, body
     finally:
         await client.close()
 
 
 async def test_not_ready_when_kafka_is_unreachable(database):
-    client = await _client(_settings(database, f"127.0.0.1:{free_port()}"))
+    client = await _client(_settings(database, f"127.0.0.1:{free_port()}", **PLAIN))
     try:
         ready = await client.get("/readyz")
         body = await ready.json()
@@ -61,7 +84,7 @@ async def test_not_ready_when_kafka_is_unreachable(database):
 
 
 async def test_unknown_route_is_a_json_error_not_html(database, kafka_broker):
-    client = await _client(_settings(database, kafka_broker.bootstrap_servers))
+    client = await _client(_settings(database, kafka_broker))
     try:
         resp = await client.get("/no/such/thing")
         assert resp.status == 404
@@ -71,9 +94,9 @@ async def test_unknown_route_is_a_json_error_not_html(database, kafka_broker):
 
 
 async def test_database_claimed_by_another_node_is_refused(database, kafka_broker):
-    client = await _client(_settings(database, kafka_broker.bootstrap_servers))
+    client = await _client(_settings(database, kafka_broker))
     await client.close()
-    app = create_app(_settings(database, kafka_broker.bootstrap_servers, "mashiki-1", "434434"))
+    app = create_app(_settings(database, kafka_broker, "mashiki-1", "434434"))
     with pytest.raises(RuntimeError, match="belongs to node wajima-1"):
         await TestServer(app).start_server()
     conn = await asyncpg.connect(database)
@@ -94,7 +117,7 @@ async def test_database_down_is_503_not_500(kafka_broker):
         conn = await asyncpg.connect(cluster.dsn())
         await conn.execute("CREATE DATABASE node")
         await conn.close()
-        client = await _client(_settings(cluster.dsn("node"), kafka_broker.bootstrap_servers))
+        client = await _client(_settings(cluster.dsn("node"), kafka_broker))
         await asyncio.to_thread(cluster.stop, mode="immediate")
         resp = await client.post("/api/v1/auth/login", json={
             "town_code": "172049", "username": "clerk", "password": "x" * 12})

@@ -8,6 +8,7 @@ import pytest
 from deploy.kafka_admin import wait_ready
 from replication import envelope
 from replication.testing import SimNode, create_database, drop_database, eventually
+from tests.support.kafka import grant
 
 pytestmark = pytest.mark.integration
 TOWNS = {"a-1": "434434", "b-1": "172049", "c-1": "032107"}
@@ -24,8 +25,11 @@ async def nodes(postgres, kafka_cluster3):
         out[node_id] = SimNode(node_id, town, await create_database(postgres.dsn(), postgres.dsn))
         await out[node_id].open()
     lookup = envelope.static_key_lookup(*(n.signer for n in out.values()))
+    # Each node connects with its own certificate and only its ACLs, as in the launcher.
+    access = await grant(kafka_cluster3, prefix, list(out), replication_factor=3, min_insync_replicas=2)
     for node in out.values():
-        await node.start(kafka_cluster3.bootstrap_servers, list(out), lookup, prefix, relay=RELAY)
+        await node.start(kafka_cluster3.bootstrap_servers, list(out), lookup, prefix, relay=RELAY,
+                         kafka=access[node.node_id])
     yield out
     for node in out.values():
         await node.close()
@@ -63,7 +67,8 @@ async def test_one_broker_down_writes_go_on_all_down_nodes_issue_locally_then_ca
     finally:
         await asyncio.to_thread(kafka_cluster3.start_broker, 2)
         await wait_ready(kafka_cluster3.bootstrap_servers, expected_brokers=3,
-                         replication_factor=3, timeout=120)
+                         replication_factor=3, timeout=120,
+                         client_options=kafka_cluster3.admin_options())
 
     # Every broker gone: local issuance goes on, replies say "pending", the outbox grows.
     for broker_id in (1, 2, 3):
@@ -85,7 +90,8 @@ async def test_one_broker_down_writes_go_on_all_down_nodes_issue_locally_then_ca
         for broker_id in (1, 2, 3):
             await asyncio.to_thread(kafka_cluster3.start_broker, broker_id, wait=False)
         await wait_ready(kafka_cluster3.bootstrap_servers, expected_brokers=3,
-                         replication_factor=3, timeout=120)
+                         replication_factor=3, timeout=120,
+                         client_options=kafka_cluster3.admin_options())
 
     for node in (a, c):
         await eventually(lambda node=node: drained(node), timeout=120, what="outbox drained")

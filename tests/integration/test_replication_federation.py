@@ -13,6 +13,7 @@ from certs.keys import SoftwareSigner
 from replication.outbox import wall_clock_ms
 from replication.topics import topic_for
 from replication.testing import SimNode, create_database, drop_database, eventually
+from tests.support.kafka import grant, node_options
 
 pytestmark = pytest.mark.integration
 _prefixes = itertools.count(1)
@@ -38,14 +39,17 @@ def prefix():
     return f"t{next(_prefixes)}.events"
 
 
-async def start_all(nodes, bootstrap, prefix, **options):
+async def start_all(nodes, kafka, prefix, **options):
+    """Start every node with its own certificate and ACLs (tests/support/kafka.py)."""
     lookup = envelope.static_key_lookup(*(n.signer for n in nodes.values()))
+    access = await grant(kafka, prefix, list(TOWNS))
     for node in nodes.values():
-        await node.start(bootstrap, list(nodes), lookup, prefix, **options)
+        await node.start(kafka.bootstrap_servers, list(nodes), lookup, prefix,
+                         kafka=access[node.node_id], **options)
 
 
 async def test_write_at_a_is_visible_at_b_and_c(nodes, kafka_broker, prefix):
-    await start_all(nodes, kafka_broker.bootstrap_servers, prefix)
+    await start_all(nodes, kafka_broker, prefix)
     a, b, c = nodes.values()
     event = await a.write("resident", "R1", {"name": "山田 花子"})
     for node in (b, c):
@@ -80,7 +84,7 @@ async def converged(nodes, entity_ids, versions=None):
 
 async def test_relay_killed_between_publish_and_mark_loses_and_duplicates_nothing(
         nodes, kafka_broker, prefix):
-    await start_all(nodes, kafka_broker.bootstrap_servers, prefix)
+    await start_all(nodes, kafka_broker, prefix)
     a, b, c = nodes.values()
     published = asyncio.Event()
 
@@ -119,7 +123,7 @@ async def _ge(value, floor):
 
 async def test_concurrent_writes_converge_on_one_winner_and_both_record_the_conflict(
         nodes, kafka_broker, prefix):
-    await start_all(nodes, kafka_broker.bootstrap_servers, prefix)
+    await start_all(nodes, kafka_broker, prefix)
     a, b, c = nodes.values()
     base = await a.write("resident", "R1", {"name": "base"})
     await converged(nodes, ["R1"], {"R1": base.hlc})
@@ -129,7 +133,7 @@ async def test_concurrent_writes_converge_on_one_winner_and_both_record_the_conf
     at_a = await a.write("resident", "R1", {"name": "from A"})
     at_c = await c.write("resident", "R1", {"name": "from C"})
     assert at_a.base_version == at_c.base_version == base.hlc
-    await start_all({"a-1": a, "c-1": c}, kafka_broker.bootstrap_servers, prefix)
+    await start_all({"a-1": a, "c-1": c}, kafka_broker, prefix)
     winner = max(at_a.hlc, at_c.hlc)
     await converged(nodes, ["R1"], {"R1": winner})
     for node in nodes.values():
@@ -143,7 +147,7 @@ async def test_concurrent_writes_converge_on_one_winner_and_both_record_the_conf
 
 async def test_bad_events_are_quarantined_and_the_consumer_keeps_going(
         nodes, kafka_broker, prefix):
-    await start_all(nodes, kafka_broker.bootstrap_servers, prefix)
+    await start_all(nodes, kafka_broker, prefix)
     a, b, c = nodes.values()
     first = await a.write("resident", "R1", {"v": 1})
     await converged(nodes, ["R1"], {"R1": first.hlc})
@@ -161,7 +165,9 @@ async def test_bad_events_are_quarantined_and_the_consumer_keeps_going(
         envelope.seal(c.signer, events.encode(first)),  # C's key, but C's event? no: A's
         envelope.seal(SoftwareSigner.generate(), good),  # unknown key
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_broker.bootstrap_servers)
+    # With A's own credentials (WRITE on A's topic): the signature checks still catch these.
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_broker.bootstrap_servers,
+                                **node_options(kafka_broker, "a-1"))
     await producer.start()
     try:
         for value in bad:
@@ -187,7 +193,7 @@ async def _reasons(node):
 
 
 async def test_consumer_restart_resumes_from_stored_offsets(nodes, kafka_broker, prefix):
-    await start_all(nodes, kafka_broker.bootstrap_servers, prefix)
+    await start_all(nodes, kafka_broker, prefix)
     a, b, c = nodes.values()
     first = [await a.write("resident", f"R{i}", {"i": i}) for i in range(3)]
     await converged(nodes, ["R0", "R1", "R2"], {f"R{i}": e.hlc for i, e in enumerate(first)})
@@ -196,7 +202,8 @@ async def test_consumer_restart_resumes_from_stored_offsets(nodes, kafka_broker,
     await b.stop()
     later = [await a.write("resident", f"S{i}", {"i": i}) for i in range(4)]
     await b.start(kafka_broker.bootstrap_servers, list(nodes),
-                  envelope.static_key_lookup(*(n.signer for n in nodes.values())), prefix)
+                  envelope.static_key_lookup(*(n.signer for n in nodes.values())), prefix,
+                  kafka=node_options(kafka_broker, "b-1"))
     await converged(nodes, [f"S{i}" for i in range(4)], {f"S{i}": e.hlc for i, e in enumerate(later)})
     # The restarted consumer (fresh metrics) applied exactly the 4 new events, nothing twice.
     assert metric(b, "risai_replication_applied_total", origin="a-1") == 4
@@ -212,7 +219,7 @@ async def test_consumer_restart_resumes_from_stored_offsets(nodes, kafka_broker,
 
 
 async def test_wiped_node_rebuilds_to_its_peers_digest(nodes, kafka_broker, prefix):
-    await start_all(nodes, kafka_broker.bootstrap_servers, prefix)
+    await start_all(nodes, kafka_broker, prefix)
     a, b, c = nodes.values()
     written = []
     for i in range(10):
@@ -230,14 +237,16 @@ async def test_wiped_node_rebuilds_to_its_peers_digest(nodes, kafka_broker, pref
     async with b.pool.acquire() as conn:
         result = await rebuild.rebuild(conn, bootstrap_servers=kafka_broker.bootstrap_servers,
                                        node_id="b-1", all_node_ids=list(nodes), key_lookup=lookup,
-                                       topic_prefix=prefix, progress=lambda d, t: seen.append((d, t)))
+                                       topic_prefix=prefix, progress=lambda d, t: seen.append((d, t)),
+                                       kafka_options=node_options(kafka_broker, "b-1"))
     assert result.records == len(written) and result.quarantined == 0
     assert seen[-1] == (len(written), len(written))
     assert await b.digest() == before == await a.digest()
     # Conflict detection replays deterministically: the same conflicts are found again.
     assert await b.fetchval("SELECT count(*) FROM conflicts") == conflicts_before
     # After the rebuild the live consumer continues from the stored offsets.
-    await b.start(kafka_broker.bootstrap_servers, list(nodes), lookup, prefix)
+    await b.start(kafka_broker.bootstrap_servers, list(nodes), lookup, prefix,
+                  kafka=node_options(kafka_broker, "b-1"))
     new = await c.write("resident", "R9", {"after": "rebuild"})
     await converged(nodes, ["R9"], {"R9": new.hlc})
     assert metric(b, "risai_replication_duplicates_total", origin="c-1") == 0
@@ -252,7 +261,7 @@ async def test_node_stopped_abruptly_during_a_stream_of_writes_converges(
     # In-process stand-in for SIGKILL: B's relay and consumer are cancelled wherever they
     # are (possibly mid-transaction, which PostgreSQL then rolls back). The real SIGKILL
     # of a node process belongs to chaos/.
-    await start_all(nodes, kafka_broker.bootstrap_servers, prefix)
+    await start_all(nodes, kafka_broker, prefix)
     a, b, c = nodes.values()
     lookup = envelope.static_key_lookup(*(n.signer for n in nodes.values()))
 
@@ -267,7 +276,8 @@ async def test_node_stopped_abruptly_during_a_stream_of_writes_converges(
         await b.stop()
         await b.write("resident", "B-local", {"while": "replication down", "pause": pause})
         await asyncio.sleep(0.1)
-        await b.start(kafka_broker.bootstrap_servers, list(nodes), lookup, prefix)
+        await b.start(kafka_broker.bootstrap_servers, list(nodes), lookup, prefix,
+                  kafka=node_options(kafka_broker, "b-1"))
     await asyncio.gather(*writers)
     await eventually(lambda: _all_equal(nodes), what="equal digests after restarts")
     assert (await b.digest()).counts["resident"] == 8

@@ -13,7 +13,7 @@ import pytest
 from replication import apply, envelope, loop, outbox
 from replication.relay import OutboxRelay
 from replication.testing import SimNode, eventually
-from service.db import apply_migrations
+from service.storage.db import apply_migrations
 from deploy.processes import free_port
 from tests.support.postgres import throwaway_cluster
 from tests.integration.test_postgres_restart import _wait_dead

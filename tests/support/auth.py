@@ -25,7 +25,7 @@ from service.kiosk import identity as kiosk
 from service.web.app import create_app
 from service.web.appkeys import POOL, SETTINGS
 from service.staff.sessions import AUTH_POLICY, CSRF_HEADER, AuthPolicy, LOGIN_PATH, setup_auth
-from service.config import DatabaseSettings, KafkaSettings, NodeSettings, Settings
+from service.config import DatabaseSettings, KafkaSettings, NodeSettings, Settings, TlsSettings
 from service.staff.accounts import Staff, create_staff, hash_password
 
 PASSWORD = "correct horse battery staple"
@@ -38,6 +38,7 @@ def node_settings(dsn: str, *, node_id: str = "node-a", town_code: str = TOWN_A,
     return Settings(node=NodeSettings(id=node_id, town_code=town_code),
                     database=DatabaseSettings(dsn=dsn, pool_max=4),
                     kafka=KafkaSettings(bootstrap_servers="127.0.0.1:9"),
+                    tls=TlsSettings(http=False, kafka=False),  # in-process test server, no Kafka
                     secure_cookies=secure_cookies)
 
 

@@ -24,7 +24,7 @@ from certs.federation import parse_federation
 from deploy.synthetic import generate_town
 from service.web.app import create_app
 from service.web.appkeys import KEYRING, POOL, SETTINGS
-from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSettings, Settings
+from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSettings, Settings, TlsSettings
 from service.imports.stream import write_csv
 from service.imports.writer import import_csv
 from service.keyring import Keyring
@@ -51,6 +51,7 @@ def node_settings(dsn: str, pki: Path, node_id: str = NODE_B, town: str = TOWN_B
                     database=DatabaseSettings(dsn=dsn, pool_max=6),
                     kafka=KafkaSettings(bootstrap_servers="127.0.0.1:9", mode="local-only"),
                     keys=KeySettings(None, pki / "trust-list.cbor", pki / "root.pem"),
+                    tls=TlsSettings(http=False, kafka=False),  # in-process test server, no Kafka
                     secure_cookies=False)
 
 

@@ -28,10 +28,12 @@ def fed(tmp_path_factory):
 def test_layout_keeps_private_keys_apart(fed):
     out, _ = fed
     node = out / "nodes" / "wajima-1"
-    assert sorted(p.name for p in node.iterdir()) == ["delegations", "node.key.pem", "node.pub.pem"]
+    assert sorted(p.name for p in node.iterdir()) == ["delegations", "node.key.pem", "node.pub.pem", "tls"]
     assert sorted(p.name for p in (node / "delegations").iterdir()) == ["172049.pem", "434434.pem"]
     private = [p for p in out.rglob("*.key.pem")]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in private)
+    tls_keys = list(out.rglob("key.pem")) + list(out.rglob("keystore.pem"))  # certs/tls.py
+    assert tls_keys and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in tls_keys)
     assert {p.parent.name for p in private} == {"offline", "towns", "mashiki-1", "wajima-1", "rikuzentakata-1", "uto-1"}
     assert not list((out / "nodes").rglob("*root*")) and not list((out / "nodes").rglob("towns"))
 

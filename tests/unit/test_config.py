@@ -11,6 +11,7 @@ MINIMAL = {
     "RISAI_NODE__TOWN_CODE": "172049",
     "RISAI_DATABASE__DSN": "postgresql://risai:secret@127.0.0.1:5432/risai",
     "RISAI_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:9092",
+    "RISAI_TLS__DIR": "/etc/risai/tls",
 }
 
 
@@ -20,13 +21,26 @@ def test_environment_alone_is_enough_and_defaults_apply():
     assert settings.node.port == 8100
     assert settings.kafka.mode == "durable"
     assert settings.secure_cookies is True
+    assert settings.tls.http is True and settings.tls.kafka is True  # secure by default
+
+
+def test_tls_needs_its_folder_unless_turned_off_explicitly():
+    env = {k: v for k, v in MINIMAL.items() if k != "RISAI_TLS__DIR"}
+    with pytest.raises(ConfigError) as err:
+        load_settings(None, env)
+    assert "tls.dir" in str(err.value) and "RISAI_TLS__DIR" in str(err.value)
+    with pytest.raises(ConfigError, match="tls.dir"):  # HTTP off alone still leaves Kafka TLS on
+        load_settings(None, {**env, "RISAI_TLS__HTTP": "false"})
+    plain = load_settings(None, {**env, "RISAI_TLS__HTTP": "false", "RISAI_TLS__KAFKA": "false"})
+    assert plain.tls.dir is None and not plain.tls.http and not plain.tls.kafka
 
 
 def test_environment_overrides_file_and_types_are_coerced(tmp_path):
     cfg = tmp_path / "node.toml"
     cfg.write_text('[node]\nid = "from-file"\ntown_code = "172049"\nport = 9000\n'
                    '[database]\ndsn = "postgresql://a:b@h/d"\n[kafka]\nbootstrap_servers = "x:1"\n')
-    settings = load_settings(cfg, {"RISAI_NODE__PORT": "9100", "RISAI_KAFKA__ACK_TIMEOUT_S": "0.5"})
+    settings = load_settings(cfg, {"RISAI_NODE__PORT": "9100", "RISAI_KAFKA__ACK_TIMEOUT_S": "0.5",
+                                   "RISAI_TLS__DIR": "/etc/risai/tls"})
     assert settings.node.id == "from-file"
     assert settings.node.port == 9100
     assert settings.kafka.ack_timeout_s == 0.5
