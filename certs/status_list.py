@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import enum
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -293,3 +293,40 @@ def lookup(lists: Mapping[str, StatusList], number: CertificateNumber, now: date
         return Lookup(Outcome.UNKNOWN, None, status_list, "certificate is beyond the end of the status list")
     outcome = Outcome[status.name]
     return Lookup(outcome, status_list.superseded_by.get(number.sequence), status_list)
+
+
+def federation_statuses(
+    highest: Mapping[str, int], revoked: Sequence[str], superseded: Sequence[tuple[str, str]],
+    under_review: Sequence[str] = (),
+) -> dict[str, tuple[dict[int, CertStatus], dict[int, str]]]:
+    """Per issuing node: (index → status, index → superseding number), ready for sign_status_list.
+
+    ``highest``: the highest sequence each node has issued (its list covers 1..highest);
+    ``revoked`` / ``under_review``: 整理番号; ``superseded``: (old number, new number) pairs.
+    A number that does not parse is skipped (it cannot be on any list). When a certificate
+    is in several states the stronger wins (revoked > superseded > under review).
+    """
+    lists: dict[str, tuple[dict[int, CertStatus], dict[int, str]]] = {}
+    for node, top in highest.items():
+        lists[node] = ({top: CertStatus.VALID} if top >= 1 else {}, {})
+
+    def mark(text: str, status: CertStatus, by: str | None = None) -> None:
+        try:
+            number = CertificateNumber.parse(text)
+        except CertsError:
+            return
+        statuses, successors = lists.setdefault(number.node_id, ({}, {}))
+        old = statuses.get(number.sequence, CertStatus.VALID)
+        statuses[number.sequence] = stronger(old, status)
+        if statuses[number.sequence] is CertStatus.SUPERSEDED and by is not None:
+            successors[number.sequence] = by
+        elif statuses[number.sequence] is not CertStatus.SUPERSEDED:
+            successors.pop(number.sequence, None)
+
+    for text in under_review:
+        mark(text, CertStatus.UNDER_REVIEW)
+    for old, new in superseded:
+        mark(old, CertStatus.SUPERSEDED, new)
+    for text in revoked:
+        mark(text, CertStatus.REVOKED)
+    return lists

@@ -84,7 +84,9 @@ def document() -> dict[str, Any]:
             "Request a re-survey", params=[APP_ID], body=_obj({"note": _TEXT, "reason": _TEXT}))},
         "/api/v1/certificates/{number}": {"get": _op("A certificate and its status", params=[NUMBER])},
         "/api/v1/certificates/{number}/pdf": {"get": _op(
-            "The unified-form PDF, rendered on demand", params=[NUMBER, p("copy", schema={"type": "integer"})],
+            "The unified-form PDF, rendered on demand; refused (409) for a revoked or superseded certificate "
+            "unless archive=true (supervisor/auditor)", params=[NUMBER, p("copy", schema={"type": "integer"}),
+                                                                p("archive", schema={"type": "boolean"})],
             content="application/pdf")},
         "/api/v1/certificates/{number}/copies": {"post": _op(
             "再交付: a copy (same number)", params=[NUMBER], body=_obj({"reason": _TEXT}), ok="201")},
@@ -94,6 +96,12 @@ def document() -> dict[str, Any]:
                                        body=_obj({"qr": {"type": "string"}}, ["qr"]), tag="public")},
         "/api/v1/trust-list": {"get": _op("The signed trust list (cacheable)", tag="public",
                                           content="application/cose")},
+        "/api/v1/status-lists/{node_id}": {"get": _op(
+            "Signed status list of one issuing node (失効/差替え/確認中; ETag, cacheable)",
+            params=[p("node_id", "path")], tag="public", content="application/statuslist+cwt")},
+        "/api/v1/verifier-bundle": {"get": _op(
+            "Verifier bundle: pinned root, trust list and every status list in one file (offline verifiers)",
+            tag="public", content="application/cbor")},
         "/api/v1/imports": {"post": {**_op("Import a CSV file (raw body or multipart)", params=[
             p("kind", required=True, schema={"type": "string", "enum": ["residents", "dwellings", "surveys"]}),
             p("wait"), p("encoding")], ok="202"), "requestBody": {"required": False, "content": {

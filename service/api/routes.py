@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service import openapi
-from service.api import applications, certificates, conflicts, imports, residents, surveys, verification
+from service.api import applications, certificates, conflicts, imports, residents, status, surveys, verification
 from service.api.common import reply
 
 V1 = "/api/v1"
@@ -37,10 +37,13 @@ def setup_api(app: web.Application) -> None:
     r.add_post(f"{V1}/certificates/{{number}}/revoke", certificates.revoke)
     r.add_post(f"{V1}/verify", verification.verify_certificate)
     r.add_get(f"{V1}/trust-list", verification.trust_list)
+    r.add_get(f"{V1}/status-lists/{{node_id}}", status.status_list)
+    r.add_get(f"{V1}/verifier-bundle", status.verifier_bundle)
     r.add_post(f"{V1}/imports", imports.start_import)
     r.add_get(f"{V1}/imports/{{job_id}}", imports.import_status)
     r.add_get(f"{V1}/conflicts", conflicts.list_conflicts)
     r.add_post(f"{V1}/conflicts/{{conflict_id}}/resolve", conflicts.resolve_conflict)
     r.add_get(f"{V1}/replication/freshness", conflicts.replication_freshness)
     app[imports.IMPORT_JOBS] = {}
+    app[status.STATUS_LISTS] = status.StatusListCache()
     app.on_shutdown.append(imports.cancel_jobs)

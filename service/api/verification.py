@@ -16,6 +16,7 @@ from certs.verify import verify
 from service.api.common import now, reply, repository
 from service.api.certificates import certificate_status
 from service.api.context import keyring
+from service.api.status import published
 from service.appkeys import SETTINGS
 from service.errors import InvalidRequest, Unavailable
 
@@ -69,7 +70,10 @@ async def verify_certificate(request: web.Request) -> web.Response:
             return Superseded(CertificateNumber.parse(status["by"]))
         return Issued()
 
-    verdict = verify(qr, ring.trust_list, now(), status_lookup=lookup, printed_boxes=printed)
+    # The federation's status lists as this node publishes them: under review comes only
+    # from there, and the list's age is shown; this node's own records win where it has them.
+    lists = (await published(request)).parsed
+    verdict = verify(qr, ring.trust_list, now(), status_lookup=lookup, printed_boxes=printed, status_lists=lists)
     body = verdict.to_dict()
     body["status"] = statuses.get(body["number"]) if body["number"] else None
     return reply(body)

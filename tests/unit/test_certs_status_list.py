@@ -22,7 +22,7 @@ from certs.keys import SoftwareSigner, generate_private_key, load_private_key
 from certs.node_keys import load_node_signers
 from certs.numbers import CertificateNumber
 from certs.pki import kid_of
-from certs.status_list import (CertStatus, Outcome, StatusListError, lookup, pack, parse_status_list,
+from certs.status_list import (CertStatus, Outcome, StatusListError, federation_statuses, lookup, pack, parse_status_list,
                                sign_status_list, status_at, stronger)
 from certs.trust_list import load_trust_list, parse_trust_list
 from tests.unit.certs_fixtures import NOW, at, build_pki
@@ -189,3 +189,18 @@ def test_the_project_reads_the_status_list_vectors_as_documented():
             continue
         assert vector["expected"] == ("expired" if parsed.expired(now) else "usable"), vector["name"]
         assert {str(i): int(status_at(parsed.bits, int(i))) for i in vector["statuses"]} == vector["statuses"]
+
+
+def test_federation_statuses_cover_every_node_and_apply_precedence():
+    lists = federation_statuses(
+        {"wajima-1": 12, "mashiki-1": 0},
+        revoked=["434434-wajima-1-000002", "434434-wajima-1-000003", "not-a-number"],
+        superseded=[("434434-wajima-1-000003", "434434-wajima-1-000004"),
+                    ("434434-wajima-1-000005", "434434-wajima-1-000006"),
+                    ("032107-rikuzentakata-1-000001", "032107-rikuzentakata-1-000002")],
+        under_review=["434434-wajima-1-000005", "434434-wajima-1-000007"])
+    statuses, successors = lists["wajima-1"]
+    assert statuses == {12: CertStatus.VALID, 2: CertStatus.REVOKED, 3: CertStatus.REVOKED,
+                        5: CertStatus.SUPERSEDED, 7: CertStatus.UNDER_REVIEW}
+    assert successors == {5: "434434-wajima-1-000006"}  # 3 is revoked: no successor listed
+    assert lists["mashiki-1"] == ({}, {}) and lists["rikuzentakata-1"][1] == {1: "032107-rikuzentakata-1-000002"}
