@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from service.api import lifecycle
+from service.api.certificates import certificate_status
 from service.api.common import Fields, json_object, now, reply, repository
 from service.api.context import acting_staff, audit_other_town, needs_reason
 from service.appkeys import SETTINGS
@@ -142,11 +143,13 @@ async def track_application(request: web.Request) -> web.Response:
     code = request.query.get("code", "")
     async with repository(request) as repo:
         app = await repo.get("application", request.match_info["application_id"])
-    expected = app and app["tracking_code_sha256"]
-    given = lifecycle.tracking_hash(request.match_info["application_id"], code.strip().upper())
-    if not expected or not secrets.compare_digest(expected, given):
-        raise NotFound("no application with that id and tracking code", code="application.not_found")
-    return reply({"application": lifecycle.public_view(app)})
+        expected = app and app["tracking_code_sha256"]
+        given = lifecycle.tracking_hash(request.match_info["application_id"], code.strip().upper())
+        if not expected or not secrets.compare_digest(expected, given):
+            raise NotFound("no application with that id and tracking code", code="application.not_found")
+        # Each certificate's real state: a revoked or superseded one is never "current".
+        states = {n: await certificate_status(repo, n) for n in app.get("certificates", [])}
+    return reply({"application": lifecycle.public_view(app, states)})
 
 
 @require_role("clerk", "supervisor")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from certs.boxes import PrintedBoxes
 from certs.encoding import decode_certificate
 from certs.model import Certificate
 from certs.pdf import render_certificate_pdf
+from service.api.certificate_print import JST, archive_requested, copy_reason, load_copy, print_marks
 from service.api.common import Fields, json_object, now, query_int, reply, repository
 from service.api.context import (acknowledger, acting_staff, audit_other_town, keyring,
                                  needs_reason, town_info)
@@ -104,21 +106,29 @@ def printed_content(record: dict[str, Any]) -> Certificate:
         record["qr"], PrintedBoxes.from_record(boxes) if boxes is not None else None).certificate
 
 
-@require_role("clerk", "supervisor")
+@require_role("clerk", "supervisor", "auditor")
 async def certificate_pdf(request: web.Request) -> web.Response:
-    """GET /api/v1/certificates/{number}/pdf: rendered on demand (not on the issuing path)."""
+    """GET /api/v1/certificates/{number}/pdf: rendered on demand (not on the issuing path).
+
+    A withdrawn certificate is refused unless ?archive=true (see certificate_print.py)."""
     staff = acting_staff(request)
     number = request.match_info["number"]
-    query_int(request, "copy", 0, 0, 1000)
+    copy_no = query_int(request, "copy", 0, 0, 1000)
+    archive = archive_requested(request, staff)
     async with repository(request) as repo, repo.transaction():
         cert = await _load(repo, number)
+        copy, status = await load_copy(repo, number, copy_no), await certificate_status(repo, number)
+        copy_mark, archive_mark = print_marks(number, status, archive, copy, now().astimezone(JST).date())
         await audit_other_town(repo, request, staff, towns={cert["competent_town"]},
-                               action="certificate.pdf", subject_type="certificate", subject_id=number)
+                               action="certificate.archive_pdf" if archive else "certificate.pdf",
+                               subject_type="certificate", subject_id=number)
     content = printed_content(cert)
+    render = functools.partial(render_certificate_pdf, content, cert["qr"], copy=copy_mark, archive=archive_mark)
     # ReportLab is CPU-bound (~40 ms): off the event loop so other counters are not stalled.
-    pdf = await asyncio.get_running_loop().run_in_executor(None, render_certificate_pdf, content, cert["qr"])
+    pdf = await asyncio.get_running_loop().run_in_executor(None, render)
+    name = f"{number}-archive" if archive else f"{number}-copy-{copy_no}" if copy_no else number
     return web.Response(body=pdf, content_type="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
+                        headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})
 
 
 @require_role("clerk", "supervisor")
@@ -126,10 +136,11 @@ async def reissue_copy(request: web.Request) -> web.Response:
     """POST /api/v1/certificates/{number}/copies: 再交付 — same number, same QR, marked a copy."""
     staff = acting_staff(request)
     body = await json_object(request, optional=True)
-    Fields(body, {"reason"}).check()
+    Fields(body, {"reason", "copy_reason"}).check()
     number = request.match_info["number"]
     async with repository(request) as repo, repo.transaction():
         cert = await _load(repo, number)
+        reason = copy_reason(body)  # after the lookup: an unknown number is a 404 first
         status = await certificate_status(repo, number)
         if status["state"] != "issued":
             raise Conflict(f"certificate {number} is {status['state']}; a copy is not allowed",
@@ -137,11 +148,12 @@ async def reissue_copy(request: web.Request) -> web.Response:
         needs_reason(request, staff, {cert["competent_town"]}, body)
         copy_no = len(await repo.find("certificate_copy", "number", number, limit=10_000)) + 1
         state = {"number": number, "copy_no": copy_no, "at": now().isoformat(),
-                 "node": repo.node_id, "staff_id": staff.staff_id}
+                 "node": repo.node_id, "staff_id": staff.staff_id, "copy_reason": reason.name.lower()}
         await repo.put("certificate_copy", f"{number}/copy-{copy_no}", state, insert_only=True)
         await audit_other_town(repo, request, staff, towns={cert["competent_town"]}, action="certificate.copy",
                                subject_type="certificate", subject_id=number, body=body)
-    return reply({"number": number, "copy_no": copy_no, "label": "再交付", "qr": cert["qr"]}, status=201)
+    return reply({"number": number, "copy_no": copy_no, "label": "再交付", "copy_reason": reason.value,
+                  "qr": cert["qr"]}, status=201)
 
 
 @require_role("supervisor")
