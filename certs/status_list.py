@@ -306,7 +306,8 @@ class Lookup:
     outcome: Outcome
     superseded_by: str | None = None
     status_list: StatusList | None = None
-    reason: str = ""
+    reason: str = ""  # English, why the outcome is UNKNOWN
+    reason_ja: str = ""
 
 
 def lookup(lists: Mapping[str, StatusList], number: CertificateNumber, now: datetime, *,
@@ -314,16 +315,21 @@ def lookup(lists: Mapping[str, StatusList], number: CertificateNumber, now: date
     """The status of certificate ``number`` from the list of its issuing node, at ``now``."""
     status_list = lists.get(number.node_id)
     if status_list is None:
-        return Lookup(Outcome.UNKNOWN, reason=f"no status list for issuing node {number.node_id}")
+        return Lookup(Outcome.UNKNOWN, None, None, f"no status list for issuing node {number.node_id}",
+                      f"発行ノード {number.node_id} の状態リストがありません")
     if status_list.expired(now):
-        return Lookup(Outcome.UNKNOWN, None, status_list, f"status list expired at {status_list.expires_at.isoformat()}")
+        return Lookup(Outcome.UNKNOWN, None, status_list, f"status list expired at {status_list.expires_at.isoformat()}",
+                      "状態リストの有効期限が切れています")
     if status_list.issued_at > now + skew:
-        return Lookup(Outcome.UNKNOWN, None, status_list, "status list is dated in the future")
+        return Lookup(Outcome.UNKNOWN, None, status_list, "status list is dated in the future",
+                      "状態リストの発行日時が未来です")
     if signed_at is not None and signed_at > status_list.issued_at:
-        return Lookup(Outcome.UNKNOWN, None, status_list, "certificate is newer than the status list")
+        return Lookup(Outcome.UNKNOWN, None, status_list, "certificate is newer than the status list",
+                      "証明書が状態リストより新しいため未掲載です")
     index, bits = number.sequence, status_list.bits
     if index // 4 >= len(bits):
-        return Lookup(Outcome.UNKNOWN, None, status_list, "certificate is beyond the end of the status list")
+        return Lookup(Outcome.UNKNOWN, None, status_list, "certificate is beyond the end of the status list",
+                      "証明書が状態リストに掲載されていません")
     outcome = _OUTCOMES[(bits[index // 4] >> ((index % 4) * 2)) & 0b11]
     return Lookup(outcome, status_list.superseded_by.get(index) if outcome is Outcome.SUPERSEDED else None, status_list)
 

@@ -327,7 +327,7 @@ def _check_status(run: _Run, status: CertificateStatus | None, listed: Lookup | 
     elif _known(listed):
         run.set("status", True, "状態リストで確認" + ja, "checked against the status list" + en)
     elif listed is not None:
-        run.set("status", None, "状態を確認できません: " + listed.reason + ja, "status unknown: " + listed.reason + en)
+        run.set("status", None, "状態を確認できません: " + listed.reason_ja + ja, "status unknown: " + listed.reason + en)
     else:
         run.set("status", None, "状態リストがないため状態を確認できません", "status unknown: no status list")
 
