@@ -17,12 +17,13 @@ from service.api import lifecycle
 from service.api.certificates import certificate_status
 from service.api.common import Fields, json_object, now, reply, repository
 from service.api.context import acting_staff, audit_other_town, needs_reason
+from service.api.disasters import resolve_for_application
 from service.appkeys import SETTINGS
 from service.auth import require_role
 from service.errors import InvalidRequest, NotFound
 
 CREATE_FIELDS = {"kind", "applicant_resident_id", "dwelling_id", "property", "town_code",
-                 "disaster", "channel", "reason"}
+                 "disaster", "disaster_id", "channel", "reason"}
 
 
 def _parse_create(body: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +31,10 @@ def _parse_create(body: dict[str, Any]) -> dict[str, Any]:
     kind = f.choice("kind", ("risai", "hisai"), default="risai")
     parsed = {"kind": kind, "applicant": f.text("applicant_resident_id", max_len=64),
               "channel": f.choice("channel", ("counter", "kiosk", "mail"), default="counter")}
-    disaster = f.obj("disaster")
+    # A registered disaster by id (issue 11), or the older free text {name, date}.
+    parsed["disaster_id"] = f.text("disaster_id", required=False, max_len=64)
+    disaster = f.obj("disaster", required="disaster_id" not in body)
+    parsed["disaster"] = None
     if disaster is not None:
         parsed["disaster"] = {"name": disaster.text("name", max_len=100),
                               "date": disaster.date("date")}
@@ -74,7 +78,7 @@ def _new_state(parsed: dict, resident: dict, dwelling: dict | None, node: str, t
         "household_id": resident["household_id"], "competent_town": competent,
         "dwelling_id": dwelling["dwelling_id"] if dwelling else None,
         "property": parsed.get("property"),
-        "disaster": {"name": parsed["disaster"]["name"], "date": parsed["disaster"]["date"].isoformat()},
+        "disaster": parsed["disaster"],
         "channel": parsed["channel"], "received_node": node, "received_town": town, "received_at": at,
         "survey_id": None, "damage_class": None, "current_certificate": None, "certificates": [],
         "tracking_code_sha256": lifecycle.tracking_hash(application_id, code),
@@ -92,6 +96,7 @@ async def create_application(request: web.Request) -> web.Response:
     code = secrets.token_hex(4).upper()  # shown once, on the receipt; only its hash is kept
     async with repository(request) as repo, repo.transaction():
         resident, dwelling = await _references(repo, parsed)
+        parsed["disaster"] = await resolve_for_application(repo, parsed["disaster_id"], parsed["disaster"])
         state = _new_state(parsed, resident, dwelling, settings.node.id, settings.node.town_code,
                            staff.staff_id, code)
         if parsed["kind"] == "hisai":

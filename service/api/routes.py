@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service import openapi
-from service.api import applications, certificates, conflicts, imports, residents, status, surveys, verification
+from service.api import applications, certificates, conflicts, disasters, imports, residents, status, surveys, verification
 from service.api.common import reply
 
 V1 = "/api/v1"
@@ -24,6 +24,9 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/residents/{{resident_id}}", residents.get_resident)
     r.add_get(f"{V1}/dwellings", residents.search_dwellings)
     r.add_get(f"{V1}/dwellings/{{dwelling_id}}", residents.get_dwelling)
+    r.add_post(f"{V1}/disasters", disasters.create_disaster)
+    r.add_get(f"{V1}/disasters", disasters.list_disasters)
+    r.add_get(f"{V1}/disasters/{{disaster_id}}", disasters.get_disaster)
     r.add_post(f"{V1}/applications", applications.create_application)
     r.add_get(f"{V1}/applications/{{application_id}}", applications.get_application)
     r.add_get(f"{V1}/applications/{{application_id}}/tracking", applications.track_application)
