@@ -146,8 +146,17 @@ def _delegate(config, out: Path, now, validity, serials, wanted) -> tuple[x509.C
 def _publish(out: Path, trust_list: TrustList, root_key, now: datetime | None = None) -> TrustList:
     if now is not None:  # a change: bump the version so caches can tell new from old
         trust_list = replace(trust_list, version=trust_list.version + 1, issued_at=now)
+    trust_list = replace(trust_list, status_list_signers=status_list_signers(trust_list.delegations))
     save_trust_list(out / TRUST_LIST, sign_trust_list(trust_list, root_key))
     return trust_list
+
+
+def status_list_signers(delegations: tuple[x509.Certificate, ...]) -> tuple[bytes, ...]:
+    """Every delegated node may sign status lists: any node can build them for the whole
+    federation (it holds every revocation), so a verifier can take the list from whichever
+    node it reaches. Written out per kid, so a future policy can narrow it without a format
+    change; a revoked key is still refused by the verifier through ``revoked_keys``."""
+    return tuple(kid_of(cert) for cert in delegations)
 
 
 def _load(out: Path) -> TrustList:

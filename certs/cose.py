@@ -17,7 +17,7 @@ from .errors import VerificationError
 from .keys import COSE_ALG_IDS, COSE_ALG_NAMES, Signer
 
 COSE_SIGN1_TAG = 18
-HEADER_ALG, HEADER_KID = 1, 4
+HEADER_ALG, HEADER_KID, HEADER_TYP = 1, 4, 16  # RFC 9596: 16 = typ (media type of the content)
 MAX_COSE_BYTES = 8192
 
 
@@ -41,13 +41,17 @@ def sig_structure(protected: bytes, payload: bytes) -> bytes:
     return cbor2.dumps(["Signature1", protected, b"", payload])
 
 
-def sign1(payload: bytes, signer: Signer) -> bytes:
-    """Tagged COSE_Sign1 over ``payload``; alg and kid go in the protected header.
+def sign1(payload: bytes, signer: Signer, typ: str | None = None) -> bytes:
+    """Tagged COSE_Sign1 over ``payload``; alg and kid (and ``typ`` if given) go in the protected header.
 
     The kid is protected (signed), as the EU DCC recommends, so it cannot be swapped
-    to point a verifier at another key.
+    to point a verifier at another key. ``typ`` names the content (status lists carry
+    "application/statuslist+cwt"), so a signed status list can never pass for a certificate.
     """
-    protected = cbor2.dumps({HEADER_ALG: COSE_ALG_IDS[signer.alg], HEADER_KID: signer.kid}, canonical=True)
+    header: dict = {HEADER_ALG: COSE_ALG_IDS[signer.alg], HEADER_KID: signer.kid}
+    if typ is not None:
+        header[HEADER_TYP] = typ
+    protected = cbor2.dumps(header, canonical=True)
     signature = signer.sign(sig_structure(protected, payload))
     return _encode(protected, payload, signature, tagged=True)
 
@@ -57,8 +61,11 @@ def _encode(protected: bytes, payload: bytes, signature: bytes, tagged: bool) ->
     return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, message) if tagged else message)
 
 
-def parse_sign1(data: bytes, max_size: int = MAX_COSE_BYTES) -> Sign1:
-    """Strictly parse a COSE_Sign1 (tagged or untagged); raise VerificationError if malformed."""
+def parse_sign1(data: bytes, max_size: int = MAX_COSE_BYTES, typ: str | None = None) -> Sign1:
+    """Strictly parse a COSE_Sign1 (tagged or untagged); raise VerificationError if malformed.
+
+    With ``typ`` the protected header must carry exactly that typ; without it, no typ at all.
+    """
     if not isinstance(data, (bytes, bytearray)) or not 0 < len(data) <= max_size:
         raise VerificationError("cose.size", f"COSE message must be 1..{max_size} bytes", "cose")
     try:
@@ -82,17 +89,21 @@ def parse_sign1(data: bytes, max_size: int = MAX_COSE_BYTES) -> Sign1:
     # cannot produce a second byte string that verifies (the payload is signed as-is).
     if _encode(protected, payload, signature, tagged) != bytes(data):
         raise VerificationError("cose.noncanonical", "COSE_Sign1 is not canonically encoded", "cose")
-    alg, kid = _parse_protected(protected)
+    alg, kid = _parse_protected(protected, typ)
     return Sign1(protected, alg, kid, payload, signature)
 
 
-def _parse_protected(protected: bytes) -> tuple[str, bytes]:
+def _parse_protected(protected: bytes, typ: str | None) -> tuple[str, bytes]:
     try:
         header = cbor2.loads(protected)
     except Exception:  # untrusted bytes, see parse_sign1
         raise VerificationError("cose.header", "protected header is not valid CBOR", "cose") from None
-    if not isinstance(header, dict) or set(header) != {HEADER_ALG, HEADER_KID}:
-        raise VerificationError("cose.header", "protected header must hold exactly alg and kid", "cose")
+    wanted = {HEADER_ALG, HEADER_KID} | ({HEADER_TYP} if typ is not None else set())
+    if not isinstance(header, dict) or set(header) != wanted:
+        what = "alg, kid and typ" if typ is not None else "alg and kid"
+        raise VerificationError("cose.header", f"protected header must hold exactly {what}", "cose")
+    if typ is not None and header[HEADER_TYP] != typ:
+        raise VerificationError("cose.typ", f"content type must be {typ!r}", "cose")
     alg, kid = header[HEADER_ALG], header[HEADER_KID]
     if type(alg) is not int or alg not in COSE_ALG_NAMES:
         raise VerificationError("cose.alg", f"unsupported COSE algorithm {alg!r}", "cose")

@@ -97,7 +97,9 @@ class SoftwareSigner:
         """Sign ``data`` in COSE form."""
         if self.alg == EDDSA:
             return self._key.sign(data)
-        r, s = decode_dss_signature(self._key.sign(data, ec.ECDSA(hashes.SHA256())))
+        # RFC 6979 deterministic nonces: a weak random source at signing time cannot leak the
+        # key, and the same input gives the same signature (reproducible test vectors).
+        r, s = decode_dss_signature(self._key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
     def __repr__(self) -> str:  # never print key material

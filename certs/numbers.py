@@ -63,6 +63,11 @@ class CertificateNumber:
         if not isinstance(text, str) or len(text) < 6 + 1 + 1 + 1 + SEQUENCE_WIDTH or text[6] != "-":
             raise InvalidInput("number.format", f"not a certificate number: {text!r}", "number")
         middle, _, sequence = text[7:].rpartition("-")
-        if not _SEQUENCE.fullmatch(sequence):
-            raise InvalidInput("number.sequence", f"bad sequence part in {text!r}", "number")
-        return cls(text[:6], middle, int(sequence))
+        return cls(text[:6], middle, parse_sequence(sequence, text))
+
+
+def parse_sequence(part: str, text: str | None = None) -> int:
+    """The sequence part of a 整理番号 (canonical spelling only) as an int; InvalidInput otherwise."""
+    if not isinstance(part, str) or not _SEQUENCE.fullmatch(part):
+        raise InvalidInput("number.sequence", f"bad sequence part in {text or part!r}", "number")
+    return int(part)

@@ -5,12 +5,22 @@ Japanese text uses IPA Mincho from Debian's fonts-ipafont-mincho when installed 
 as a subset, so pdftotext and any viewer get real text), else ReportLab's built-in CID
 font HeiseiMin-W3, which needs no file. The QR code is drawn as vector rectangles from
 segno's module matrix, so it stays sharp at any print resolution.
+
+Two marked variants (DESIGN 5, "nothing invalid ever printed"):
+- a 再交付 copy (``CopyMark``) prints 再交付, its copy number, the date of the copy and the
+  reason (紛失 / 汚損 / 追加) above the title, so it is never byte-identical to the original;
+- an archive copy of a revoked or superseded certificate (``ArchiveMark``) carries a large
+  失効 / 差替え mark diagonally across the page and a banner saying it is not valid as a
+  certificate (with the reason, or the superseding number). The service refuses to print
+  such a certificate any other way.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import io
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -40,18 +50,63 @@ def japanese_font() -> str:
     return "HeiseiMin-W3"
 
 
-def render_certificate_pdf(cert: Certificate, qr_string: str) -> bytes:
-    """A4 PDF of ``cert`` with the QR for ``qr_string`` (the signed encoding of ``cert``)."""
+class CopyReason(enum.Enum):
+    """Why a 再交付 copy was made."""
+
+    LOST = "紛失"
+    DAMAGED = "汚損"
+    ADDITIONAL = "追加"
+
+    @property
+    def label_en(self) -> str:
+        """English beside the Japanese."""
+        return {"LOST": "lost", "DAMAGED": "damaged", "ADDITIONAL": "additional copy"}[self.name]
+
+
+@dataclass(frozen=True)
+class CopyMark:
+    """A 再交付 copy: its number (1, 2, ...), the day it was made and why."""
+
+    copy_no: int
+    made_on: date
+    reason: CopyReason | None  # None: a copy recorded before reasons were (printed as not recorded)
+
+
+@dataclass(frozen=True)
+class ArchiveMark:
+    """An archive print of a withdrawn certificate: ``state`` is "revoked" or "superseded";
+    ``detail`` the revocation reason or the superseding 整理番号."""
+
+    state: str
+    detail: str
+    printed_on: date
+
+    @property
+    def label(self) -> tuple[str, str]:
+        """(Japanese, English) word for the mark."""
+        return ("失効", "REVOKED") if self.state == "revoked" else ("差替え", "SUPERSEDED")
+
+
+def render_certificate_pdf(cert: Certificate, qr_string: str, *, copy: CopyMark | None = None,
+                           archive: ArchiveMark | None = None) -> bytes:
+    """A4 PDF of ``cert`` with the QR for ``qr_string`` (the signed encoding of ``cert``),
+    marked as a 再交付 ``copy`` or as an ``archive`` copy when given."""
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=True)  # invariant: same input, same bytes
     canvas.setTitle(f"{cert.cert_type.label_ja} {cert.number}")
     font = japanese_font()
+    if copy is not None:
+        _copy_banner(canvas, font, copy)
+    if archive is not None:
+        _archive_banner(canvas, font, archive)
     y = _header(canvas, font, cert)
     y = _rows(canvas, font, cert, y)
     _footer(canvas, font, cert, y)
     draw_qr(canvas, qr_string, LEFT, 22 * mm, QR_SIZE)
     canvas.setFont(font, 8)
     canvas.drawString(LEFT, 17 * mm, "検証用QRコード（オフライン検証可） / Verification QR code (offline, JPRC1)")
+    if archive is not None:
+        _archive_mark(canvas, font, archive)  # last, so it lies over everything else
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
@@ -158,6 +213,59 @@ def _footer(canvas: Canvas, font: str, cert: Certificate, y: float) -> None:
     detail = f"Place of issue: {cert.issuing.town_name}" + (" (on behalf of the competent town)" if cert.on_behalf else "")
     canvas.drawString(x, y - 58 * mm, detail)
     canvas.drawString(x, y - 62 * mm, f"{cert.issuing.place or ''}  node {cert.issuing.node_id}".strip())
+
+
+def _copy_banner(canvas: Canvas, font: str, copy: CopyMark) -> None:
+    top = A4[1] - 12 * mm
+    canvas.setFont(font, 12)
+    reason_ja, reason_en = (copy.reason.value, copy.reason.label_en) if copy.reason else ("記録なし", "not recorded")
+    canvas.drawString(LEFT, top, f"再交付（第{copy.copy_no}号）　{wareki(copy.made_on)}　理由: {reason_ja}")
+    canvas.setFont(font, 8)
+    canvas.drawString(LEFT, top - 4 * mm, f"Reissued copy no. {copy.copy_no}, {copy.made_on.isoformat()}, "
+                                          f"reason: {reason_en}")
+
+
+def _archive_banner(canvas: Canvas, font: str, mark: ArchiveMark) -> None:
+    ja, en = mark.label
+    why_ja = f"理由: {mark.detail}" if mark.state == "revoked" else f"差替え後の整理番号: {mark.detail}"
+    why_en = f"reason: {mark.detail}" if mark.state == "revoked" else f"superseded by No. {mark.detail}"
+    top = A4[1] - 7 * mm
+    canvas.saveState()
+    canvas.setFillColorRGB(0.75, 0, 0)
+    canvas.setFont(font, 11)
+    canvas.drawString(LEFT, top, f"保存用写し（{ja}）: 証明書として使用できません")
+    canvas.setFont(font, 8)
+    canvas.drawString(LEFT, top - 4 * mm, f"{why_ja}　印刷日 {wareki(mark.printed_on)}")
+    canvas.setFont(font, 7)
+    canvas.drawString(LEFT, top - 7.5 * mm, f"ARCHIVE COPY ({en}), not valid as a certificate: {why_en}; "
+                                            f"printed {mark.printed_on.isoformat()}")
+    canvas.restoreState()
+
+
+def _archive_mark(canvas: Canvas, font: str, mark: ArchiveMark) -> None:
+    ja, en = mark.label
+    canvas.saveState()
+    canvas.setFillColorRGB(0.8, 0, 0, alpha=0.35)  # translucent: the content stays readable under it
+    canvas.translate(A4[0] / 2, A4[1] / 2)
+    canvas.rotate(55)
+    canvas.setFont(font, 150)
+    canvas.drawCentredString(0, 0, ja)
+    canvas.setFont(font, 40)
+    canvas.drawCentredString(0, -45 * mm, en)
+    canvas.restoreState()
+
+
+# 和暦: the era in which a date falls (first day of each era).
+_ERAS = ((date(2019, 5, 1), "令和"), (date(1989, 1, 8), "平成"), (date(1926, 12, 25), "昭和"))
+
+
+def wareki(value: date) -> str:
+    """A date in the Japanese era calendar, e.g. 令和6年1月10日 (元年 for the first year)."""
+    for start, era in _ERAS:
+        if value >= start:
+            year = value.year - start.year + 1
+            return f"{era}{'元' if year == 1 else year}年{value.month}月{value.day}日"
+    return _jdate(value)
 
 
 def _classes(selected: DamageClass | None) -> str:

@@ -57,7 +57,7 @@ def create_root_ca(key: PrivateKey, name: str, now: datetime, validity: timedelt
     builder = _base(subject, subject, key.public_key(), now, validity, serial)
     builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
     builder = builder.add_extension(_ca_usage(), critical=True)
-    return builder.sign(key, _hash_for(key))
+    return _sign(builder, key)
 
 
 def create_town_ca(
@@ -73,7 +73,7 @@ def create_town_ca(
     builder = _base(subject, root.subject, public_key, now, validity, serial)
     builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
     builder = builder.add_extension(_ca_usage(), critical=True)
-    return builder.sign(root_key, _hash_for(root_key))
+    return _sign(builder, root_key)
 
 
 def create_delegation(
@@ -95,7 +95,7 @@ def create_delegation(
     value = _encode_delegation(town_code, node_id)
     # Critical: software that does not understand delegations must not accept this cert.
     builder = builder.add_extension(x509.UnrecognizedExtension(OID_DELEGATION, value), critical=True)
-    return builder.sign(town_key, _hash_for(town_key))
+    return _sign(builder, town_key)
 
 
 def town_code_of(ca: x509.Certificate) -> str:
@@ -169,9 +169,12 @@ def _ca_usage() -> x509.KeyUsage:
     return x509.KeyUsage(False, False, False, False, False, True, True, False, False)
 
 
-def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm | None:
-    # Ed25519 hashes internally; cryptography wants None for it.
-    return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+def _sign(builder: x509.CertificateBuilder, key: PrivateKey) -> x509.Certificate:
+    # RFC 6979 deterministic ECDSA: no dependence on the random source at signing time, and
+    # the same inputs give the same DER (reproducible ceremonies and test vectors).
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return builder.sign(key, None)
+    return builder.sign(key, hashes.SHA256(), ecdsa_deterministic=True)
 
 
 def _encode_delegation(town_code: str, node_id: str) -> bytes:

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .keys import ES256, generate_private_key, load_private_key, save_private_key
-from .pki import _base, _ca_usage, _hash_for, issued_by
+from .pki import _base, _ca_usage, _sign, issued_by
 from .numbers import validate_node_id
 
 TLS_CA_VALIDITY = timedelta(days=10 * 365)
@@ -142,7 +142,7 @@ def ensure_tls_ca(out: Path, now: datetime, root_key, root: x509.Certificate,
     # Path length 0: the TLS CA issues end entities only, never another CA.
     builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
     builder = builder.add_extension(_ca_usage(), critical=True)
-    cert = builder.sign(root_key, _hash_for(root_key))
+    cert = _sign(builder, root_key)
     _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     _write(out / "tls" / "ca.pem", cert.public_bytes(serialization.Encoding.PEM))
     return key, cert
@@ -162,7 +162,7 @@ def issue(ca_key, ca: x509.Certificate, identity: Identity, public_key, now: dat
         builder = builder.add_extension(x509.SubjectAlternativeName(_names(identity.hosts)), critical=False)
     builder = builder.add_extension(
         x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
-    return builder.sign(ca_key, _hash_for(ca_key))
+    return _sign(builder, ca_key)
 
 
 def ensure_identity(out: Path, ca_key, ca: x509.Certificate, identity: Identity, now: datetime, *,

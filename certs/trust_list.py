@@ -3,9 +3,13 @@
 Contents: the federation root, each town's CA (with name and mayor), every delegation
 certificate ever issued (old certificates stay verifiable after a delegation expires),
 revoked delegation kids and revoked certificate numbers, a version that only grows, and
-the time it was issued. The bundle is CBOR signed by the root key as a COSE_Sign1, the
+the time it was issued, and the kids of the keys that may sign status lists
+(``status_list_signers``; see status_list.py). The bundle is CBOR signed by the root key as a COSE_Sign1, the
 same envelope as the certificates, so a verifier needs one parser. The root key is
 offline: the trust list changes only in a ceremony (init, renew, revoke).
+
+``status_list_signers`` is a later addition: a trust list written before it has no such
+key, still parses, and allows no status-list signer (so every status is "unknown").
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class TrustList:
     delegations: tuple[x509.Certificate, ...]
     revoked_keys: tuple[Revocation, ...] = ()
     revoked_certificates: tuple[Revocation, ...] = ()
+    status_list_signers: tuple[bytes, ...] = ()  # delegation kids whose key may sign status lists
     _by_kid: dict = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -79,6 +84,10 @@ class TrustList:
     def certificate_revocation(self, number: str) -> Revocation | None:
         """The revocation of a certificate number, if any."""
         return next((r for r in self.revoked_certificates if r.subject == number), None)
+
+    def may_sign_status_lists(self, kid: bytes) -> bool:
+        """True if the trust list names ``kid`` as a status-list signer (revocation not checked)."""
+        return kid in self.status_list_signers
 
     def age(self, now: datetime) -> timedelta:
         """How old this trust list is at ``now`` (negative if issued in the future)."""
@@ -150,6 +159,7 @@ def _to_cbor(t: TrustList) -> dict:
         "delegations": [_der(c) for c in t.delegations],
         "revoked_keys": [[r.subject, r.reason, int(r.revoked_at.timestamp())] for r in t.revoked_keys],
         "revoked_certificates": [[r.subject, r.reason, int(r.revoked_at.timestamp())] for r in t.revoked_certificates],
+        "status_list_signers": list(t.status_list_signers),
     }
 
 
@@ -170,7 +180,14 @@ def _from_cbor(obj: dict) -> TrustList:
         delegations=tuple(load(der) for der in obj["delegations"]),
         revoked_keys=revocations(obj["revoked_keys"]),
         revoked_certificates=revocations(obj["revoked_certificates"]),
+        status_list_signers=_kids(obj.get("status_list_signers", [])),  # absent in older lists
     )
+
+
+def _kids(values: list) -> tuple[bytes, ...]:
+    if not isinstance(values, list) or not all(type(v) is bytes for v in values):
+        raise ValueError("status_list_signers must be a list of byte strings")
+    return tuple(values)
 
 
 def _time(value: int) -> datetime:

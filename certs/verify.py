@@ -1,14 +1,22 @@
 """Offline verification of a certificate against a trust list, with every reason.
 
-Each check yields pass, fail or skipped (could not be checked, e.g. supersession while
-offline, or everything after a format failure). The verdict is valid only if none failed.
-Malformed input never raises: it fails the ``format`` check. Time comes in as ``now``.
+Each check yields pass, fail or skipped (could not be checked, e.g. everything after a
+format failure). Malformed input never raises: it fails the ``format`` check. Time comes in
+as ``now``.
+
+The verdict word (``Verdict.word``, the same six words as the web verifier) follows the
+order of checks in docs/certs.md: any failure of format, signature, chain, delegation,
+validity or printed boxes → 無効; then revoked (trust list or status) → 失効; superseded →
+差替え; under review → 確認中; no usable status (no status source, the issuing node's
+status list missing, expired or older than the certificate) or a stale trust list →
+確認不能; else 有効. Only 有効 is valid. ``Verdict.ok`` keeps its older, narrower meaning:
+no check failed (authentic and not known to be withdrawn), which holds for 確認不能 too.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,6 +32,7 @@ from .model import Certificate
 from .numbers import CertificateNumber
 from .pki import delegation_of, issued_by, town_code_of, within_validity
 from .state import CertificateStatus, Revoked, Superseded
+from .status_list import Lookup, Outcome, StatusList, lookup
 from .trust_list import TrustList
 
 StatusLookup = Callable[[CertificateNumber], CertificateStatus | None]
@@ -48,6 +57,7 @@ CHECKS = {
     "validity": ("有効期間", "validity window"),
     "revoked": ("失効", "revocation"),
     "superseded": ("再発行による置換", "superseded"),
+    "status": ("状態（状態リスト）", "status (status list)"),
     "trust_list_age": ("信頼リストの鮮度", "trust list age"),
     "boxes": ("印字欄の照合", "printed boxes"),
 }
@@ -63,6 +73,12 @@ class Check:
     en: str
 
 
+VALID, INVALID, REVOKED, SUPERSEDED, UNDER_REVIEW, UNKNOWN = "有効", "無効", "失効", "差替え", "確認中", "確認不能"
+WORDS_EN = {VALID: "VALID", INVALID: "INVALID", REVOKED: "REVOKED", SUPERSEDED: "SUPERSEDED",
+            UNDER_REVIEW: "UNDER_REVIEW", UNKNOWN: "STATUS_UNKNOWN"}
+_AUTHENTICITY = ("format", "signature", "chain", "delegation", "validity", "boxes")
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The result: ``ok`` and every check, plus what could be decoded."""
@@ -73,11 +89,32 @@ class Verdict:
     kid: bytes | None = None
     trust_list_version: int = 0
     boxes_digest: bytes | None = None  # digest of the printed boxes the QR binds but leaves out
+    status_list: StatusList | None = None  # the issuing node's list that was consulted, if any
+    superseded_by: str | None = None
+    now: datetime | None = None
 
     @property
     def ok(self) -> bool:
-        """True if no check failed."""
+        """True if no check failed (see the module docstring: not the same as valid)."""
         return all(c.status is not Status.FAIL for c in self.checks)
+
+    @property
+    def word(self) -> str:
+        """The verdict: 有効 / 無効 / 失効 / 差替え / 確認中 / 確認不能 (see the module docstring)."""
+        failed = set(self.failures)
+        if failed & set(_AUTHENTICITY):
+            return INVALID
+        for name, word in (("revoked", REVOKED), ("superseded", SUPERSEDED), ("status", UNDER_REVIEW)):
+            if name in failed:
+                return word
+        if "trust_list_age" in failed or self.check("status").status is not Status.PASS:
+            return UNKNOWN
+        return VALID
+
+    @property
+    def valid(self) -> bool:
+        """True only for the verdict 有効."""
+        return self.word == VALID
 
     def check(self, name: str) -> Check:
         """The check called ``name``."""
@@ -90,8 +127,16 @@ class Verdict:
 
     def to_dict(self) -> dict:
         """JSON-ready form for the service API."""
+        listed = self.status_list
         return {
             "ok": self.ok,
+            "verdict": self.word,
+            "verdict_en": WORDS_EN[self.word],
+            "superseded_by": self.superseded_by,
+            "status_list": None if listed is None else {
+                "node_id": listed.node_id, "signer_node": listed.signer_node,
+                "issued_at": listed.issued_at.isoformat(), "expires_at": listed.expires_at.isoformat(),
+                "age_seconds": int(listed.age(self.now).total_seconds()) if self.now else None},
             "number": str(self.certificate.number) if self.certificate else None,
             "signed_at": self.signed_at.isoformat() if self.signed_at else None,
             "kid": self.kid.hex() if self.kid else None,
@@ -118,9 +163,13 @@ class _Run:
 def verify(
     data: str | bytes, trust_list: TrustList, now: datetime, *, status_lookup: StatusLookup | None = None,
     max_trust_list_age: timedelta = MAX_TRUST_LIST_AGE, clock_skew: timedelta = CLOCK_SKEW,
-    printed_boxes: PrintedBoxes | None = None,
+    printed_boxes: PrintedBoxes | None = None, status_lists: Mapping[str, StatusList] | None = None,
 ) -> Verdict:
     """Verify a QR string (``JPRC1:...``) or raw COSE_Sign1 bytes at time ``now``.
+
+    Status comes from ``status_lookup`` (a node's own records; None for a number it does not
+    know) and/or ``status_lists`` (verified lists by issuing node, e.g. from a bundle); the
+    stronger of the two wins. With neither, the status is unknown (確認不能).
 
     ``printed_boxes``: the text printed on the form (世帯構成員, other damage, place, and
     the householder address), checked against the QR in the ``boxes`` check; if they
@@ -138,14 +187,17 @@ def verify(
         _check_chain(run, delegation, signed_at)
         _check_delegation(run, delegation, cert)
         _check_validity(run, delegation, signed_at, clock_skew)
+    listed = by = None
     if cert is not None:
         status = status_lookup(cert.number) if status_lookup else None
-        _check_revoked(run, message.kid, cert, status)
-        _check_superseded(run, status)
+        listed = lookup(status_lists, cert.number, now, signed_at=signed_at) if status_lists is not None else None
+        _check_revoked(run, message.kid, cert, status, listed)
+        by = _check_superseded(run, status, listed)
+        _check_status(run, status, listed)
         cert = _check_boxes(run, message, claims, printed_boxes) or cert
     checks = tuple(run.results.get(n) or Check(n, Status.SKIPPED, "未確認", "not checked") for n in CHECKS)
     return Verdict(checks, cert, signed_at, message.kid if message else None, trust_list.version,
-                   claims.boxes_digest if claims else None)
+                   claims.boxes_digest if claims else None, listed.status_list if listed else None, by, now)
 
 
 def _decode(run: _Run, data: str | bytes) -> tuple[Sign1 | None, Claims | None]:
@@ -226,7 +278,8 @@ def _check_validity(run: _Run, delegation: x509.Certificate, signed_at: datetime
         run.set("validity", True, "署名時に代行証明書は有効", f"delegation valid at signing time {signed_at.isoformat()}")
 
 
-def _check_revoked(run: _Run, kid: bytes, cert: Certificate, status: CertificateStatus | None) -> None:
+def _check_revoked(run: _Run, kid: bytes, cert: Certificate, status: CertificateStatus | None,
+                   listed: Lookup | None) -> None:
     key = run.trust_list.key_revocation(kid)
     number = run.trust_list.certificate_revocation(str(cert.number))
     if key is not None:
@@ -235,17 +288,48 @@ def _check_revoked(run: _Run, kid: bytes, cert: Certificate, status: Certificate
         run.set("revoked", False, f"この証明書は失効しています（{number.reason}）", f"certificate revoked: {number.reason}")
     elif isinstance(status, Revoked):
         run.set("revoked", False, f"この証明書は失効しています（{status.reason}）", f"certificate revoked: {status.reason}")
+    elif listed is not None and listed.outcome is Outcome.REVOKED:
+        run.set("revoked", False, "状態リストで失効と記録されています", "certificate revoked (status list)")
+    elif status is None and not _known(listed):
+        run.set("revoked", None, "状態を確認できません", "not checked (no usable status source)")
     else:
         run.set("revoked", True, "失効していません", "not revoked")
 
 
-def _check_superseded(run: _Run, status: CertificateStatus | None) -> None:
-    if isinstance(status, Superseded):
-        run.set("superseded", False, f"整理番号 {status.by} に置き換えられています", f"superseded by {status.by}")
-    elif status is None:
-        run.set("superseded", None, "オフラインのため未確認", "not checked (no status source; offline)")
+def _known(listed: Lookup | None) -> bool:
+    return listed is not None and listed.outcome is not Outcome.UNKNOWN
+
+
+def _check_superseded(run: _Run, status: CertificateStatus | None, listed: Lookup | None) -> str | None:
+    """The superseded check; returns the superseding number, if any."""
+    by = str(status.by) if isinstance(status, Superseded) else None
+    if by is None and listed is not None and listed.outcome is Outcome.SUPERSEDED:
+        by = listed.superseded_by
+    if by is not None:
+        run.set("superseded", False, f"整理番号 {by} に差し替えられています", f"superseded by {by}")
+    elif status is None and not _known(listed):
+        run.set("superseded", None, "状態を確認できません", "not checked (no usable status source)")
     else:
         run.set("superseded", True, "最新の証明書です", "current certificate")
+    return by
+
+
+def _check_status(run: _Run, status: CertificateStatus | None, listed: Lookup | None) -> None:
+    """Where the status came from and how old the status list is (always shown when there is one)."""
+    ja = en = ""
+    if listed is not None and listed.status_list is not None:
+        node, hours = listed.status_list.node_id, listed.status_list.age(run.now).total_seconds() / 3600
+        ja, en = f"（{node} の状態リスト、{hours:.1f}時間前）", f" (status list of {node}, {hours:.1f} h old)"
+    if listed is not None and listed.outcome is Outcome.UNDER_REVIEW:
+        run.set("status", False, "確認中（審査中の証明書）" + ja, "under review" + en)
+    elif status is not None:
+        run.set("status", True, "ノードの記録で確認" + ja, "checked against this node's records" + en)
+    elif _known(listed):
+        run.set("status", True, "状態リストで確認" + ja, "checked against the status list" + en)
+    elif listed is not None:
+        run.set("status", None, "状態を確認できません: " + listed.reason_ja + ja, "status unknown: " + listed.reason + en)
+    else:
+        run.set("status", None, "状態リストがないため状態を確認できません", "status unknown: no status list")
 
 
 def _check_trust_list_age(run: _Run, max_age: timedelta, skew: timedelta) -> None:

@@ -16,7 +16,7 @@ from service.counter import applications, lifecycle
 from service.staff.sessions import require_role
 
 CREATE_FIELDS = {"kind", "applicant_resident_id", "dwelling_id", "property", "town_code",
-                 "disaster", "channel", "reason"}
+                 "disaster", "disaster_id", "channel", "reason"}
 
 
 def _parse_create(body: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +24,10 @@ def _parse_create(body: dict[str, Any]) -> dict[str, Any]:
     kind = f.choice("kind", ("risai", "hisai"), default="risai")
     parsed = {"kind": kind, "applicant": f.text("applicant_resident_id", max_len=64),
               "channel": f.choice("channel", ("counter", "kiosk", "mail"), default="counter")}
-    disaster = f.obj("disaster")
+    # A registered disaster by id (issue 11), or the older free text {name, date}.
+    parsed["disaster_id"] = f.text("disaster_id", required=False, max_len=64)
+    disaster = f.obj("disaster", required="disaster_id" not in body)
+    parsed["disaster"] = None
     if disaster is not None:
         parsed["disaster"] = {"name": disaster.text("name", max_len=100),
                               "date": disaster.date("date", past=True)}

@@ -4,6 +4,7 @@ service.counter.issuance and service.counter.certificates."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
@@ -12,7 +13,7 @@ from aiohttp import web
 from certs.pdf import render_certificate_pdf
 from service.api.common import Fields, json_object, now, query_int, reply, repository
 from service.api.context import acknowledger, acting_staff, actor, keyring, town_info
-from service.counter import certificates
+from service.counter import certificates, printing
 from service.counter.issuance import IssuanceContext, issue_certificate
 from service.staff.audit import access_reason
 from service.staff.sessions import require_role
@@ -72,30 +73,37 @@ async def get_certificate(request: web.Request) -> web.Response:
     return reply({"certificate": cert, "status": status, "copies": copies})
 
 
-@require_role("clerk", "supervisor")
+@require_role("clerk", "supervisor", "auditor")
 async def certificate_pdf(request: web.Request) -> web.Response:
-    """GET /api/v1/certificates/{number}/pdf: rendered on demand (not on the issuing path)."""
+    """GET /api/v1/certificates/{number}/pdf[?copy=N][&archive=true]: rendered on demand (not
+    on the issuing path). A withdrawn certificate is refused unless ?archive=true
+    (service.counter.printing)."""
     who = actor(request)
     number = request.match_info["number"]
-    query_int(request, "copy", 0, 0, 1000)
+    copy_no = query_int(request, "copy", 0, 0, 1000)
+    archive = printing.archive_requested(request.query.get("archive", "false"), who.staff)
     async with repository(request) as repo:
-        cert, _, _ = await certificates.read_certificate(repo, who, number, action="certificate.pdf")
+        cert, copy_mark, archive_mark = await certificates.printable(
+            repo, who, number, copy_no=copy_no, archive=archive, at=now())
     content = certificates.printed_content(cert)
+    render = functools.partial(render_certificate_pdf, content, cert["qr"], copy=copy_mark, archive=archive_mark)
     # ReportLab is CPU-bound (~40 ms): off the event loop so other counters are not stalled.
-    pdf = await asyncio.get_running_loop().run_in_executor(None, render_certificate_pdf, content, cert["qr"])
+    pdf = await asyncio.get_running_loop().run_in_executor(None, render)
+    name = f"{number}-archive" if archive else f"{number}-copy-{copy_no}" if copy_no else number
     return web.Response(body=pdf, content_type="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
+                        headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})
 
 
 @require_role("clerk", "supervisor")
 async def reissue_copy(request: web.Request) -> web.Response:
     """POST /api/v1/certificates/{number}/copies: 再交付 — same number, same QR, marked a copy."""
     body = await json_object(request, optional=True)
-    Fields(body, {"reason"}).check()
+    Fields(body, {"reason", "copy_reason"}).check()
     number = request.match_info["number"]
     async with repository(request) as repo:
-        cert, copy_no = await certificates.reissue_copy(repo, actor(request, body), number, at=now())
-    return reply({"number": number, "copy_no": copy_no, "label": "再交付", "qr": cert["qr"]}, status=201)
+        cert, copy_no, reason = await certificates.reissue_copy(repo, actor(request, body), number, body, at=now())
+    return reply({"number": number, "copy_no": copy_no, "label": "再交付", "copy_reason": reason.value,
+                  "qr": cert["qr"]}, status=201)
 
 
 @require_role("supervisor")

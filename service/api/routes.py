@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.web import openapi
-from service.api import applications, certificates, conflicts, imports, residents, surveys, verification
+from service.api import applications, certificates, conflicts, disasters, imports, residents, status, surveys, verification
 from service.api.common import reply
 
 V1 = "/api/v1"
@@ -24,6 +24,9 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/residents/{{resident_id}}", residents.get_resident)
     r.add_get(f"{V1}/dwellings", residents.search_dwellings)
     r.add_get(f"{V1}/dwellings/{{dwelling_id}}", residents.get_dwelling)
+    r.add_post(f"{V1}/disasters", disasters.create_disaster)
+    r.add_get(f"{V1}/disasters", disasters.list_disasters)
+    r.add_get(f"{V1}/disasters/{{disaster_id}}", disasters.get_disaster)
     r.add_post(f"{V1}/applications", applications.create_application)
     r.add_get(f"{V1}/applications/{{application_id}}", applications.get_application)
     r.add_get(f"{V1}/applications/{{application_id}}/tracking", applications.track_application)
@@ -38,6 +41,8 @@ def setup_api(app: web.Application) -> None:
     r.add_post(f"{V1}/certificates/{{number}}/revoke", certificates.revoke)
     r.add_post(f"{V1}/verify", verification.verify_certificate)
     r.add_get(f"{V1}/trust-list", verification.trust_list)
+    r.add_get(f"{V1}/status-lists/{{node_id}}", status.status_list)
+    r.add_get(f"{V1}/verifier-bundle", status.verifier_bundle)
     r.add_post(f"{V1}/imports", imports.start_import)
     r.add_get(f"{V1}/imports/{{job_id}}", imports.import_status)
     r.add_post(f"{V1}/imports/{{job_id}}/resume", imports.resume_import)
@@ -45,4 +50,5 @@ def setup_api(app: web.Application) -> None:
     r.add_post(f"{V1}/conflicts/{{conflict_id}}/resolve", conflicts.resolve_conflict)
     r.add_get(f"{V1}/replication/freshness", conflicts.replication_freshness)
     app.on_startup.append(imports.start_jobs)
+    app[status.STATUS_LISTS] = status.StatusListCache()
     app.on_shutdown.append(imports.cancel_jobs)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from service.api.common import now, reply, repository
 from service.api.context import keyring
+from service.api.status import published
 from service.counter import certificates
 from service.web.appkeys import SETTINGS
 from service.errors import InvalidRequest, Unavailable
@@ -39,8 +40,12 @@ async def verify_certificate(request: web.Request) -> web.Response:
     """POST /api/v1/verify: the Verdict with every check, superseded/revoked from this node."""
     qr = await _qr_from(request)
     ring = keyring(request)
+    # The federation's status lists as this node publishes them (under review and the
+    # list's age come from there). Fetched before this request takes its connection: the
+    # cache may need one of its own, and a request never holds two.
+    lists = (await published(request)).parsed
     async with repository(request) as repo:
-        body = await certificates.verify_here(repo, qr, ring.trust_list, now())
+        body = await certificates.verify_here(repo, qr, ring.trust_list, now(), status_lists=lists)
     return reply(body)
 
 

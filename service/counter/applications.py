@@ -14,7 +14,8 @@ from typing import Any
 
 from certs.errors import InvalidInput
 from certs.town_code import validate_town_code
-from service.counter import codes, lifecycle
+from service.counter import codes, disasters, lifecycle
+from service.counter.certificates import certificate_status
 from service.counter.access import Actor, AuditedStore, audit_other_towns, needs_reason
 from service.errors import InvalidRequest, NotFound
 
@@ -59,7 +60,7 @@ def _new_state(parsed: dict, resident: dict, dwelling: dict | None, *, node: str
         "household_id": resident["household_id"], "competent_town": competent,
         "dwelling_id": dwelling["dwelling_id"] if dwelling else None,
         "property": parsed.get("property"),
-        "disaster": {"name": parsed["disaster"]["name"], "date": parsed["disaster"]["date"].isoformat()},
+        "disaster": parsed["disaster"],  # resolved: {"id", "name", "date"}
         "channel": parsed["channel"], "received_node": node, "received_town": town, "received_at": at,
         "survey_id": None, "damage_class": None, "current_certificate": None, "certificates": [],
         "tracking_code_sha256": lifecycle.tracking_hash(application_id, codes.code_key(code)),
@@ -84,6 +85,8 @@ async def receive_application(store: AuditedStore, actor: Actor, parsed: dict[st
     code = codes.new_code()
     async with store.transaction():
         resident, dwelling = await _references(store, parsed)
+        parsed = {**parsed, "disaster": await disasters.resolve_for_application(
+            store, parsed.get("disaster_id"), parsed.get("disaster"), at)}
         state = _new_state(parsed, resident, dwelling, node=store.node_id, town=town,
                            staff_id=actor.staff.staff_id, code=code, at=at.isoformat())
         if parsed["kind"] == "hisai":
@@ -114,7 +117,14 @@ async def track_application(store: AuditedStore, application_id: str, code: str)
     given = lifecycle.tracking_hash(application_id, codes.code_key(code))
     if not expected or not secrets.compare_digest(expected, given):
         raise NotFound("no application with that id and tracking code", code="application.not_found")
-    return lifecycle.public_view(app)
+    return await _tracking_view(store, app)
+
+
+async def _tracking_view(store: AuditedStore, app: dict[str, Any]) -> dict[str, Any]:
+    """The public view with each certificate's real state: a revoked or superseded one is
+    never shown as current."""
+    states = {n: await certificate_status(store, n) for n in app.get("certificates", [])}
+    return lifecycle.public_view(app, states)
 
 
 async def track_by_code(store: AuditedStore, code: str) -> dict[str, Any]:
@@ -125,7 +135,7 @@ async def track_by_code(store: AuditedStore, code: str) -> dict[str, Any]:
         found = await store.find("application", "tracking_key", codes.tracking_lookup_key(code), limit=2)
     if len(found) != 1:
         raise NotFound("no application with that tracking code", code="application.not_found")
-    return lifecycle.public_view(found[0])
+    return await _tracking_view(store, found[0])
 
 
 async def request_resurvey(store: AuditedStore, actor: Actor, application_id: str, note: str | None,

@@ -18,6 +18,8 @@ from certs.model import Certificate
 from certs.numbers import CertificateNumber
 from certs.trust_list import TrustList
 from certs.verify import verify
+from certs.pdf import ArchiveMark, CopyMark
+from service.counter import printing
 from service.counter.access import Actor, AuditedStore, audit_other_towns, needs_reason
 from service.errors import Conflict, NotFound
 
@@ -70,11 +72,29 @@ def printed_content(record: dict[str, Any]) -> Certificate:
         record["qr"], PrintedBoxes.from_record(boxes) if boxes is not None else None).certificate
 
 
-async def reissue_copy(store: AuditedStore, actor: Actor, number: str, *,
-                       at: dt.datetime) -> tuple[dict[str, Any], int]:
-    """再交付: the same number and QR, recorded as copy n; only of a current certificate."""
+async def printable(store: AuditedStore, actor: Actor, number: str, *, copy_no: int, archive: bool,
+                    at: dt.datetime) -> tuple[dict, CopyMark | None, ArchiveMark | None]:
+    """(record, copy mark, archive mark) for a print, audited; a withdrawn certificate is
+    refused unless an archive copy is asked for (service.counter.printing)."""
     async with store.transaction():
         cert = await load_certificate(store, number)
+        copy = await printing.load_copy(store, number, copy_no)
+        status = await certificate_status(store, number)
+        copy_mark, archive_mark = printing.print_marks(number, status, archive, copy,
+                                                       at.astimezone(printing.JST).date())
+        await audit_other_towns(store, actor, towns={cert["competent_town"]},
+                                action="certificate.archive_pdf" if archive else "certificate.pdf",
+                                subject_type="certificate", subject_id=number)
+    return cert, copy_mark, archive_mark
+
+
+async def reissue_copy(store: AuditedStore, actor: Actor, number: str, copy_reason: dict | None, *,
+                       at: dt.datetime) -> tuple[dict[str, Any], int, printing.CopyReason]:
+    """再交付: the same number and QR, recorded as copy n with its reason (紛失 / 汚損 / 追加);
+    only of a current certificate."""
+    async with store.transaction():
+        cert = await load_certificate(store, number)
+        reason = printing.copy_reason(copy_reason or {})  # after the lookup: unknown number is 404 first
         status = await certificate_status(store, number)
         if not isinstance(as_state(status), cert_state.Issued):
             raise Conflict(f"certificate {number} is {status['state']}; a copy is not allowed",
@@ -82,11 +102,11 @@ async def reissue_copy(store: AuditedStore, actor: Actor, number: str, *,
         needs_reason(actor, {cert["competent_town"]})
         copy_no = len(await store.find("certificate_copy", "number", number, limit=10_000)) + 1
         copy = {"number": number, "copy_no": copy_no, "at": at.isoformat(),
-                "node": store.node_id, "staff_id": actor.staff.staff_id}
+                "node": store.node_id, "staff_id": actor.staff.staff_id, "copy_reason": reason.name.lower()}
         await store.put("certificate_copy", f"{number}/copy-{copy_no}", copy, insert_only=True)
         await audit_other_towns(store, actor, towns={cert["competent_town"]}, action="certificate.copy",
                                 subject_type="certificate", subject_id=number)
-    return cert, copy_no
+    return cert, copy_no, reason
 
 
 async def revoke_certificate(store: AuditedStore, actor: Actor, number: str, reason: str, *,
@@ -120,8 +140,10 @@ def _number_in(qr: str) -> str | None:
         return None
 
 
-async def verify_here(store: AuditedStore, qr: str, trust_list: TrustList, at: dt.datetime) -> dict:
-    """The Verdict of a QR, with superseded/revoked taken from this node's data."""
+async def verify_here(store: AuditedStore, qr: str, trust_list: TrustList, at: dt.datetime,
+                      status_lists: dict | None = None) -> dict:
+    """The Verdict of a QR, with superseded/revoked taken from this node's data and under
+    review (and the list's age) from the federation's status lists this node publishes."""
     statuses: dict[str, Any] = {}
     printed: PrintedBoxes | None = None
     # verify() is synchronous and calls the lookup once with the decoded number; the status
@@ -138,7 +160,8 @@ async def verify_here(store: AuditedStore, qr: str, trust_list: TrustList, at: d
         status = statuses.get(str(num))
         return as_state(status) if status is not None else None  # None: unknown here
 
-    verdict = verify(qr, trust_list, at, status_lookup=lookup, printed_boxes=printed)
+    verdict = verify(qr, trust_list, at, status_lookup=lookup, printed_boxes=printed,
+                     status_lists=status_lists)
     body = verdict.to_dict()
     body["status"] = statuses.get(body["number"]) if body["number"] else None
     return body

@@ -56,10 +56,23 @@ def advance(app: dict[str, Any], action: str, *, at: str, node: str, staff: str 
     return new
 
 
-def public_view(app: dict[str, Any]) -> dict[str, Any]:
-    """What the applicant sees when tracking: status and dates, no personal data of others."""
+def public_view(app: dict[str, Any], states: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What the applicant sees when tracking: status and dates, no personal data of others.
+
+    ``states``: number → certificate status (issued / superseded by / revoked), so a revoked
+    or superseded certificate is never shown as the current one.
+    """
+    states = states or {}
+
+    def state(number: str) -> dict[str, Any]:
+        status = states.get(number, {"state": "issued"})
+        return {"number": number, "state": status["state"], "superseded_by": status.get("by")}
+
+    current = app.get("current_certificate")
+    shown = current if current and state(current)["state"] == "issued" else None
     return {"application_id": app["application_id"], "kind": app["kind"], "status": app["status"],
-            "received_at": app["received_at"], "current_certificate": app.get("current_certificate"),
+            "received_at": app["received_at"], "current_certificate": shown,
+            "certificates": [state(n) for n in app.get("certificates", [])],
             "history": [{"status": h["status"], "at": h["at"]} for h in app["history"]]}
 
 

@@ -339,8 +339,13 @@ async function certificateCard(number, application) {
       ["複製", "Replication", h("span", { class: `pill ${rlevel}`, id: "certificate-replication" }, bi(rja, ren))],
       data.copies ? ["再交付", "Copies", `${data.copies}`] : null]),
     actions);
-  actions.append(button("PDFを開く", "Open PDF", { id: "open-pdf", onclick: () => openPdf(c.number) }),
-    h("a", { class: "button", href: `#/verify/${encodeURIComponent(c.qr)}` }, bi("検証", "Verify")));
+  // A withdrawn certificate never prints as a normal one: only an archive copy (marked
+  // 失効 / 差替え across the page) for supervisors and auditors.
+  if (st.state === "issued") actions.append(button("PDFを開く", "Open PDF", { id: "open-pdf", onclick: () => openPdf(c.number) }));
+  else if (api.hasRole("supervisor") || api.hasRole("auditor")) {
+    actions.append(button("保存用写し（PDF）", "Archive copy (PDF)", { id: "open-archive-pdf", onclick: () => openPdf(c.number, true) }));
+  }
+  actions.append(h("a", { class: "button", href: `#/verify/${encodeURIComponent(c.qr)}` }, bi("検証", "Verify")));
   if (st.state === "issued" && canWrite()) actions.append(copyButton(c.number));
   if (application && ["issued", "reissued"].includes(application.status) && canWrite()) {
     actions.append(button("再調査依頼", "Request re-survey", { id: "resurvey", onclick: async () => {
@@ -360,16 +365,20 @@ function alertError(container, e) {
 }
 
 function copyButton(number) {
-  return button("再交付", "Reissue copy", { onclick: async (ev) => {
+  const reason = h("select", { name: "copy_reason", id: "copy-reason", "aria-label": "再交付の理由 / reason" },
+    h("option", { value: "紛失" }, "紛失 / lost"), h("option", { value: "汚損" }, "汚損 / damaged"),
+    h("option", { value: "追加" }, "追加 / additional"));
+  const go = button("再交付", "Reissue copy", { onclick: async (ev) => {
     const card = ev.currentTarget.closest(".card");
-    try { await api.post(`/api/v1/certificates/${encodeURIComponent(number)}/copies`, {}); rerender(); }
+    try { await api.post(`/api/v1/certificates/${encodeURIComponent(number)}/copies`, { copy_reason: reason.value }); rerender(); }
     catch (e) { alertError(card, e); }
   } });
+  return h("span", { class: "copy-action" }, reason, go);
 }
 
-async function openPdf(number) {
+async function openPdf(number, archive = false) {
   // Fetched (not a plain link) so the access reason header goes with it.
-  const blob = await api.get(`/api/v1/certificates/${encodeURIComponent(number)}/pdf`);
+  const blob = await api.get(`/api/v1/certificates/${encodeURIComponent(number)}/pdf${archive ? "?archive=true" : ""}`);
   const url = URL.createObjectURL(blob);
   const a = h("a", { href: url, target: "_blank", rel: "noopener", download: `${number}.pdf` });
   document.body.append(a); a.click(); a.remove();

@@ -14,6 +14,7 @@ from typing import Any
 from service.counter.records import search_key
 from service.counter.search_keys import address_key
 from service.counter.residents import ResidentQuery
+from service.storage.disasters import DisasterQueries
 from service.storage.repository import Repository
 
 _NAME = "risai_search_key((state->>'family_name') || (state->>'given_name'))"
@@ -45,8 +46,8 @@ def _where(query: ResidentQuery) -> tuple[list[str], list[Any]]:
     return where, args
 
 
-class CounterRepository(Repository):
-    """The Repository plus the counter's search queries."""
+class CounterRepository(Repository, DisasterQueries):
+    """The Repository plus the counter's search queries and the disaster registry's."""
 
     async def search_residents(self, query: ResidentQuery, limit: int) -> list[dict]:
         """Residents matching every criterion, by reading then id."""

@@ -44,10 +44,10 @@ def _op(summary: str, *, params: list[dict] | None = None, body: dict | None = N
 APP_ID, NUMBER = _param("application_id", "path"), _param("number", "path")
 APPLICATION = _obj({
     "kind": {"type": "string", "enum": ["risai", "hisai"]}, "applicant_resident_id": _TEXT,
-    "dwelling_id": _TEXT, "town_code": _TEXT, "channel": {"type": "string", "enum": ["counter", "kiosk", "mail"]},
+    "dwelling_id": _TEXT, "town_code": _TEXT, "disaster_id": _TEXT, "channel": {"type": "string", "enum": ["counter", "kiosk", "mail"]},
     "disaster": _obj({"name": _TEXT, "date": _DATE}, ["name", "date"]),
     "property": _obj({"description": _TEXT, "location": _TEXT}, ["description", "location"]),
-    "reason": _TEXT}, ["applicant_resident_id", "disaster"])
+    "reason": _TEXT}, ["applicant_resident_id"])
 SURVEY = _obj({"survey_id": _TEXT, "kind": {"type": "string", "enum": ["first", "second"]},
                "surveyed_on": _DATE, "damage_ratio": _NUMBER, "flood_depth_m": _NUMBER,
                "photo_sha256": {"type": "array", "items": {"type": "string"}}, "notes": {"type": "string"},
@@ -67,6 +67,13 @@ def document() -> dict[str, Any]:
             p("address"), p("household_id"), p("resident_id"), p("town_code"), p("limit", schema={"type": "integer"})])},
         "/api/v1/dwellings/{dwelling_id}": {"get": _op("A dwelling with surveys and applications",
                                                        params=[p("dwelling_id", "path")])},
+        "/api/v1/disasters": {
+            "get": _op("The disaster registry, newest first"),
+            "post": _op("Register a disaster (supervisor); a future date is refused", ok="201", body=_obj({
+                "name": _TEXT, "date": _DATE, "towns": {"type": "array", "items": {"type": "string"}},
+                "saigai_kyujo_ho": {"type": "boolean"}, "shien_ho": {"type": "boolean"}},
+                ["name", "date", "towns"]))},
+        "/api/v1/disasters/{disaster_id}": {"get": _op("One disaster", params=[p("disaster_id", "path")])},
         "/api/v1/applications": {"post": _op("Receive an application (any node)", body=APPLICATION, ok="201")},
         "/api/v1/applications/{application_id}": {"get": _op("An application (staff view)", params=[APP_ID])},
         "/api/v1/applications/{application_id}/tracking": {"get": _op(
@@ -87,7 +94,9 @@ def document() -> dict[str, Any]:
             "Request a re-survey", params=[APP_ID], body=_obj({"note": _TEXT, "reason": _TEXT}))},
         "/api/v1/certificates/{number}": {"get": _op("A certificate and its status", params=[NUMBER])},
         "/api/v1/certificates/{number}/pdf": {"get": _op(
-            "The unified-form PDF, rendered on demand", params=[NUMBER, p("copy", schema={"type": "integer"})],
+            "The unified-form PDF, rendered on demand; refused (409) for a revoked or superseded certificate "
+            "unless archive=true (supervisor/auditor)", params=[NUMBER, p("copy", schema={"type": "integer"}),
+                                                                p("archive", schema={"type": "boolean"})],
             content="application/pdf")},
         "/api/v1/certificates/{number}/copies": {"post": _op(
             "再交付: a copy (same number)", params=[NUMBER], body=_obj({"reason": _TEXT}), ok="201")},
@@ -97,6 +106,12 @@ def document() -> dict[str, Any]:
                                        body=_obj({"qr": {"type": "string"}}, ["qr"]), tag="public")},
         "/api/v1/trust-list": {"get": _op("The signed trust list (cacheable)", tag="public",
                                           content="application/cose")},
+        "/api/v1/status-lists/{node_id}": {"get": _op(
+            "Signed status list of one issuing node (失効/差替え/確認中; ETag, cacheable)",
+            params=[p("node_id", "path")], tag="public", content="application/statuslist+cwt")},
+        "/api/v1/verifier-bundle": {"get": _op(
+            "Verifier bundle: pinned root, trust list and every status list in one file (offline verifiers)",
+            tag="public", content="application/cbor")},
         "/api/v1/imports": {"post": {**_op("Import a CSV file (raw body or multipart)", params=[
             p("kind", required=True, schema={"type": "string", "enum": ["residents", "dwellings", "surveys"]}),
             p("wait"), p("encoding")], ok="202"), "requestBody": {"required": False, "content": {

@@ -126,7 +126,8 @@ async def test_copy_revoke_and_hisai(database, pki):
         resident, dwelling = _household_member(town, 0)
         number = await issue_for(clerk, supervisor, resident, dwelling)
 
-        status, copy = await clerk.post(f"/api/v1/certificates/{number}/copies", {}, headers=REASON)
+        status, copy = await clerk.post(f"/api/v1/certificates/{number}/copies", {"copy_reason": "紛失"},
+                                        headers=REASON)
         assert status == 201 and copy["number"] == number and copy["copy_no"] == 1 and copy["label"] == "再交付"
 
         status, body = await clerk.post(f"/api/v1/certificates/{number}/revoke", {"reason": "誤発行"}, headers=REASON)
@@ -137,7 +138,8 @@ async def test_copy_revoke_and_hisai(database, pki):
         verdict = await _verify(node.client, copy["qr"])
         revoked = next(c for c in verdict["checks"] if c["name"] == "revoked")
         assert not verdict["ok"] and revoked["status"] == "fail" and "誤発行" in revoked["ja"]
-        status, body = await clerk.post(f"/api/v1/certificates/{number}/copies", {}, headers=REASON)
+        status, body = await clerk.post(f"/api/v1/certificates/{number}/copies", {"copy_reason": "追加"},
+                                        headers=REASON)
         assert status == 409 and body["error"]["code"] == "certificate.not_current"
 
         # 被災証明: a shed, no survey, no class.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from certs.boxes import PrintedBoxes
 from certs.encoding import encode_certificate
 from certs.model import Flooding, IssuingPlace
 from certs.node_keys import load_node_signer
-from certs.pdf import render_certificate_pdf
+from certs.pdf import ArchiveMark, CopyMark, CopyReason, render_certificate_pdf, wareki
 from certs.trust_list import load_trust_list
 from certs.verify import Status, verify
 from tests.unit.certs_fixtures import MASHIKI, NOW, WAJIMA, at, build_pki, certificate
@@ -61,3 +62,34 @@ def test_pdf_shows_title_mayor_and_a_verifiable_qr(tmp_path):
 
     if os.environ.get("CERTS_WRITE_SAMPLE") == "1":
         shutil.copyfile(tmp_path / "page.png", SAMPLE)
+
+
+def _pdf_text(pdf: bytes) -> str:
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf, check=True, capture_output=True).stdout.decode()
+
+
+def test_a_copy_and_an_archive_copy_are_marked_and_never_equal_the_original(tmp_path):
+    _require_poppler()
+    build_pki(tmp_path / "fed")
+    cert = certificate()
+    qr = encode_certificate(cert, load_node_signer(tmp_path / "fed" / "nodes" / "wajima-1", MASHIKI.code, NOW), NOW)
+    original = render_certificate_pdf(cert, qr)
+    plain = _pdf_text(original)
+    assert "再交付" not in plain and "失効" not in plain and "保存用写し" not in plain
+
+    copy = render_certificate_pdf(cert, qr, copy=CopyMark(2, date(2024, 1, 20), CopyReason.DAMAGED))
+    text = _pdf_text(copy)
+    assert copy != original and "再交付（第2号）" in text and "令和6年1月20日" in text and "理由: 汚損" in text
+    assert "Reissued copy no. 2" in text and "罹災証明書" in text.replace(" ", "")
+
+    revoked = _pdf_text(render_certificate_pdf(cert, qr, archive=ArchiveMark("revoked", "誤交付", date(2024, 2, 1))))
+    assert "失効" in revoked and "REVOKED" in revoked and "証明書として使用できません" in revoked and "誤交付" in revoked
+    superseded = _pdf_text(render_certificate_pdf(
+        cert, qr, archive=ArchiveMark("superseded", "434434-wajima-1-000043", date(2024, 2, 1))))
+    assert "差替え" in superseded and "SUPERSEDED" in superseded and "434434-wajima-1-000043" in superseded
+
+
+def test_wareki():
+    assert wareki(date(2024, 1, 10)) == "令和6年1月10日"
+    assert wareki(date(2019, 5, 1)) == "令和元年5月1日" and wareki(date(2019, 4, 30)) == "平成31年4月30日"
+    assert wareki(date(2016, 4, 14)) == "平成28年4月14日" and wareki(date(1989, 1, 7)) == "昭和64年1月7日"

@@ -16,6 +16,7 @@ from certs.keys import SoftwareSigner, generate_private_key
 from certs.node_keys import load_node_signer
 from certs.pki import create_town_ca
 from certs.state import Issued, Revoked, Superseded
+from certs.status_list import sign_status_list
 from certs.trust_list import TownEntry, load_trust_list
 from certs.verify import Status, verify
 from certs.verify_cli import main as verify_main
@@ -174,15 +175,21 @@ def test_fuzzed_input_gives_a_failed_verdict(fed, data):
     assert not verdict.ok and "format" in verdict.failures
 
 
-def test_verify_cli(fed, issued, capsys):
-    out, _ = fed
+def test_verify_cli(fed, issued, capsys, tmp_path):
+    out, trust_list = fed
+    status = tmp_path / "wajima-1.cwt"
+    status.write_bytes(sign_status_list("wajima-1", {42: 0}, {}, signer(out, "wajima-1", WAJIMA.code), "wajima-1", at(0.5)))
     args = ["--trust-list", str(out / "trust-list.cbor"), "--root", str(out / "root.pem"), "--now", at().isoformat()]
-    assert verify_main([*args, issued]) == 0
+    assert verify_main([*args, "--status-list", str(status), issued]) == 0
     printed = capsys.readouterr().out
     assert "有効 / VALID" in printed and "益城町長 山田 太郎" in printed and "輪島市 (代行" in printed
-    assert verify_main([*args, issued[:-3] + "AAA"]) == 1
+    assert "0.5時間前" in printed  # the status list's age is always shown
+    assert verify_main([*args, "--status-list", str(status), issued[:-3] + "AAA"]) == 1
     assert "無効 / INVALID" in capsys.readouterr().out
-    assert verify_main(["--trust-list", str(out / "nothing"), issued]) == 2
+    assert verify_main([*args, issued]) == 1  # authentic, but no status list: never valid
+    printed = capsys.readouterr().out
+    assert "確認不能 / STATUS_UNKNOWN" in printed and "信頼できません" in printed and "none" in printed
+    assert verify_main(["--trust-list", str(out / "nothing"), "--root", str(out / "root.pem"), issued]) == 2
 
 
 def test_printed_boxes_are_checked_against_the_qr(fed):
