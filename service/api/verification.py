@@ -63,15 +63,15 @@ async def verify_certificate(request: web.Request) -> web.Response:
     def lookup(num: CertificateNumber) -> Any:
         status = statuses.get(str(num))
         if status is None:
-            return None  # unknown here: superseded is reported as not checked
+            return None  # unknown here: the status lists below decide (or it is 確認不能)
         if status["state"] == "revoked":
             return Revoked(status["reason"])
         if status["state"] == "superseded":
             return Superseded(CertificateNumber.parse(status["by"]))
         return Issued()
 
-    # The federation's status lists as this node publishes them: under review comes only
-    # from there, and the list's age is shown; this node's own records win where it has them.
+    # The federation's status lists as this node publishes them (the list's age is shown).
+    # With this node's own records too, the stronger state of the two is reported.
     lists = (await published(request)).parsed
     verdict = verify(qr, ring.trust_list, now(), status_lookup=lookup, printed_boxes=printed, status_lists=lists)
     body = verdict.to_dict()
