@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa: E402
 
 from replication import envelope, outbox, rebuild, topics  # noqa: E402
-from replication.testing import SimNode, create_database, drop_database  # noqa: E402
+from tests.support.replication_nodes import SimNode, create_database, drop_database  # noqa: E402
 
 
 def pct(samples: list[float], p: float) -> float:

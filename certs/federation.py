@@ -13,17 +13,15 @@ from pathlib import Path
 
 from .errors import InvalidInput
 from .keys import ALGORITHMS, ES256
+from .model import Town
 from .numbers import validate_node_id
 from .town_code import validate_town_code
 
 
 @dataclass(frozen=True)
-class TownConfig:
-    """A town and the towns whose nodes may issue in its name."""
+class TownConfig(Town):
+    """A town (certs.model.Town) and the towns whose nodes may issue in its name."""
 
-    code: str
-    name: str
-    mayor: str
     partners: tuple[str, ...] = ()
 
 

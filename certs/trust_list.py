@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from .cose import parse_sign1, sign1
 from .errors import CertsError, TrustListError
 from .keys import PrivateKey, SoftwareSigner, verify_signature
+from .model import Town
 from .pki import kid_of
 
 FORMAT = 1
@@ -33,12 +34,9 @@ MAX_TRUST_LIST_BYTES = 16 * 1024 * 1024  # thousands of delegations fit; bounds 
 
 
 @dataclass(frozen=True)
-class TownEntry:
-    """A town of the federation and its CA (the mayor's authority)."""
+class TownEntry(Town):
+    """A town of the federation (certs.model.Town) and its CA (the mayor's authority)."""
 
-    code: str
-    name: str
-    mayor: str
     ca: x509.Certificate
 
 

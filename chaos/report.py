@@ -54,7 +54,7 @@ def _x(t: float, span: float) -> float:
 
 def timeline_svg(history: History, nodes: list[str], span: float) -> str:
     """Fault bars, one lane of request outcomes per node, and a lag chart per node."""
-    rows = [f'<text x="4" y="16" class="lab">faults</text>']
+    rows = ['<text x="4" y="16" class="lab">faults</text>']
     y = 24
     for f in history.faults:
         x0, x1 = _x(f.start, span), _x(f.end if f.end is not None else span, span)

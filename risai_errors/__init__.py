@@ -36,17 +36,19 @@ class Kind(enum.Enum):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FieldProblem:
-    """One failing field: which field, why (for people), and a stable code (for programs)."""
+    """One failing field: which field, why (for people), and a stable code (for programs).
+
+    ``detail`` holds further JSON members of the problem (a CSV error's row and column).
+    """
 
     field: str
     reason: str
     code: str
-    # Where, when the input is a file (a CSV row and column): kept verbatim for the body.
-    location: tuple[tuple[str, Any], ...] = ()
+    detail: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready form: field, reason, code, then any location keys."""
-        return {"field": self.field, "reason": self.reason, "code": self.code, **dict(self.location)}
+    def as_json(self) -> dict[str, Any]:
+        """The problem as one member of an error body's ``fields``."""
+        return {"field": self.field, "reason": self.reason, "code": self.code, **self.detail}
 
 
 class Error(Exception):
@@ -83,7 +85,7 @@ class Error(Exception):
     @property
     def fields(self) -> list[dict[str, str]]:
         """The problems as JSON-ready dicts, for the ``fields`` member of an error body."""
-        return [p.to_dict() for p in self.problems]
+        return [p.as_json() for p in self.problems]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kind={self.kind.value}, code={self.code!r}, message={self.message!r})"
@@ -92,6 +94,6 @@ class Error(Exception):
 def _problem(p: FieldProblem | Mapping[str, str]) -> FieldProblem:
     if isinstance(p, FieldProblem):
         return p
-    extra = tuple((k, v) for k, v in p.items() if k not in ("field", "reason", "code"))
-    return FieldProblem(p["field"], p["reason"], p["code"], extra)
+    detail = {k: v for k, v in p.items() if k not in ("field", "reason", "code")}
+    return FieldProblem(p["field"], p["reason"], p["code"], detail)
 

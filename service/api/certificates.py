@@ -119,4 +119,4 @@ async def revoke(request: web.Request) -> web.Response:
     async with repository(request) as repo:
         revocation, created = await certificates.revoke_certificate(
             repo, who, request.match_info["number"], reason, at=now())
-    return reply({"revocation": revocation}, status=201 if created else 200)
+    return reply({"revocation": revocation.to_state()}, status=201 if created else 200)

@@ -14,7 +14,7 @@ from service.web.appkeys import POOL, SETTINGS
 from service.counter.record_checks import check_not_after, jst_today
 from service.errors import InvalidRequest
 from service.storage.db import acquire
-from service.storage.residents import CounterRepository
+from service.storage.counter import CounterRepository
 
 # Keys that would let a caller type a damage class by hand: refused everywhere (DESIGN 3).
 CLASS_KEYS = frozenset({"damage_class", "class", "damage_level", "被害の程度"})

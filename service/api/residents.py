@@ -1,5 +1,5 @@
 """Resident (住民) and dwelling (住家) search and lookup, for the counter. Handlers only: the
-use cases are service.counter.residents, the SQL service.storage.residents."""
+use cases are service.counter.residents, the SQL service.storage.counter."""
 
 from __future__ import annotations
 

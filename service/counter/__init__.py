@@ -1,1 +1,1 @@
-"""The counter's use cases and rules: applications, surveys, judgement, issuance, copies, revocation, lifecycle."""
+"""The counter's use cases and rules: applications, surveys, judgement, issuance, copies, revocation, residents, lifecycle."""

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, TypeVar
 
 from replication.events import Event
+from service.counter.record_state import RecordBase
+
+R = TypeVar("R", bound=RecordBase)
 
 
 class Staff(Protocol):
@@ -52,6 +55,16 @@ class AuditedStore(Protocol):
 
     async def audit(self, **fields: Any) -> None:
         """Write an audit record in the current transaction."""
+
+
+class RecordStore(AuditedStore, Protocol):
+    """Typed records in and out (the state form is the store's business)."""
+
+    async def load(self, record_type: type[R], entity_id: str) -> R | None:
+        """The record of ``record_type`` with this id, or None."""
+
+    async def save(self, record: RecordBase, *, insert_only: bool = False) -> Event:
+        """Record a change of a typed record in the current transaction."""
 
 
 def needs_reason(actor: Actor, towns: set[str]) -> None:

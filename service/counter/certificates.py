@@ -1,6 +1,6 @@
 """Issued certificates at the counter: read, status, copies (再交付), revocation, verification.
 
-Use cases over :class:`service.counter.access.AuditedStore`. A certificate's state is the
+Use cases over :class:`service.counter.access.RecordStore`. A certificate's state is the
 rule of certs.state (issued, superseded by another, revoked); revoking twice returns the
 first revocation (certs.state.revoke is idempotent). Issuing is service.counter.issuance.
 """
@@ -20,15 +20,16 @@ from certs.trust_list import TrustList
 from certs.verify import verify
 from certs.pdf import ArchiveMark, CopyMark
 from service.counter import printing
-from service.counter.access import Actor, AuditedStore, audit_other_towns, needs_reason
+from service.counter.access import Actor, RecordStore, audit_other_towns, needs_reason
+from service.counter.certificate_records import CertificateCopy, Revocation
 from service.errors import Conflict, NotFound
 
 
-async def certificate_status(store: AuditedStore, number: str) -> dict[str, Any]:
+async def certificate_status(store: RecordStore, number: str) -> dict[str, Any]:
     """issued / superseded (by) / revoked (reason, at), from this node's data, as JSON."""
-    revocation = await store.get("revocation", number)
+    revocation = await store.load(Revocation, number)
     if revocation is not None:
-        return {"state": "revoked", "reason": revocation["reason"], "at": revocation["at"]}
+        return {"state": "revoked", "reason": revocation.reason, "at": revocation.at}
     successors = await store.find("certificate", "supersedes", number, limit=1)
     if successors:
         return {"state": "superseded", "by": successors[0]["number"]}
@@ -44,7 +45,7 @@ def as_state(status: dict[str, Any]) -> cert_state.CertificateStatus:
     return cert_state.Issued()
 
 
-async def load_certificate(store: AuditedStore, number: str) -> dict[str, Any]:
+async def load_certificate(store: RecordStore, number: str) -> dict[str, Any]:
     """The stored certificate record or 404 certificate.not_found."""
     cert = await store.get("certificate", number)
     if cert is None:
@@ -52,7 +53,7 @@ async def load_certificate(store: AuditedStore, number: str) -> dict[str, Any]:
     return cert
 
 
-async def read_certificate(store: AuditedStore, actor: Actor, number: str, *,
+async def read_certificate(store: RecordStore, actor: Actor, number: str, *,
                            action: str = "certificate.read") -> tuple[dict, dict, int]:
     """(record, status, number of copies), audited as ``action`` for another town's data."""
     async with store.transaction():
@@ -72,7 +73,7 @@ def printed_content(record: dict[str, Any]) -> Certificate:
         record["qr"], PrintedBoxes.from_record(boxes) if boxes is not None else None).certificate
 
 
-async def printable(store: AuditedStore, actor: Actor, number: str, *, copy_no: int, archive: bool,
+async def printable(store: RecordStore, actor: Actor, number: str, *, copy_no: int, archive: bool,
                     at: dt.datetime) -> tuple[dict, CopyMark | None, ArchiveMark | None]:
     """(record, copy mark, archive mark) for a print, audited; a withdrawn certificate is
     refused unless an archive copy is asked for (service.counter.printing)."""
@@ -88,7 +89,7 @@ async def printable(store: AuditedStore, actor: Actor, number: str, *, copy_no: 
     return cert, copy_mark, archive_mark
 
 
-async def reissue_copy(store: AuditedStore, actor: Actor, number: str, copy_reason: dict | None, *,
+async def reissue_copy(store: RecordStore, actor: Actor, number: str, copy_reason: dict | None, *,
                        at: dt.datetime) -> tuple[dict[str, Any], int, printing.CopyReason]:
     """再交付: the same number and QR, recorded as copy n with its reason (紛失 / 汚損 / 追加);
     only of a current certificate."""
@@ -101,16 +102,16 @@ async def reissue_copy(store: AuditedStore, actor: Actor, number: str, copy_reas
                            code="certificate.not_current")
         needs_reason(actor, {cert["competent_town"]})
         copy_no = len(await store.find("certificate_copy", "number", number, limit=10_000)) + 1
-        copy = {"number": number, "copy_no": copy_no, "at": at.isoformat(),
-                "node": store.node_id, "staff_id": actor.staff.staff_id, "copy_reason": reason.name.lower()}
-        await store.put("certificate_copy", f"{number}/copy-{copy_no}", copy, insert_only=True)
+        copy = CertificateCopy(number, at.isoformat(), store.node_id, actor.staff.staff_id, copy_no=copy_no,
+                               copy_reason=reason.name.lower())
+        await store.save(copy, insert_only=True)
         await audit_other_towns(store, actor, towns={cert["competent_town"]}, action="certificate.copy",
                                 subject_type="certificate", subject_id=number)
     return cert, copy_no, reason
 
 
-async def revoke_certificate(store: AuditedStore, actor: Actor, number: str, reason: str, *,
-                             at: dt.datetime) -> tuple[dict[str, Any], bool]:
+async def revoke_certificate(store: RecordStore, actor: Actor, number: str, reason: str, *,
+                             at: dt.datetime) -> tuple[Revocation, bool]:
     """Revoke (its own insert-only event); returns (revocation, created).
 
     Idempotent, by certs.state.revoke: a second revoke writes nothing and returns the first
@@ -119,14 +120,14 @@ async def revoke_certificate(store: AuditedStore, actor: Actor, number: str, rea
     async with store.transaction():
         cert = await load_certificate(store, number)
         needs_reason(actor, {cert["competent_town"]})
-        existing = await store.get("revocation", number)
+        existing = await store.load(Revocation, number)
         current = as_state(await certificate_status(store, number))
         revoked = cert_state.revoke(current, reason)
         if existing is not None:
             return existing, False
-        revocation = {"number": number, "reason": revoked.reason, "at": at.isoformat(),
-                      "node": store.node_id, "staff_id": actor.staff.staff_id}
-        await store.put("revocation", number, revocation, insert_only=True)
+        revocation = Revocation(number, at.isoformat(), store.node_id, actor.staff.staff_id,
+                                reason=revoked.reason)
+        await store.save(revocation, insert_only=True)
         await audit_other_towns(store, actor, towns={cert["competent_town"]},
                                 action="certificate.revoke", subject_type="certificate", subject_id=number)
     return revocation, True
@@ -140,7 +141,7 @@ def _number_in(qr: str) -> str | None:
         return None
 
 
-async def verify_here(store: AuditedStore, qr: str, trust_list: TrustList, at: dt.datetime,
+async def verify_here(store: RecordStore, qr: str, trust_list: TrustList, at: dt.datetime,
                       status_lists: dict | None = None) -> dict:
     """The Verdict of a QR, with superseded/revoked taken from this node's data and under
     review (and the list's age) from the federation's status lists this node publishes."""

@@ -1,7 +1,7 @@
 """Residents (住民) and dwellings (住家) at the counter: search and read.
 
 Results from another town need a stated reason and each one is audited (DESIGN 6). Use
-cases over the narrow :class:`ResidentStore` port; the SQL is service.storage.residents.
+cases over the narrow :class:`ResidentStore` port; the SQL is service.storage.counter.
 """
 
 from __future__ import annotations

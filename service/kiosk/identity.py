@@ -30,31 +30,15 @@ from service.web.appkeys import POOL, SETTINGS
 from service.staff.audit import access_reason, audit
 from service.staff.sessions import AUTH_POLICY, current_staff, require_role
 from service.errors import Conflict, Forbidden, InvalidRequest, Unauthenticated
-# The card crypto, the device request signatures and the storage live in their own
-# modules; their public names are re-exported here, where other code imports them from.
-from service.kiosk.cards import (
-    RESIDENT_URN, CardError, create_card_ca, issue_card, sign_challenge, verify_card,
-)
+from service.kiosk.cards import verify_card
 from service.kiosk.signing import (
-    SIGNATURE_WINDOW, decode_base64, load_device_key, request_message, sign_request,
+    SIGNATURE_WINDOW, decode_base64, load_device_key, request_message,
     verify_request_signature,
 )
 from service.kiosk.sessions import (
-    CODE_TTL, KIOSK_SESSION_TTL, KioskSession, consume_challenge, issue_code,
-    new_application_code, normalise_code, redeem_code, start_kiosk_session, token_digest,
+    KioskSession, consume_challenge, issue_code, redeem_code, start_kiosk_session, token_digest,
 )
 from service.counter.records import ID_PATTERN
-
-__all__ = [
-    "CHALLENGE_TTL", "CODE_TTL", "KIOSK", "KIOSK_DEVICE", "KIOSK_SESSION_TTL", "RESIDENT_URN",
-    "SIGNATURE_WINDOW", "CardError", "KioskSession", "challenge", "consume_challenge",
-    "create_card_ca", "current_device", "current_kiosk", "identify", "issue_application_code",
-    "issue_card", "issue_code", "kiosk_logout", "kiosk_me", "kiosk_middleware",
-    "load_device_key", "new_application_code", "normalise_code", "redeem", "redeem_code",
-    "register_card_ca", "register_kiosk", "request_message", "require_kiosk_resident",
-    "setup_routes", "sign_challenge", "sign_request", "start_kiosk_session", "verify_card",
-    "verify_request_signature",
-]
 
 CHALLENGE_TTL = dt.timedelta(minutes=2)
 

@@ -31,8 +31,11 @@ def _param(name: str, where: str = "query", schema: dict | None = None, required
 
 
 def _op(summary: str, *, params: list[dict] | None = None, body: dict | None = None,
-        ok: str = "200", tag: str = "counter", content: str = "application/json") -> dict[str, Any]:
+        ok: str = "200", tag: str = "counter", content: str = "application/json",
+        again: bool = False) -> dict[str, Any]:
     codes = {ok: {"description": "success", "content": {content: {"schema": {}}}}}
+    if again:  # idempotent: a repeat returns what the first call made, with 200
+        codes["200"] = {"description": "done before: the existing result", "content": {content: {"schema": {}}}}
     for code in ("400", "401", "403", "404", "409", "422", "503"):
         codes[code] = {"description": "error", "content": {"application/json": {"schema": _ERROR}}}
     op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": codes, "parameters": params or []}
@@ -89,7 +92,7 @@ def document() -> dict[str, Any]:
             body=_obj({"survey_id": _TEXT, "reason": _TEXT}))},
         "/api/v1/applications/{application_id}/certificate": {"post": _op(
             "Issue the certificate (durable steps; idempotent)", params=[APP_ID],
-            body=_obj({"place": _TEXT, "reason": _TEXT}), ok="201")},
+            body=_obj({"place": _TEXT, "reason": _TEXT}), ok="201", again=True)},
         "/api/v1/applications/{application_id}/resurvey-request": {"post": _op(
             "Request a re-survey", params=[APP_ID], body=_obj({"note": _TEXT, "reason": _TEXT}))},
         "/api/v1/certificates/{number}": {"get": _op("A certificate and its status", params=[NUMBER])},
@@ -101,7 +104,8 @@ def document() -> dict[str, Any]:
         "/api/v1/certificates/{number}/copies": {"post": _op(
             "再交付: a copy (same number)", params=[NUMBER], body=_obj({"reason": _TEXT}), ok="201")},
         "/api/v1/certificates/{number}/revoke": {"post": _op(
-            "Revoke (supervisor)", params=[NUMBER], body=_obj({"reason": _TEXT}, ["reason"]), ok="201")},
+            "Revoke (supervisor; idempotent)", params=[NUMBER], body=_obj({"reason": _TEXT}, ["reason"]),
+            ok="201", again=True)},
         "/api/v1/verify": {"post": _op("Verify a QR string: every check, with this node's status",
                                        body=_obj({"qr": {"type": "string"}}, ["qr"]), tag="public")},
         "/api/v1/trust-list": {"get": _op("The signed trust list (cacheable)", tag="public",

@@ -10,7 +10,7 @@ import pytest
 
 from service.api.certificates import BEFORE_STORE
 from service.web.appkeys import POOL
-from tests.integration.test_counter_story import DISASTER, REASON, _household_member, issue_for
+from tests.integration.test_counter_story import DISASTER, REASON, _household_member
 from tests.support.counter import TOWN_X, build_pki, counter_node, seed_town
 
 pytestmark = pytest.mark.integration

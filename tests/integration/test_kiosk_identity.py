@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from service.kiosk import cards
 from service.kiosk import identity as kiosk
 from service.web.appkeys import POOL
 from service.staff.sessions import AuthPolicy
@@ -32,11 +33,11 @@ def _pem(cert) -> str:
 async def _setup(client, clock):
     admin = await staff_login(client, username="admin1", roles=("admin",))
     device = await register_kiosk(client, admin, clock=clock)
-    ca_key, ca = kiosk.create_card_ca("Test JPKI CA", now=clock())
+    ca_key, ca = cards.create_card_ca("Test JPKI CA", now=clock())
     resp = await client.post("/api/v1/card-cas", headers=admin.headers,
                              json={"certificate_pem": _pem(ca)})
     assert resp.status == 201, await resp.text()
-    card_key, card = kiosk.issue_card(ca_key, ca, town_code=TOWN_A, resident_id="R0001",
+    card_key, card = cards.issue_card(ca_key, ca, town_code=TOWN_A, resident_id="R0001",
                                       now=clock())
     return admin, device, (card_key, card)
 
@@ -49,7 +50,7 @@ async def _identify(device, card, challenge=None):
         challenge = (await resp.json())["challenge"]
     return challenge, await device.request("POST", "/api/v1/kiosk/identify", {
         "challenge": challenge, "card_certificate": _pem(card_cert),
-        "signature": kiosk.sign_challenge(card_key, challenge)})
+        "signature": cards.sign_challenge(card_key, challenge)})
 
 
 async def _code(resp):
@@ -96,8 +97,8 @@ async def test_card_from_an_untrusted_ca_refused(database):
     clock = Clock()
     async with auth_client(database, policy=AuthPolicy(clock=clock)) as client:
         _, device, _ = await _setup(client, clock)
-        rogue_key, rogue = kiosk.create_card_ca("Test JPKI CA", now=clock())  # same name
-        forged = kiosk.issue_card(rogue_key, rogue, town_code=TOWN_A, resident_id="R0001",
+        rogue_key, rogue = cards.create_card_ca("Test JPKI CA", now=clock())  # same name
+        forged = cards.issue_card(rogue_key, rogue, town_code=TOWN_A, resident_id="R0001",
                                   now=clock())
         _, resp = await _identify(device, forged)
         assert resp.status == 401 and await _code(resp) == "card.untrusted"
@@ -107,7 +108,7 @@ async def test_signature_by_another_key_refused(database):
     clock = Clock()
     async with auth_client(database, policy=AuthPolicy(clock=clock)) as client:
         _, device, (card_key, card) = await _setup(client, clock)
-        other_key, _ = kiosk.create_card_ca("x", now=clock())
+        other_key, _ = cards.create_card_ca("x", now=clock())
         _, resp = await _identify(device, (other_key, card))
         assert resp.status == 401 and await _code(resp) == "card.signature"
 

@@ -7,7 +7,7 @@ import pytest
 
 from deploy.kafka_admin import wait_ready
 from replication import envelope
-from replication.testing import SimNode, create_database, drop_database, eventually
+from tests.support.replication_nodes import SimNode, create_database, drop_database, eventually
 from tests.support.kafka import grant
 
 pytestmark = pytest.mark.integration

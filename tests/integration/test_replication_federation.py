@@ -12,7 +12,7 @@ from replication import envelope, events, freshness, rebuild
 from certs.keys import SoftwareSigner
 from replication.outbox import wall_clock_ms
 from replication.topics import topic_for
-from replication.testing import SimNode, create_database, drop_database, eventually
+from tests.support.replication_nodes import SimNode, create_database, drop_database, eventually
 from tests.support.kafka import grant, node_options
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import pytest
 
 from replication import apply, envelope, loop, outbox
 from replication.relay import OutboxRelay
-from replication.testing import SimNode, eventually
+from tests.support.replication_nodes import SimNode, eventually
 from service.storage.db import apply_migrations
 from deploy.processes import free_port
 from tests.support.postgres import throwaway_cluster

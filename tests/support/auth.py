@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from service.kiosk import identity as kiosk
+from service.kiosk import signing
 from service.web.app import create_app
 from service.web.appkeys import POOL, SETTINGS
 from service.staff.sessions import AUTH_POLICY, CSRF_HEADER, AuthPolicy, LOGIN_PATH, setup_auth
@@ -119,7 +119,7 @@ class SignedKiosk:
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
 
     def signed_headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
-        headers = kiosk.sign_request(self.key, self.kiosk_id, method, path, body, self.clock())
+        headers = signing.sign_request(self.key, self.kiosk_id, method, path, body, self.clock())
         if body:
             headers["Content-Type"] = "application/json"
         if self.session_token:

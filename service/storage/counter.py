@@ -1,5 +1,6 @@
-"""SQL over the entity store for the counter's searches: residents by name, reading, birth
-date and address, and dwellings by household or address.
+"""The counter's storage seam: typed records to and from their replicated state, and the SQL
+of the counter's searches over the entity store (residents by name, reading, birth date and
+address; dwellings by household or address).
 
 Names and readings match by prefix after search_key normalisation (the SQL twin
 risai_search_key backs expression indexes, migration 0250), so "たかはし", "ﾀｶﾊｼ" and
@@ -9,13 +10,18 @@ risai_search_key backs expression indexes, migration 0250), so "たかはし", "
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
+
+from replication.events import Event
 
 from service.counter.records import search_key
 from service.counter.search_keys import address_key
 from service.counter.residents import ResidentQuery
+from service.counter.record_state import RecordBase
 from service.storage.disasters import DisasterQueries
 from service.storage.repository import Repository
+
+R = TypeVar("R", bound=RecordBase)
 
 _NAME = "risai_search_key((state->>'family_name') || (state->>'given_name'))"
 _KANA = "risai_search_key((state->>'family_kana') || (state->>'given_kana'))"
@@ -47,7 +53,18 @@ def _where(query: ResidentQuery) -> tuple[list[str], list[Any]]:
 
 
 class CounterRepository(Repository, DisasterQueries):
-    """The Repository plus the counter's search queries and the disaster registry's."""
+    """The Repository plus typed records (the storage seam), the counter's search queries and
+    the disaster registry's."""
+
+    async def load(self, record_type: type[R], entity_id: str) -> R | None:
+        """The record of ``record_type`` with this id, rebuilt from its held state, or None."""
+        state = await self.get(record_type.entity_type, entity_id)
+        return record_type.from_state(state) if state is not None else None
+
+    async def save(self, record: RecordBase, *, insert_only: bool = False) -> Event:
+        """Record a change of a typed record, as its state (entities + outbox)."""
+        return await self.put(record.entity_type, record.entity_id, record.to_state(),
+                              insert_only=insert_only)
 
     async def search_residents(self, query: ResidentQuery, limit: int) -> list[dict]:
         """Residents matching every criterion, by reading then id."""

@@ -1,0 +1,59 @@
+"""An in-memory store for the counter's use cases (service.counter.*): the same ports as
+service.storage.counter.CounterRepository, over dicts. Transactions roll back on error, so
+"a refused request writes nothing" can be checked against the fake as against PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+
+class FakeCounterStore:
+    """Entities by (type, id); audit records in a list; a snapshot per transaction."""
+
+    def __init__(self, node_id: str = "mashiki-1") -> None:
+        self.node_id = node_id
+        self.entities: dict[tuple[str, str], dict] = {}
+        self.audits: list[dict[str, Any]] = []
+
+    @contextlib.asynccontextmanager
+    async def transaction(self):
+        saved, audits = dict(self.entities), list(self.audits)
+        try:
+            yield
+        except BaseException:
+            self.entities, self.audits = saved, audits
+            raise
+
+    async def get(self, entity_type, entity_id, *, for_update=False):
+        return self.entities.get((entity_type, entity_id))
+
+    async def find(self, entity_type, field, value, *, limit=100):
+        return [s for (t, _), s in sorted(self.entities.items()) if t == entity_type and s.get(field) == value][:limit]
+
+    async def put(self, entity_type, entity_id, state, *, insert_only=False):
+        if insert_only and (entity_type, entity_id) in self.entities:
+            assert self.entities[(entity_type, entity_id)] == state, "insert-only entity changed"
+        self.entities[(entity_type, entity_id)] = state
+        return (entity_type, entity_id)
+
+    async def load(self, record_type, entity_id):
+        state = await self.get(record_type.entity_type, entity_id)
+        return record_type.from_state(state) if state is not None else None
+
+    async def save(self, record, *, insert_only=False):
+        return await self.put(record.entity_type, record.entity_id, record.to_state(), insert_only=insert_only)
+
+    async def audit(self, **fields):
+        self.audits.append(fields)
+
+    async def dwellings_of(self, household_id):
+        return [s for (t, _), s in sorted(self.entities.items())
+                if t == "dwelling" and household_id in s["household_ids"]][:20]
+
+    async def dwellings_at(self, address, town_code, limit):
+        return [s for (t, _), s in sorted(self.entities.items()) if t == "dwelling" and address in s["location"]
+                and town_code in (None, s["town_code"])][:limit]
+
+    async def search_residents(self, query, limit):
+        raise NotImplementedError("name search needs risai_search_key: tested against PostgreSQL only")
