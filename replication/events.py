@@ -17,6 +17,17 @@ from typing import Any, Callable
 from replication import hlc
 from replication.errors import MalformedEvent, UnknownSchemaVersion
 
+
+@dataclass(frozen=True)
+class Change:
+    """One local change to record (replication.outbox.record_changes makes its event): the
+    entity's whole new state. Pure, so use cases can build changes without the outbox's I/O."""
+
+    entity_type: str
+    entity_id: str
+    state: dict[str, Any]
+    insert_only: bool = False
+
 SCHEMA_VERSION = 2
 ENTITY_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_ENTITY_ID = 200

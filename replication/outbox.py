@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import asyncpg
 
 from replication import events, hlc, store
 from replication.errors import InsertOnlyViolation
-from replication.events import Event
+from replication.events import Change, Event
 
 NOTIFY_CHANNEL = "replication_outbox"
 # How long a reply waits for Kafka's ack before it says "pending" (service KafkaSettings).
@@ -27,16 +26,6 @@ DEFAULT_ACK_TIMEOUT_S = 2.0
 def wall_clock_ms() -> int:
     """The default physical clock (milliseconds since the epoch)."""
     return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True)
-class Change:
-    """One local change to record: the entity's whole new state."""
-
-    entity_type: str
-    entity_id: str
-    state: dict[str, Any]
-    insert_only: bool = False
 
 
 async def append(conn: asyncpg.Connection, event: Event) -> int:

@@ -13,8 +13,7 @@ import contextlib
 from service.web.appkeys import POOL, SETTINGS
 from service.counter.record_checks import check_not_after, jst_today
 from service.errors import InvalidRequest
-from service.storage.db import acquire
-from service.storage.counter import CounterRepository
+from service.storage.counter import CounterRepository, open_repository
 
 # Keys that would let a caller type a damage class by hand: refused everywhere (DESIGN 3).
 CLASS_KEYS = frozenset({"damage_class", "class", "damage_level", "被害の程度"})
@@ -54,8 +53,9 @@ async def repository(request: web.Request) -> AsyncIterator[CounterRepository]:
     """The request's one pooled connection, as this node's repository (pass it down; never
     acquire a second connection while it is held)."""
     settings = request.app[SETTINGS]
-    async with acquire(request.app[POOL], settings.database.acquire_timeout_s) as conn:
-        yield CounterRepository(conn, node_id=settings.node.id, town=settings.node.town_code)
+    async with open_repository(request.app[POOL], node_id=settings.node.id, town=settings.node.town_code,
+                               timeout=settings.database.acquire_timeout_s) as repo:
+        yield repo
 
 
 class Fields:

@@ -38,7 +38,7 @@ from certs.keys import Signer
 from certs.model import Certificate, CertificateType, Disaster, Flooding, IssuingPlace, Town
 from certs.numbers import CertificateNumber
 from replication.events import Event
-from replication.outbox import Change
+from replication.events import Change
 from service.counter import lifecycle
 from service.errors import Conflict, NotFound, Unavailable
 from service.storage.repository import IssuanceStore

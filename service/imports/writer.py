@@ -31,7 +31,8 @@ from typing import Any, Awaitable, Callable
 import asyncpg
 
 from replication import store
-from replication.outbox import Change, record_changes
+from replication.events import Change
+from replication.outbox import record_changes
 from service.imports.staging import stage_file
 from service.imports.stream import CsvImportError, Progress, ProgressBar, Source
 

@@ -9,8 +9,11 @@ risai_search_key backs expression indexes, migration 0250), so "たかはし", "
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any, TypeVar
+from typing import Any, AsyncIterator, TypeVar
+
+import asyncpg
 
 from replication.events import Event
 
@@ -18,6 +21,7 @@ from service.counter.records import search_key
 from service.counter.search_keys import address_key
 from service.counter.residents import ResidentQuery
 from service.counter.record_state import RecordBase
+from service.storage.db import acquire
 from service.storage.disasters import DisasterQueries
 from service.storage.repository import Repository
 
@@ -99,3 +103,12 @@ class CounterRepository(Repository, DisasterQueries):
             f" ORDER BY entity_id LIMIT {int(limit)}",
             _like(address_key(address)), town_code)
         return [json.loads(r["state"]) for r in rows]
+
+
+@contextlib.asynccontextmanager
+async def open_repository(pool: asyncpg.Pool, *, node_id: str, town: str,
+                          timeout: float) -> AsyncIterator[CounterRepository]:
+    """One pooled connection as the counter's repository, for one request. Waiting longer
+    than ``timeout`` for a connection is NodeBusy (503), never a request that hangs."""
+    async with acquire(pool, timeout) as conn:
+        yield CounterRepository(conn, node_id=node_id, town=town)

@@ -16,7 +16,8 @@ from typing import Any, Protocol, Sequence
 import asyncpg
 
 from replication.events import Event
-from replication.outbox import Change, record_change, record_changes
+from replication.events import Change
+from replication.outbox import record_change, record_changes
 
 _FIELD = re.compile(r"[a-z_]{1,40}")
 

@@ -10,7 +10,7 @@ from aiokafka import TopicPartition
 from replication import apply, envelope, events, hlc, outbox, store
 from certs.keys import SoftwareSigner
 from replication.errors import InsertOnlyViolation
-from replication.outbox import Change
+from replication.events import Change
 
 pytestmark = pytest.mark.integration
 KW = dict(node_id="a-1", town="434434")

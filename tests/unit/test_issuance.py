@@ -14,7 +14,7 @@ from certs.federation import load_federation
 from certs.node_keys import load_node_signer
 from certs.trust_list import load_trust_list
 from certs.verify import verify
-from replication.outbox import Change
+from replication.events import Change
 from service.errors import Conflict, NotFound
 from service.counter.issuance import IssuanceContext, issue_certificate
 
