@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { bi, button, clear, field, formError, h, input, setReasonRetry, showError, values } from "./dom.js";
 import { freshnessTable, stopAll, watch } from "./freshness.js";
+import { label } from "./messages.js";
 import { applicationView, certificateView, residentView, searchView } from "./counter.js";
 import { freshnessView, importView, verifyView } from "./tools.js";
 
@@ -126,7 +127,8 @@ function showShell() {
   const who = clear(document.getElementById("who"));
   if (!staff) return;
   who.append(
-    h("span", { class: "staff" }, `${staff.display_name}（${townName(staff.town_code)}・${staff.roles.join(", ")}）`),
+    h("span", { class: "staff", id: "staff-who" }, `${staff.display_name}（${townName(staff.town_code)}・`,
+      staff.roles.map((r) => label("role", r)[0]).join("・"), "）"),
     button("新しい受付", "New case", { class: "link", id: "new-case", onclick: () => { api.setReason(""); location.hash = "#/search"; render(); } }),
     button("ログアウト", "Log out", { class: "link", id: "logout", onclick: async () => {
       await api.logout(); stopAll(); hideBanner(); showShell(); location.hash = "#/login"; render();

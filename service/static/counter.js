@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { canIssueHere, dataTowns, issuersOf, townName } from "./app.js";
 import { dateLabel, formatJst, todayJst } from "./dates.js";
+import { label } from "./messages.js";
 import { CLASSES, REPLICATION, STATUS, fromFloodDepth, fromRatio } from "./damage.js";
 import { bi, button, clear, clearErrors, field, formError, h, input, select, showError, values } from "./dom.js";
 
@@ -102,7 +103,7 @@ export async function residentView(id) {
 
 function dwellingCard(resident, d) {
   return h("article", { class: "dwelling" },
-    dl([["所在地", "Location", d.location], ["構造", "Structure", d.structure],
+    dl([["所在地", "Location", d.location], ["構造", "Structure", bi(...label("structure", d.structure)), "dwelling-structure"],
       ["管轄市町村", "Competent town", `${townName(d.town_code)}（${d.town_code}）`]]),
     noDelegation(d.town_code),
     canWrite() ? applicationForm(resident, d) : null);
@@ -190,7 +191,8 @@ function summary(a) {
       class: [done.has(st) ? "done" : "", a.status === st ? "current" : ""].join(" ").trim() }, statusLabel(st)))),
     dl([["申請番号", "Application", h("code", {}, a.application_id)],
       ["状態", "Status", statusLabel(a.status), "application-status"],
-      ["種別", "Kind", a.kind === "hisai" ? bi("被災証明", "report of damage") : bi("罹災証明", "damage certificate")],
+      ["種別", "Kind", bi(...label("cert_type", a.kind))],
+      ["受付経路", "Channel", bi(...label("channel", a.channel))],
       ["管轄市町村", "Competent town", `${townName(a.competent_town)}（${a.competent_town}）`],
       ["災害", "Disaster", `${a.disaster.name}（${dateLabel(a.disaster.date)}）`],
       ["受付日時", "Received", h("span", {}, formatJst(a.received_at), " ", h("small", { class: "muted" }, a.received_node)),
@@ -246,7 +248,7 @@ async function judgeForm(a) {
   } catch (e) { /* the judgement still works; only the summary is missing */ }
   const form = h("form", { class: "card", id: "judge-form" },
     h("h3", {}, bi("判定", "Judgement")),
-    survey ? dl([["調査", "Survey", `${survey.kind === "second" ? "第2次" : "第1次"} ${dateLabel(survey.surveyed_on)}`],
+    survey ? dl([["調査", "Survey", h("span", {}, bi(...label("survey_kind", survey.kind)), " ", dateLabel(survey.surveyed_on))],
       survey.damage_ratio !== null && survey.damage_ratio !== undefined ? ["損害割合", "Damage ratio", `${survey.damage_ratio} %`] : null,
       survey.flood_depth_m !== null && survey.flood_depth_m !== undefined ? ["浸水深", "Flood depth", `${survey.flood_depth_m} m`] : null,
       ["調査員", "Surveyor", survey.surveyor]]) : null,

@@ -1,3 +1,5 @@
+import { ERRORS, errorMessage } from "./messages.js";
+
 // Tiny DOM helpers: elements are built with textContent only (never HTML strings), so
 // resident names and API text cannot inject markup; the CSP forbids inline script anyway.
 
@@ -57,17 +59,20 @@ export function showError(form, err) {
   for (const f of err.fields || []) {
     const box = form.querySelector(`[data-field="${CSS.escape(f.field)}"] .field-error`);
     if (box) {
-      box.textContent = f.reason;
+      box.replaceChildren(fieldReason(f));
       box.closest(".field").classList.add("invalid");
       const ctl = box.closest(".field").querySelector("input, select, textarea");
       if (ctl) ctl.setAttribute("aria-invalid", "true");
-    } else unplaced.push(`${f.field}: ${f.reason}`);
+    } else unplaced.push(h("span", {}, h("code", {}, f.field), "：", fieldReason(f)));
   }
   if (summary) {
     summary.hidden = false;
     // append() takes nodes, not arrays: an array would print as "[object HTMLDivElement]".
+    const [ja, en] = errorMessage(err.code, err.message);
     append(summary, [h("strong", {}, `${errorTitle(err)} `), h("code", {}, err.code || ""),
-      h("div", {}, err.message), unplaced.map((t) => h("div", {}, t))]);
+      h("div", { class: "error-message" }, bi(ja, en)),
+      err.message && err.message !== en ? h("div", { class: "server-message muted" }, err.message) : null,
+      unplaced.map((t) => h("div", {}, t))]);
     if (err.code === "audit.reason_required" && retryWithReason) summary.append(retryButton(form));
   }
 }
@@ -79,6 +84,12 @@ export function setReasonRetry(fn) { retryWithReason = fn; }
 
 function retryButton(form) {
   return button("理由を入力して再試行", "Give a reason and retry", { class: "retry-reason", onclick: () => retryWithReason(form) });
+}
+
+// A field's reason: the Japanese for its code, then the server's (English) reason.
+function fieldReason(f) {
+  const known = ERRORS[f.code];
+  return known ? bi(known[0], f.reason || known[1]) : h("span", {}, f.reason);
 }
 
 export function clearErrors(form) {

@@ -205,3 +205,38 @@ async def seed_town_resident(server) -> str:
     """A resident id of 益城町 (seeded by _staffed_node), whose delegation this node holds."""
     return await server.app[POOL].fetchval(
         "SELECT entity_id FROM entities WHERE entity_type = 'resident' AND state->>'town_code' = $1 LIMIT 1", TOWN_A)
+
+
+async def test_japanese_first_errors_codes_and_roles(chromium, database, pki):
+    """Issue 15 "Japanese first": an error's Japanese message by its code (English beside
+    it), a field's reason in Japanese, structures and roles in Japanese."""
+    from playwright.async_api import expect
+
+    async with ui_node(database, pki) as server:
+        town = await _staffed_node(server)
+        resident = town.residents[0]
+        dwelling = next(d for d in town.dwellings if resident.household_id in d.household_ids)
+        async with browser_page(chromium) as (page, problems):
+            await page.goto(str(server.make_url("/")))
+            login = page.locator("#login-form")
+            await login.locator("[name=town_code]").fill(TOWN_B)
+            await login.locator("[name=username]").fill("counter1")
+            await login.locator("[name=password]").fill("wrong password!")
+            await login.locator("button[type=submit]").click()
+            message = login.locator(".form-error .error-message")
+            await expect(message.locator(".ja")).to_have_text("市町村コード・ユーザー名・パスワードのいずれかが違います")
+            await expect(message.locator(".en")).to_have_text("Wrong town code, username or password")
+            await log_in(page, server, TOWN_B, "counter1", PASSWORD)
+            for role in ("窓口職員", "調査員", "監督者"):
+                await expect(page.locator("#staff-who")).to_contain_text(role)
+            await expect(page.locator("#staff-who")).not_to_contain_text("clerk")
+            await _to_application(page, server, resident, dwelling)
+            survey = page.locator("#survey-form")
+            await survey.locator("#survey-value").fill("150")
+            await survey.locator("button[type=submit]").click()
+            await expect(survey.locator("[data-field=damage_ratio] .field-error .ja")).to_have_text("範囲外の値です")
+            await page.go_back()
+            structure = page.locator(".dwelling", has_text=dwelling.location).locator("#dwelling-structure .ja")
+            labels = {"木造", "プレハブ", "鉄骨造", "鉄筋コンクリート造", "鉄骨鉄筋コンクリート造", "非木造", "その他"}
+            assert await structure.inner_text() in labels
+            assert problems == [], problems
