@@ -6,7 +6,7 @@ import { canIssueHere, dataTowns, issuersOf, townName } from "./app.js";
 import { dateLabel, formatJst, todayJst } from "./dates.js";
 import { label } from "./messages.js";
 import { CLASSES, REPLICATION, STATUS, fromFloodDepth, fromRatio } from "./damage.js";
-import { bi, button, clear, clearErrors, field, formError, h, input, select, showError, values } from "./dom.js";
+import { bi, button, clear, clearErrors, confirmAction, field, formError, h, input, select, showError, values } from "./dom.js";
 
 const issueReplies = new Map(); // certificate number → replication state from the issue reply
 const trackingCodes = new Map(); // application id → tracking code (shown once)
@@ -284,6 +284,7 @@ function issueForm(a) {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const v = values(form);
+    if (!await confirmIssue(a, v.place || form.elements.place.placeholder)) return;
     try {
       const data = await api.post(`/api/v1/applications/${encodeURIComponent(a.application_id)}/certificate`,
         v.place ? { place: v.place } : {});
@@ -293,6 +294,25 @@ function issueForm(a) {
   });
   return form;
 }
+
+function confirmIssue(a, place) {
+  const me = api.session.staff.town_code;
+  const mayor = mayorOf(a.competent_town);
+  return confirmAction({
+    title: a.kind === "hisai" ? ["被災証明書を交付しますか", "Issue the report of damage?"] : ["罹災証明書を交付しますか", "Issue the certificate?"],
+    facts: [
+      ["発行者", "Issued by", `${mayor}${a.competent_town !== me ? `（${townName(me)}が代行）` : ""}`],
+      a.kind === "hisai" ? null : ["住家の被害の程度", "Damage class", classLabel(a.damage_class)],
+      ["罹災原因", "Cause", `${a.disaster.name}（${dateLabel(a.disaster.date)}）`],
+      ["交付場所", "Issuing place", place],
+    ],
+    effect: ["署名した証明書（QRコード付き）が作られ、全ノードに複製されます。交付後は取り消せません。誤りは失効、判定の変更は再調査で行います。",
+      "A signed certificate with its QR code is made and replicated to every node. It cannot be undone: errors are revoked, a new judgement comes from a re-survey."],
+    ok: ["交付する", "Issue"],
+  });
+}
+
+const mayorOf = (code) => `${townName(code)}長`;
 
 function history(a) {
   return panel("履歴", "History", h("table", { class: "history" },
@@ -339,11 +359,11 @@ async function certificateCard(number, application) {
       c.supersedes ? ["差替え前", "Supersedes", h("a", { href: `#/certificate/${c.supersedes}` }, c.supersedes)] : null,
       ["状態", "Status", stateLabel, "certificate-status"],
       ["複製", "Replication", h("span", { class: `pill ${rlevel}`, id: "certificate-replication" }, bi(rja, ren))],
-      data.copies ? ["再交付", "Copies", `${data.copies}`] : null]),
+      data.copies ? ["再交付（写し）", "Copies", `${data.copies} 通`, "certificate-copies"] : null]),
     actions);
   actions.append(button("PDFを開く", "Open PDF", { id: "open-pdf", onclick: () => openPdf(c.number) }),
     h("a", { class: "button", href: `#/verify/${encodeURIComponent(c.qr)}` }, bi("検証", "Verify")));
-  if (st.state === "issued" && canWrite()) actions.append(copyButton(c.number));
+  if (st.state === "issued" && canWrite()) actions.append(copyButton(c.number, data.copies));
   if (application && ["issued", "reissued"].includes(application.status) && canWrite()) {
     actions.append(button("再調査依頼", "Request re-survey", { id: "resurvey", onclick: async () => {
       try { await api.post(`/api/v1/applications/${encodeURIComponent(application.application_id)}/resurvey-request`, {}); rerender(); }
@@ -361,9 +381,17 @@ function alertError(container, e) {
   showError(container, e);
 }
 
-function copyButton(number) {
-  return button("再交付", "Reissue copy", { onclick: async (ev) => {
+function copyButton(number, copies) {
+  return button("再交付", "Reissue copy", { id: "reissue", onclick: async (ev) => {
     const card = ev.currentTarget.closest(".card");
+    const ok = await confirmAction({
+      title: ["再交付（写しの交付）をしますか", "Reissue a copy?"],
+      facts: [["整理番号", "Number", number], ["交付済みの写し", "Copies so far", `${copies || 0} 通`]],
+      effect: [`同じ整理番号・同じQRコードの写し（${(copies || 0) + 1}通目）を交付し、記録します。新しい証明書ではなく、内容は変わりません。`,
+        `A numbered copy (${(copies || 0) + 1}) with the same number and QR is recorded; the certificate does not change.`],
+      ok: ["再交付する", "Reissue"],
+    });
+    if (!ok) return;
     try { await api.post(`/api/v1/certificates/${encodeURIComponent(number)}/copies`, {}); rerender(); }
     catch (e) { alertError(card, e); }
   } });
@@ -386,8 +414,23 @@ function revokeForm(number) {
     h("button", { type: "submit", class: "danger" }, bi("失効させる", "Revoke")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    if (!confirm(`${number} を失効させますか？ / Revoke ${number}?`)) return;
-    try { await api.post(`/api/v1/certificates/${encodeURIComponent(number)}/revoke`, { reason: values(form).reason }); rerender(); }
+    const { reason } = values(form);
+    // The confirmation comes only once a reason is given: it shows that reason.
+    if (!reason) {
+      showError(form, { status: 422, code: "state.reason", message: "reason is required",
+                        fields: [{ field: "reason", code: "state.reason", reason: "required" }] });
+      return;
+    }
+    clearErrors(form);
+    const ok = await confirmAction({
+      title: ["この証明書を失効させますか", "Revoke this certificate?"],
+      facts: [["整理番号", "Number", number], ["失効理由", "Reason", reason]],
+      effect: ["失効は取り消せません。失効の記録が全ノードに複製され、この証明書を検証すると「失効」と表示されます。必要なら新しい申請で交付し直します。",
+        "Revocation cannot be undone: it replicates to every node and verifying this certificate then says revoked."],
+      ok: ["失効させる", "Revoke"], danger: true,
+    });
+    if (!ok) return;
+    try { await api.post(`/api/v1/certificates/${encodeURIComponent(number)}/revoke`, { reason }); rerender(); }
     catch (e) { showError(form, e); }
   });
   return form;

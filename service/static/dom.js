@@ -116,3 +116,23 @@ export function values(form) {
   for (const [k, v] of new FormData(form).entries()) if (typeof v === "string") out[k] = v.trim();
   return out;
 }
+
+// A confirmation that says what will happen, before an action that cannot be undone:
+// { title: [ja, en], facts: [[ja, en, value]], effect: [ja, en], ok: [ja, en], danger }.
+// Resolves true only when the member of staff presses the action's own button.
+export function confirmAction({ title, facts = [], effect, ok, danger = false }) {
+  const dialog = h("dialog", { id: "confirm-dialog", class: danger ? "danger" : "" },
+    h("form", { method: "dialog" },
+      h("h2", {}, bi(...title)),
+      h("dl", { class: "facts" }, facts.filter(Boolean).map(([ja, en, value]) => [h("dt", {}, bi(ja, en)), h("dd", {}, value ?? "—")])),
+      effect ? h("p", { class: "effect" }, bi(...effect)) : null,
+      h("menu", {},
+        h("button", { value: "cancel", id: "confirm-cancel" }, bi("やめる", "Cancel")),
+        h("button", { value: "ok", id: "confirm-ok", class: danger ? "danger" : "primary" }, bi(...ok)))));
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => { resolve(dialog.returnValue === "ok"); dialog.remove(); }, { once: true });
+    dialog.showModal();
+    dialog.querySelector("#confirm-cancel").focus(); // the safe choice has the focus
+  });
+}

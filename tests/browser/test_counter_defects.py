@@ -240,3 +240,63 @@ async def test_japanese_first_errors_codes_and_roles(chromium, database, pki):
             labels = {"木造", "プレハブ", "鉄骨造", "鉄筋コンクリート造", "鉄骨鉄筋コンクリート造", "非木造", "その他"}
             assert await structure.inner_text() in labels
             assert problems == [], problems
+
+
+async def _count(pool, entity_type: str) -> int:
+    return await pool.fetchval("SELECT count(*) FROM entities WHERE entity_type = $1", entity_type)
+
+
+async def test_confirmations_before_issuing_reissuing_and_revoking(chromium, database, pki):
+    """Issue 15 "Confirmations": each says what will happen; cancelling changes nothing; the
+    revoke confirmation comes only once a reason is given, and shows it."""
+    from playwright.async_api import expect
+
+    async with ui_node(database, pki) as server:
+        town = await _staffed_node(server)
+        pool = server.app[POOL]
+        resident = town.residents[0]
+        dwelling = next(d for d in town.dwellings if resident.household_id in d.household_ids)
+        async with browser_page(chromium) as (page, problems):
+            await log_in(page, server, TOWN_B, "counter1", PASSWORD)
+            await _to_application(page, server, resident, dwelling)
+            await page.locator("#survey-form #survey-value").fill("25")
+            await page.locator("#survey-form button[type=submit]").click()
+            await page.locator("#judge-form button[type=submit]").click()
+            await page.locator("#issue-form [name=place]").fill("輪島市役所 窓口")
+
+            await page.locator("#issue-form button[type=submit]").click()
+            dialog = page.locator("#confirm-dialog")
+            await expect(dialog).to_contain_text("罹災証明書を交付しますか")
+            await expect(dialog).to_contain_text("益城町長（輪島市が代行）")
+            await expect(dialog).to_contain_text("半壊")
+            await expect(dialog).to_contain_text("交付後は取り消せません")
+            await page.locator("#confirm-cancel").click()
+            await expect(dialog).to_have_count(0)
+            assert await _count(pool, "certificate") == 0
+            await page.locator("#issue-form button[type=submit]").click()
+            await page.locator("#confirm-ok").click()
+            await expect(page.locator("#certificate-class")).to_contain_text("半壊")
+
+            await page.locator("#reissue").click()
+            await expect(dialog).to_contain_text("1通目")
+            await page.locator("#confirm-cancel").click()
+            assert await _count(pool, "certificate_copy") == 0
+            await page.locator("#reissue").click()
+            await page.locator("#confirm-ok").click()
+            await expect(page.locator("#certificate-copies")).to_contain_text("1 通")
+            assert await _count(pool, "certificate_copy") == 1
+
+            revoke = page.locator("#revoke-form")
+            await revoke.locator("button[type=submit]").click()
+            await expect(revoke.locator("[data-field=reason] .field-error")).not_to_be_empty()
+            await expect(dialog).to_have_count(0)
+            await revoke.locator("[name=reason]").fill("世帯主の誤り")
+            await revoke.locator("button[type=submit]").click()
+            await expect(dialog).to_contain_text("世帯主の誤り")
+            await expect(dialog).to_contain_text("失効は取り消せません")
+            await page.locator("#confirm-cancel").click()
+            await expect(page.locator("#certificate-status")).to_contain_text("有効")
+            await revoke.locator("button[type=submit]").click()
+            await page.locator("#confirm-ok").click()
+            await expect(page.locator("#certificate-status")).to_contain_text("失効（世帯主の誤り）")
+            assert problems == [], problems
