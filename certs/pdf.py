@@ -52,6 +52,9 @@ def render_certificate_pdf(cert: Certificate, qr_string: str) -> bytes:
     draw_qr(canvas, qr_string, LEFT, 22 * mm, QR_SIZE)
     canvas.setFont(font, 8)
     canvas.drawString(LEFT, 17 * mm, "検証用QRコード（オフライン検証可） / Verification QR code (offline, JPRC1)")
+    # For staff only, in small type away from what the resident reads: which node issued it.
+    canvas.setFont(font, 6)
+    canvas.drawRightString(A4[0] - LEFT, 12 * mm, f"発行ノード / issuing node: {cert.issuing.node_id}")
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
@@ -149,6 +152,7 @@ def _footer(canvas: Canvas, font: str, cert: Certificate, y: float) -> None:
     canvas.drawString(x, y - 32 * mm, f"Date of issue: {cert.issue_date.isoformat()}")
     canvas.setFont(font, 14)
     canvas.drawString(x, y - 42 * mm, f"{cert.competent_town.name}長　{cert.competent_town.mayor}")
+    _seal(canvas, font, x + 80 * mm, y - 47 * mm)
     canvas.setFont(font, 8)
     canvas.drawString(x, y - 46.5 * mm, f"Mayor of {cert.competent_town.name} (town code {cert.competent_town.code})")
     place = cert.issuing.town_name + ("（代行）" if cert.on_behalf else "")
@@ -157,7 +161,18 @@ def _footer(canvas: Canvas, font: str, cert: Certificate, y: float) -> None:
     canvas.setFont(font, 8)
     detail = f"Place of issue: {cert.issuing.town_name}" + (" (on behalf of the competent town)" if cert.on_behalf else "")
     canvas.drawString(x, y - 58 * mm, detail)
-    canvas.drawString(x, y - 62 * mm, f"{cert.issuing.place or ''}  node {cert.issuing.node_id}".strip())
+    if cert.issuing.place:
+        canvas.drawString(x, y - 62 * mm, cert.issuing.place)
+
+
+def _seal(canvas: Canvas, font: str, x: float, y: float) -> None:
+    """The 公印 area: a certificate signed electronically (the QR) is issued with 公印省略."""
+    size = 16 * mm
+    canvas.rect(x, y, size, size)
+    canvas.setFont(font, 9)
+    canvas.drawCentredString(x + size / 2, y + size / 2 + 0.5 * mm, "公印省略")
+    canvas.setFont(font, 5)
+    canvas.drawCentredString(x + size / 2, y + size / 2 - 3.5 * mm, "seal omitted")
 
 
 def _classes(selected: DamageClass | None) -> str:
@@ -177,5 +192,13 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
     return lines + [current] if current or not lines else lines
 
 
+_ERAS = ((date(2019, 5, 1), "令和", 2019), (date(1989, 1, 8), "平成", 1989), (date(1926, 12, 25), "昭和", 1926))
+
+
 def _jdate(value: date) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"
+    """和暦 with 西暦 beside it: 令和8年12月1日（2026年）."""
+    era = next(((name, first) for start, name, first in _ERAS if value >= start), None)
+    if era is None:
+        return f"{value.year}年{value.month}月{value.day}日"
+    year = value.year - era[1] + 1
+    return f"{era[0]}{'元' if year == 1 else year}年{value.month}月{value.day}日（{value.year}年）"
