@@ -194,7 +194,7 @@ function summary(a) {
       ["種別", "Kind", bi(...label("cert_type", a.kind))],
       ["受付経路", "Channel", bi(...label("channel", a.channel))],
       ["管轄市町村", "Competent town", `${townName(a.competent_town)}（${a.competent_town}）`],
-      ["災害", "Disaster", `${a.disaster.name}（${dateLabel(a.disaster.date)}）`],
+      ["災害", "Disaster", `${a.disaster.name}　${dateLabel(a.disaster.date)}`],
       ["受付日時", "Received", h("span", {}, formatJst(a.received_at), " ", h("small", { class: "muted" }, a.received_node)),
         "application-received"]]));
 }
@@ -303,7 +303,7 @@ function confirmIssue(a, place) {
     facts: [
       ["発行者", "Issued by", `${mayor}${a.competent_town !== me ? `（${townName(me)}が代行）` : ""}`],
       a.kind === "hisai" ? null : ["住家の被害の程度", "Damage class", classLabel(a.damage_class)],
-      ["罹災原因", "Cause", `${a.disaster.name}（${dateLabel(a.disaster.date)}）`],
+      ["罹災原因", "Cause", `${a.disaster.name}　${dateLabel(a.disaster.date)}`],
       ["交付場所", "Issuing place", place],
     ],
     effect: ["署名した証明書（QRコード付き）が作られ、全ノードに複製されます。交付後は取り消せません。誤りは失効、判定の変更は再調査で行います。",
@@ -350,7 +350,7 @@ async function certificateCard(number, application) {
     h("h3", {}, c.cert_type === "hisai" ? bi("被災証明書", "Report of damage") : bi("罹災証明書", "Disaster-damage certificate")),
     dl([["整理番号", "Number", h("code", {}, c.number), "certificate-number"],
       c.cert_type === "hisai" ? null : ["住家の被害の程度", "Damage class", classLabel(c.damage_class), "certificate-class"],
-      ["罹災原因", "Cause", `${content.disaster.name}（${dateLabel(content.disaster.date)}）`],
+      ["罹災原因", "Cause", `${content.disaster.name}　${dateLabel(content.disaster.date)}`],
       ["世帯主", "Householder", `${content.householder_name}　${content.householder_address}`],
       ["被災住家の所在地", "Dwelling", content.dwelling_address],
       ["発行者", "Issued by (competent town)", mayor, "certificate-mayor"],
