@@ -7,6 +7,7 @@ import { freshnessTable, stopAll, watch } from "./freshness.js";
 import { label } from "./messages.js";
 import { applicationView, certificateView, residentView, searchView } from "./counter.js";
 import { freshnessView, importView, verifyView } from "./tools.js";
+import { conflictsView } from "./admin.js";
 
 export const towns = {}; // code → {name, mayor}, from the trust list
 
@@ -124,6 +125,7 @@ async function loadTowns() {
 function showShell() {
   const staff = api.session.staff;
   document.getElementById("nav").hidden = !staff;
+  document.querySelector("#nav a[data-route=conflicts]").hidden = !api.hasRole("supervisor", "auditor", "admin");
   const who = clear(document.getElementById("who"));
   if (!staff) return;
   who.append(
@@ -145,6 +147,7 @@ const routes = {
   verify: (qr) => verifyView(qr),
   import: () => importView(),
   freshness: () => freshnessView(),
+  conflicts: () => conflictsView(),
 };
 
 export async function render() {

@@ -300,3 +300,46 @@ async def test_confirmations_before_issuing_reissuing_and_revoking(chromium, dat
             await page.locator("#confirm-ok").click()
             await expect(page.locator("#certificate-status")).to_contain_text("失効（世帯主の誤り）")
             assert problems == [], problems
+
+
+async def test_conflict_review_shows_both_versions_side_by_side(chromium, database, pki):
+    """Issue 15 admin screens: the conflict queue, both versions side by side, the winner by
+    the rule marked, closed by a supervisor with a confirmation."""
+    from playwright.async_api import expect
+
+    from replication import store
+    from replication.events import Event, new_event_id
+
+    def event(node, wall, state, base=None):
+        return Event(event_id=new_event_id(), origin_node=node, origin_town=TOWN_A, entity_type="household",
+                     entity_id="434434-H9", state=state, base_version=base, hlc=hlc.Timestamp(wall, 0, node).encode())
+
+    async with ui_node(database, pki) as server:
+        await add_staff(server.app, username="boss1", roles=("supervisor",), display_name="監督 一郎")
+        await add_staff(server.app, username="clerk1", roles=("clerk",))
+        base = event("mashiki-1", 1, {"address": "宮園1", "householder": "R1"})
+        async with server.app[POOL].acquire() as conn, conn.transaction():
+            for e in (base, event("mashiki-1", 5, {"address": "宮園2", "householder": "R1"}, base.hlc),
+                      event("rikuzentakata-1", 4, {"address": "宮園3", "householder": "R1"}, base.hlc)):
+                await store.apply_event(conn, e)
+        async with browser_page(chromium) as (page, problems):
+            await log_in(page, server, TOWN_B, "clerk1", PASSWORD)
+            await expect(page.locator("#nav a[data-route=conflicts]")).to_be_hidden()
+            await page.locator("#logout").click()
+            await log_in(page, server, TOWN_B, "boss1", PASSWORD)
+            await page.locator("#nav a[data-route=conflicts]").click()
+            card = page.locator("section.conflict")
+            await expect(card).to_contain_text("同時更新")
+            differs = card.locator("tr.differs[data-key=address]")
+            await expect(differs).to_contain_text("宮園2")
+            await expect(differs).to_contain_text("宮園3")
+            await expect(card.locator("tr.same[data-key=householder]")).to_have_count(1)
+            await expect(card.locator("th.winner")).to_contain_text("採用")
+            await card.locator("[name=resolution]").fill("世帯の住所は宮園2で正しいことを確認")
+            await card.locator("button[type=submit]").click()
+            await expect(page.locator("#confirm-dialog")).to_contain_text("宮園2で正しい")
+            await page.locator("#confirm-ok").click()
+            await expect(page.locator("#no-conflicts")).to_be_visible()
+            assert problems == [], problems
+        row = await server.app[POOL].fetchrow("SELECT resolved_by, resolution FROM conflicts")
+        assert row["resolution"] == "世帯の住所は宮園2で正しいことを確認" and row["resolved_by"]
