@@ -1,6 +1,6 @@
 // Japanese first: a message for every stable error code the node sends (English beside
 // it), and the Japanese of every stored code shown to a person (構造 "wood" → 木造, roles…).
-// No DOM here (tests/js/messages.test.mjs; tests/unit/test_ui_messages.py checks that every
+// No DOM here (tests/unit/test_ui_messages.py checks that every
 // code in service/ and certs/ has an entry). Unknown codes fall back to the server's text.
 
 export const ERRORS = {
