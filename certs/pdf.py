@@ -105,6 +105,9 @@ def render_certificate_pdf(cert: Certificate, qr_string: str, *, copy: CopyMark 
     draw_qr(canvas, qr_string, LEFT, 22 * mm, QR_SIZE)
     canvas.setFont(font, 8)
     canvas.drawString(LEFT, 17 * mm, "検証用QRコード（オフライン検証可） / Verification QR code (offline, JPRC1)")
+    # For staff only, in small type away from what the resident reads: which node issued it.
+    canvas.setFont(font, 6)
+    canvas.drawRightString(A4[0] - LEFT, 12 * mm, f"発行ノード / issuing node: {cert.issuing.node_id}")
     if archive is not None:
         _archive_mark(canvas, font, archive)  # last, so it lies over everything else
     canvas.showPage()
@@ -204,6 +207,7 @@ def _footer(canvas: Canvas, font: str, cert: Certificate, y: float) -> None:
     canvas.drawString(x, y - 32 * mm, f"Date of issue: {cert.issue_date.isoformat()}")
     canvas.setFont(font, 14)
     canvas.drawString(x, y - 42 * mm, f"{cert.competent_town.name}長　{cert.competent_town.mayor}")
+    _seal(canvas, font, x + 80 * mm, y - 47 * mm)
     canvas.setFont(font, 8)
     canvas.drawString(x, y - 46.5 * mm, f"Mayor of {cert.competent_town.name} (town code {cert.competent_town.code})")
     place = cert.issuing.town_name + ("（代行）" if cert.on_behalf else "")
@@ -212,7 +216,18 @@ def _footer(canvas: Canvas, font: str, cert: Certificate, y: float) -> None:
     canvas.setFont(font, 8)
     detail = f"Place of issue: {cert.issuing.town_name}" + (" (on behalf of the competent town)" if cert.on_behalf else "")
     canvas.drawString(x, y - 58 * mm, detail)
-    canvas.drawString(x, y - 62 * mm, f"{cert.issuing.place or ''}  node {cert.issuing.node_id}".strip())
+    if cert.issuing.place:
+        canvas.drawString(x, y - 62 * mm, cert.issuing.place)
+
+
+def _seal(canvas: Canvas, font: str, x: float, y: float) -> None:
+    """The 公印 area: a certificate signed electronically (the QR) is issued with 公印省略."""
+    size = 16 * mm
+    canvas.rect(x, y, size, size)
+    canvas.setFont(font, 9)
+    canvas.drawCentredString(x + size / 2, y + size / 2 + 0.5 * mm, "公印省略")
+    canvas.setFont(font, 5)
+    canvas.drawCentredString(x + size / 2, y + size / 2 - 3.5 * mm, "seal omitted")
 
 
 def _copy_banner(canvas: Canvas, font: str, copy: CopyMark) -> None:
@@ -265,7 +280,7 @@ def wareki(value: date) -> str:
         if value >= start:
             year = value.year - start.year + 1
             return f"{era}{'元' if year == 1 else year}年{value.month}月{value.day}日"
-    return _jdate(value)
+    return f"{value.year}年{value.month}月{value.day}日"  # before 昭和: 西暦 alone
 
 
 def _classes(selected: DamageClass | None) -> str:
@@ -286,4 +301,7 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
 
 
 def _jdate(value: date) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"
+    """和暦 with 西暦 beside it: 令和8年12月1日（2026年）."""
+    if value < _ERAS[-1][0]:
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{wareki(value)}（{value.year}年）"

@@ -4,8 +4,10 @@
 import * as api from "./api.js";
 import { bi, button, clear, field, formError, h, input, setReasonRetry, showError, values } from "./dom.js";
 import { freshnessTable, stopAll, watch } from "./freshness.js";
+import { label } from "./messages.js";
 import { applicationView, certificateView, residentView, searchView } from "./counter.js";
 import { freshnessView, importView, verifyView } from "./tools.js";
+import { conflictsView } from "./admin.js";
 
 export const towns = {}; // code → {name, mayor}, from the trust list
 
@@ -123,10 +125,12 @@ async function loadTowns() {
 function showShell() {
   const staff = api.session.staff;
   document.getElementById("nav").hidden = !staff;
+  document.querySelector("#nav a[data-route=conflicts]").hidden = !api.hasRole("supervisor", "auditor", "admin");
   const who = clear(document.getElementById("who"));
   if (!staff) return;
   who.append(
-    h("span", { class: "staff" }, `${staff.display_name}（${townName(staff.town_code)}・${staff.roles.join(", ")}）`),
+    h("span", { class: "staff", id: "staff-who" }, `${staff.display_name}（${townName(staff.town_code)}・`,
+      staff.roles.map((r) => label("role", r)[0]).join("・"), "）"),
     button("新しい受付", "New case", { class: "link", id: "new-case", onclick: () => { api.setReason(""); location.hash = "#/search"; render(); } }),
     button("ログアウト", "Log out", { class: "link", id: "logout", onclick: async () => {
       await api.logout(); stopAll(); hideBanner(); showShell(); location.hash = "#/login"; render();
@@ -143,6 +147,7 @@ const routes = {
   verify: (qr) => verifyView(qr),
   import: () => importView(),
   freshness: () => freshnessView(),
+  conflicts: () => conflictsView(),
 };
 
 export async function render() {

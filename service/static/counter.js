@@ -4,8 +4,9 @@
 import * as api from "./api.js";
 import { canIssueHere, dataTowns, issuersOf, townName } from "./app.js";
 import { dateLabel, formatJst, todayJst } from "./dates.js";
+import { label } from "./messages.js";
 import { CLASSES, REPLICATION, STATUS, fromFloodDepth, fromRatio } from "./damage.js";
-import { bi, button, clear, clearErrors, field, formError, h, input, select, showError, values } from "./dom.js";
+import { bi, button, clear, clearErrors, confirmAction, field, formError, h, input, select, showError, values } from "./dom.js";
 
 const issueReplies = new Map(); // certificate number → replication state from the issue reply
 const trackingCodes = new Map(); // application id → tracking code (shown once)
@@ -102,7 +103,7 @@ export async function residentView(id) {
 
 function dwellingCard(resident, d) {
   return h("article", { class: "dwelling" },
-    dl([["所在地", "Location", d.location], ["構造", "Structure", d.structure],
+    dl([["所在地", "Location", d.location], ["構造", "Structure", bi(...label("structure", d.structure)), "dwelling-structure"],
       ["管轄市町村", "Competent town", `${townName(d.town_code)}（${d.town_code}）`]]),
     noDelegation(d.town_code),
     canWrite() ? applicationForm(resident, d) : null);
@@ -190,9 +191,10 @@ function summary(a) {
       class: [done.has(st) ? "done" : "", a.status === st ? "current" : ""].join(" ").trim() }, statusLabel(st)))),
     dl([["申請番号", "Application", h("code", {}, a.application_id)],
       ["状態", "Status", statusLabel(a.status), "application-status"],
-      ["種別", "Kind", a.kind === "hisai" ? bi("被災証明", "report of damage") : bi("罹災証明", "damage certificate")],
+      ["種別", "Kind", bi(...label("cert_type", a.kind))],
+      ["受付経路", "Channel", bi(...label("channel", a.channel))],
       ["管轄市町村", "Competent town", `${townName(a.competent_town)}（${a.competent_town}）`],
-      ["災害", "Disaster", `${a.disaster.name}（${dateLabel(a.disaster.date)}）`],
+      ["災害", "Disaster", `${a.disaster.name}　${dateLabel(a.disaster.date)}`],
       ["受付日時", "Received", h("span", {}, formatJst(a.received_at), " ", h("small", { class: "muted" }, a.received_node)),
         "application-received"]]));
 }
@@ -246,7 +248,7 @@ async function judgeForm(a) {
   } catch (e) { /* the judgement still works; only the summary is missing */ }
   const form = h("form", { class: "card", id: "judge-form" },
     h("h3", {}, bi("判定", "Judgement")),
-    survey ? dl([["調査", "Survey", `${survey.kind === "second" ? "第2次" : "第1次"} ${dateLabel(survey.surveyed_on)}`],
+    survey ? dl([["調査", "Survey", h("span", {}, bi(...label("survey_kind", survey.kind)), " ", dateLabel(survey.surveyed_on))],
       survey.damage_ratio !== null && survey.damage_ratio !== undefined ? ["損害割合", "Damage ratio", `${survey.damage_ratio} %`] : null,
       survey.flood_depth_m !== null && survey.flood_depth_m !== undefined ? ["浸水深", "Flood depth", `${survey.flood_depth_m} m`] : null,
       ["調査員", "Surveyor", survey.surveyor]]) : null,
@@ -282,6 +284,7 @@ function issueForm(a) {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const v = values(form);
+    if (!await confirmIssue(a, v.place || form.elements.place.placeholder)) return;
     try {
       const data = await api.post(`/api/v1/applications/${encodeURIComponent(a.application_id)}/certificate`,
         v.place ? { place: v.place } : {});
@@ -291,6 +294,25 @@ function issueForm(a) {
   });
   return form;
 }
+
+function confirmIssue(a, place) {
+  const me = api.session.staff.town_code;
+  const mayor = mayorOf(a.competent_town);
+  return confirmAction({
+    title: a.kind === "hisai" ? ["被災証明書を交付しますか", "Issue the report of damage?"] : ["罹災証明書を交付しますか", "Issue the certificate?"],
+    facts: [
+      ["発行者", "Issued by", `${mayor}${a.competent_town !== me ? `（${townName(me)}が代行）` : ""}`],
+      a.kind === "hisai" ? null : ["住家の被害の程度", "Damage class", classLabel(a.damage_class)],
+      ["罹災原因", "Cause", `${a.disaster.name}　${dateLabel(a.disaster.date)}`],
+      ["交付場所", "Issuing place", place],
+    ],
+    effect: ["署名した証明書（QRコード付き）が作られ、全ノードに複製されます。交付後は取り消せません。誤りは失効、判定の変更は再調査で行います。",
+      "A signed certificate with its QR code is made and replicated to every node. It cannot be undone: errors are revoked, a new judgement comes from a re-survey."],
+    ok: ["交付する", "Issue"],
+  });
+}
+
+const mayorOf = (code) => `${townName(code)}長`;
 
 function history(a) {
   return panel("履歴", "History", h("table", { class: "history" },
@@ -328,7 +350,7 @@ async function certificateCard(number, application) {
     h("h3", {}, c.cert_type === "hisai" ? bi("被災証明書", "Report of damage") : bi("罹災証明書", "Disaster-damage certificate")),
     dl([["整理番号", "Number", h("code", {}, c.number), "certificate-number"],
       c.cert_type === "hisai" ? null : ["住家の被害の程度", "Damage class", classLabel(c.damage_class), "certificate-class"],
-      ["罹災原因", "Cause", `${content.disaster.name}（${dateLabel(content.disaster.date)}）`],
+      ["罹災原因", "Cause", `${content.disaster.name}　${dateLabel(content.disaster.date)}`],
       ["世帯主", "Householder", `${content.householder_name}　${content.householder_address}`],
       ["被災住家の所在地", "Dwelling", content.dwelling_address],
       ["発行者", "Issued by (competent town)", mayor, "certificate-mayor"],
@@ -337,7 +359,7 @@ async function certificateCard(number, application) {
       c.supersedes ? ["差替え前", "Supersedes", h("a", { href: `#/certificate/${c.supersedes}` }, c.supersedes)] : null,
       ["状態", "Status", stateLabel, "certificate-status"],
       ["複製", "Replication", h("span", { class: `pill ${rlevel}`, id: "certificate-replication" }, bi(rja, ren))],
-      data.copies ? ["再交付", "Copies", `${data.copies}`] : null]),
+      data.copies ? ["再交付（写し）", "Copies", `${data.copies} 通`, "certificate-copies"] : null]),
     actions);
   // A withdrawn certificate never prints as a normal one: only an archive copy (marked
   // 失効 / 差替え across the page) for supervisors and auditors.
@@ -346,7 +368,7 @@ async function certificateCard(number, application) {
     actions.append(button("保存用写し（PDF）", "Archive copy (PDF)", { id: "open-archive-pdf", onclick: () => openPdf(c.number, true) }));
   }
   actions.append(h("a", { class: "button", href: `#/verify/${encodeURIComponent(c.qr)}` }, bi("検証", "Verify")));
-  if (st.state === "issued" && canWrite()) actions.append(copyButton(c.number));
+  if (st.state === "issued" && canWrite()) actions.append(copyButton(c.number, data.copies));
   if (application && ["issued", "reissued"].includes(application.status) && canWrite()) {
     actions.append(button("再調査依頼", "Request re-survey", { id: "resurvey", onclick: async () => {
       try { await api.post(`/api/v1/applications/${encodeURIComponent(application.application_id)}/resurvey-request`, {}); rerender(); }
@@ -364,12 +386,21 @@ function alertError(container, e) {
   showError(container, e);
 }
 
-function copyButton(number) {
+function copyButton(number, copies) {
   const reason = h("select", { name: "copy_reason", id: "copy-reason", "aria-label": "再交付の理由 / reason" },
     h("option", { value: "紛失" }, "紛失 / lost"), h("option", { value: "汚損" }, "汚損 / damaged"),
     h("option", { value: "追加" }, "追加 / additional"));
-  const go = button("再交付", "Reissue copy", { onclick: async (ev) => {
+  const go = button("再交付", "Reissue copy", { id: "reissue", onclick: async (ev) => {
     const card = ev.currentTarget.closest(".card");
+    const ok = await confirmAction({
+      title: ["再交付（写しの交付）をしますか", "Reissue a copy?"],
+      facts: [["整理番号", "Number", number], ["交付済みの写し", "Copies so far", `${copies || 0} 通`],
+        ["理由", "Reason", reason.value]],
+      effect: [`同じ整理番号・同じQRコードの写し（${(copies || 0) + 1}通目）を交付し、記録します。新しい証明書ではなく、内容は変わりません。`,
+        `A numbered copy (${(copies || 0) + 1}) with the same number and QR is recorded; the certificate does not change.`],
+      ok: ["再交付する", "Reissue"],
+    });
+    if (!ok) return;
     try { await api.post(`/api/v1/certificates/${encodeURIComponent(number)}/copies`, { copy_reason: reason.value }); rerender(); }
     catch (e) { alertError(card, e); }
   } });
@@ -393,8 +424,23 @@ function revokeForm(number) {
     h("button", { type: "submit", class: "danger" }, bi("失効させる", "Revoke")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    if (!confirm(`${number} を失効させますか？ / Revoke ${number}?`)) return;
-    try { await api.post(`/api/v1/certificates/${encodeURIComponent(number)}/revoke`, { reason: values(form).reason }); rerender(); }
+    const { reason } = values(form);
+    // The confirmation comes only once a reason is given: it shows that reason.
+    if (!reason) {
+      showError(form, { status: 422, code: "state.reason", message: "reason is required",
+                        fields: [{ field: "reason", code: "state.reason", reason: "required" }] });
+      return;
+    }
+    clearErrors(form);
+    const ok = await confirmAction({
+      title: ["この証明書を失効させますか", "Revoke this certificate?"],
+      facts: [["整理番号", "Number", number], ["失効理由", "Reason", reason]],
+      effect: ["失効は取り消せません。失効の記録が全ノードに複製され、この証明書を検証すると「失効」と表示されます。必要なら新しい申請で交付し直します。",
+        "Revocation cannot be undone: it replicates to every node and verifying this certificate then says revoked."],
+      ok: ["失効させる", "Revoke"], danger: true,
+    });
+    if (!ok) return;
+    try { await api.post(`/api/v1/certificates/${encodeURIComponent(number)}/revoke`, { reason }); rerender(); }
     catch (e) { showError(form, e); }
   });
   return form;

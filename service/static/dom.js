@@ -1,3 +1,5 @@
+import { ERRORS, errorMessage } from "./messages.js";
+
 // Tiny DOM helpers: elements are built with textContent only (never HTML strings), so
 // resident names and API text cannot inject markup; the CSP forbids inline script anyway.
 
@@ -57,17 +59,20 @@ export function showError(form, err) {
   for (const f of err.fields || []) {
     const box = form.querySelector(`[data-field="${CSS.escape(f.field)}"] .field-error`);
     if (box) {
-      box.textContent = f.reason;
+      box.replaceChildren(fieldReason(f));
       box.closest(".field").classList.add("invalid");
       const ctl = box.closest(".field").querySelector("input, select, textarea");
       if (ctl) ctl.setAttribute("aria-invalid", "true");
-    } else unplaced.push(`${f.field}: ${f.reason}`);
+    } else unplaced.push(h("span", {}, h("code", {}, f.field), "：", fieldReason(f)));
   }
   if (summary) {
     summary.hidden = false;
     // append() takes nodes, not arrays: an array would print as "[object HTMLDivElement]".
+    const [ja, en] = errorMessage(err.code, err.message);
     append(summary, [h("strong", {}, `${errorTitle(err)} `), h("code", {}, err.code || ""),
-      h("div", {}, err.message), unplaced.map((t) => h("div", {}, t))]);
+      h("div", { class: "error-message" }, bi(ja, en)),
+      err.message && err.message !== en ? h("div", { class: "server-message muted" }, err.message) : null,
+      unplaced.map((t) => h("div", {}, t))]);
     if (err.code === "audit.reason_required" && retryWithReason) summary.append(retryButton(form));
   }
 }
@@ -79,6 +84,12 @@ export function setReasonRetry(fn) { retryWithReason = fn; }
 
 function retryButton(form) {
   return button("理由を入力して再試行", "Give a reason and retry", { class: "retry-reason", onclick: () => retryWithReason(form) });
+}
+
+// A field's reason: the Japanese for its code, then the server's (English) reason.
+function fieldReason(f) {
+  const known = ERRORS[f.code];
+  return known ? bi(known[0], f.reason || known[1]) : h("span", {}, f.reason);
 }
 
 export function clearErrors(form) {
@@ -104,4 +115,24 @@ export function values(form) {
   const out = {};
   for (const [k, v] of new FormData(form).entries()) if (typeof v === "string") out[k] = v.trim();
   return out;
+}
+
+// A confirmation that says what will happen, before an action that cannot be undone:
+// { title: [ja, en], facts: [[ja, en, value]], effect: [ja, en], ok: [ja, en], danger }.
+// Resolves true only when the member of staff presses the action's own button.
+export function confirmAction({ title, facts = [], effect, ok, danger = false }) {
+  const dialog = h("dialog", { id: "confirm-dialog", class: danger ? "danger" : "" },
+    h("form", { method: "dialog" },
+      h("h2", {}, bi(...title)),
+      h("dl", { class: "facts" }, facts.filter(Boolean).map(([ja, en, value]) => [h("dt", {}, bi(ja, en)), h("dd", {}, value ?? "—")])),
+      effect ? h("p", { class: "effect" }, bi(...effect)) : null,
+      h("menu", {},
+        h("button", { value: "cancel", id: "confirm-cancel" }, bi("やめる", "Cancel")),
+        h("button", { value: "ok", id: "confirm-ok", class: danger ? "danger" : "primary" }, bi(...ok)))));
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => { resolve(dialog.returnValue === "ok"); dialog.remove(); }, { once: true });
+    dialog.showModal();
+    dialog.querySelector("#confirm-cancel").focus(); // the safe choice has the focus
+  });
 }

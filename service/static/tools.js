@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { bi, clear, clearErrors, field, formError, h, select, showError } from "./dom.js";
 import { freshnessTable, watch } from "./freshness.js";
+import { ERRORS } from "./messages.js";
 
 // ---- verify -----------------------------------------------------------------------
 
@@ -87,7 +88,8 @@ async function poll(job, form, progress, status) {
     if (job.state === "failed") {
       status.replaceChildren(bi("取込失敗（何も変更していません）", "Import failed (nothing was changed)"));
       status.append(h("table", { class: "row-errors" }, h("tbody", {}, (job.error.fields || []).map((f) =>
-        h("tr", {}, h("td", {}, f.row ? `${f.row}行 / row ${f.row}` : ""), h("td", {}, h("code", {}, f.field)), h("td", {}, f.reason))))));
+        h("tr", {}, h("td", {}, f.row ? `${f.row}行 / row ${f.row}` : ""), h("td", {}, h("code", {}, f.field)),
+        h("td", {}, ERRORS[f.code] ? bi(ERRORS[f.code][0], f.reason) : f.reason))))));
       showError(form, { status: 422, code: job.error.code, message: job.error.message, fields: [] });
       return;
     }

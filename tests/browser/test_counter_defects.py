@@ -205,3 +205,141 @@ async def seed_town_resident(server) -> str:
     """A resident id of 益城町 (seeded by _staffed_node), whose delegation this node holds."""
     return await server.app[POOL].fetchval(
         "SELECT entity_id FROM entities WHERE entity_type = 'resident' AND state->>'town_code' = $1 LIMIT 1", TOWN_A)
+
+
+async def test_japanese_first_errors_codes_and_roles(chromium, database, pki):
+    """Issue 15 "Japanese first": an error's Japanese message by its code (English beside
+    it), a field's reason in Japanese, structures and roles in Japanese."""
+    from playwright.async_api import expect
+
+    async with ui_node(database, pki) as server:
+        town = await _staffed_node(server)
+        resident = town.residents[0]
+        dwelling = next(d for d in town.dwellings if resident.household_id in d.household_ids)
+        async with browser_page(chromium) as (page, problems):
+            await page.goto(str(server.make_url("/")))
+            login = page.locator("#login-form")
+            await login.locator("[name=town_code]").fill(TOWN_B)
+            await login.locator("[name=username]").fill("counter1")
+            await login.locator("[name=password]").fill("wrong password!")
+            await login.locator("button[type=submit]").click()
+            message = login.locator(".form-error .error-message")
+            await expect(message.locator(".ja")).to_have_text("市町村コード・ユーザー名・パスワードのいずれかが違います")
+            await expect(message.locator(".en")).to_have_text("Wrong town code, username or password")
+            await log_in(page, server, TOWN_B, "counter1", PASSWORD)
+            for role in ("窓口職員", "調査員", "監督者"):
+                await expect(page.locator("#staff-who")).to_contain_text(role)
+            await expect(page.locator("#staff-who")).not_to_contain_text("clerk")
+            await _to_application(page, server, resident, dwelling)
+            survey = page.locator("#survey-form")
+            await survey.locator("#survey-value").fill("150")
+            await survey.locator("button[type=submit]").click()
+            await expect(survey.locator("[data-field=damage_ratio] .field-error .ja")).to_have_text("範囲外の値です")
+            await page.go_back()
+            structure = page.locator(".dwelling", has_text=dwelling.location).locator("#dwelling-structure .ja")
+            labels = {"木造", "プレハブ", "鉄骨造", "鉄筋コンクリート造", "鉄骨鉄筋コンクリート造", "非木造", "その他"}
+            assert await structure.inner_text() in labels
+            assert problems == [], problems
+
+
+async def _count(pool, entity_type: str) -> int:
+    return await pool.fetchval("SELECT count(*) FROM entities WHERE entity_type = $1", entity_type)
+
+
+async def test_confirmations_before_issuing_reissuing_and_revoking(chromium, database, pki):
+    """Issue 15 "Confirmations": each says what will happen; cancelling changes nothing; the
+    revoke confirmation comes only once a reason is given, and shows it."""
+    from playwright.async_api import expect
+
+    async with ui_node(database, pki) as server:
+        town = await _staffed_node(server)
+        pool = server.app[POOL]
+        resident = town.residents[0]
+        dwelling = next(d for d in town.dwellings if resident.household_id in d.household_ids)
+        async with browser_page(chromium) as (page, problems):
+            await log_in(page, server, TOWN_B, "counter1", PASSWORD)
+            await _to_application(page, server, resident, dwelling)
+            await page.locator("#survey-form #survey-value").fill("25")
+            await page.locator("#survey-form button[type=submit]").click()
+            await page.locator("#judge-form button[type=submit]").click()
+            await page.locator("#issue-form [name=place]").fill("輪島市役所 窓口")
+
+            await page.locator("#issue-form button[type=submit]").click()
+            dialog = page.locator("#confirm-dialog")
+            await expect(dialog).to_contain_text("罹災証明書を交付しますか")
+            await expect(dialog).to_contain_text("益城町長（輪島市が代行）")
+            await expect(dialog).to_contain_text("半壊")
+            await expect(dialog).to_contain_text("交付後は取り消せません")
+            await page.locator("#confirm-cancel").click()
+            await expect(dialog).to_have_count(0)
+            assert await _count(pool, "certificate") == 0
+            await page.locator("#issue-form button[type=submit]").click()
+            await page.locator("#confirm-ok").click()
+            await expect(page.locator("#certificate-class")).to_contain_text("半壊")
+
+            await page.locator("#reissue").click()
+            await expect(dialog).to_contain_text("1通目")
+            await page.locator("#confirm-cancel").click()
+            assert await _count(pool, "certificate_copy") == 0
+            await page.locator("#reissue").click()
+            await page.locator("#confirm-ok").click()
+            await expect(page.locator("#certificate-copies")).to_contain_text("1 通")
+            assert await _count(pool, "certificate_copy") == 1
+
+            revoke = page.locator("#revoke-form")
+            await revoke.locator("button[type=submit]").click()
+            await expect(revoke.locator("[data-field=reason] .field-error")).not_to_be_empty()
+            await expect(dialog).to_have_count(0)
+            await revoke.locator("[name=reason]").fill("世帯主の誤り")
+            await revoke.locator("button[type=submit]").click()
+            await expect(dialog).to_contain_text("世帯主の誤り")
+            await expect(dialog).to_contain_text("失効は取り消せません")
+            await page.locator("#confirm-cancel").click()
+            await expect(page.locator("#certificate-status")).to_contain_text("有効")
+            await revoke.locator("button[type=submit]").click()
+            await page.locator("#confirm-ok").click()
+            await expect(page.locator("#certificate-status")).to_contain_text("失効（世帯主の誤り）")
+            assert problems == [], problems
+
+
+async def test_conflict_review_shows_both_versions_side_by_side(chromium, database, pki):
+    """Issue 15 admin screens: the conflict queue, both versions side by side, the winner by
+    the rule marked, closed by a supervisor with a confirmation."""
+    from playwright.async_api import expect
+
+    from replication import store
+    from replication.events import Event, new_event_id
+
+    def event(node, wall, state, base=None):
+        return Event(event_id=new_event_id(), origin_node=node, origin_town=TOWN_A, entity_type="household",
+                     entity_id="434434-H9", state=state, base_version=base, hlc=hlc.Timestamp(wall, 0, node).encode())
+
+    async with ui_node(database, pki) as server:
+        await add_staff(server.app, username="boss1", roles=("supervisor",), display_name="監督 一郎")
+        await add_staff(server.app, username="clerk1", roles=("clerk",))
+        base = event("mashiki-1", 1, {"address": "宮園1", "householder": "R1"})
+        async with server.app[POOL].acquire() as conn, conn.transaction():
+            for e in (base, event("mashiki-1", 5, {"address": "宮園2", "householder": "R1"}, base.hlc),
+                      event("rikuzentakata-1", 4, {"address": "宮園3", "householder": "R1"}, base.hlc)):
+                await store.apply_event(conn, e)
+        async with browser_page(chromium) as (page, problems):
+            await log_in(page, server, TOWN_B, "clerk1", PASSWORD)
+            await expect(page.locator("#nav a[data-route=conflicts]")).to_be_hidden()
+            await page.locator("#logout").click()
+            await log_in(page, server, TOWN_B, "boss1", PASSWORD)
+            await page.locator("#nav a[data-route=conflicts]").click()
+            card = page.locator("section.conflict")
+            await expect(card).to_contain_text("同時更新")
+            differs = card.locator("tr.differs[data-key=address]")
+            await expect(differs).to_contain_text("宮園2")
+            await expect(differs).to_contain_text("宮園3")
+            await expect(card.locator("tr.same[data-key=householder]")).to_have_count(1)
+            await expect(card.locator("th.winner")).to_contain_text("採用")
+            await card.locator("[name=resolution]").fill("世帯の住所は宮園2で正しいことを確認")
+            await card.locator("button[type=submit]").click()
+            await expect(page.locator("#confirm-dialog")).to_contain_text("宮園2で正しい")
+            await page.locator("#confirm-ok").click()
+            await expect(page.locator("#no-conflicts")).to_be_visible()
+            assert problems == [], problems
+        row = await server.app[POOL].fetchrow("SELECT resolved_by, resolution FROM conflicts")
+        assert row["resolution"] == "世帯の住所は宮園2で正しいことを確認" and row["resolved_by"]

@@ -111,6 +111,8 @@ async def test_counter_story_in_the_browser(chromium, database, pki, tmp_path):
             await expect(page.locator("#derived-class")).to_contain_text("大規模半壊")
             await page.locator("#issue-form [name=place]").fill("輪島市役所 避難所窓口")
             await page.locator("#issue-form button[type=submit]").click()
+            await expect(page.locator("#confirm-dialog")).to_contain_text("輪島市役所 避難所窓口")
+            await page.locator("#confirm-ok").click()
 
             cert = page.locator("#certificate")
             await expect(cert.locator("#certificate-number")).to_contain_text(f"{TOWN_A}-wajima-1-")
@@ -135,9 +137,10 @@ async def test_counter_story_in_the_browser(chromium, database, pki, tmp_path):
             await page.locator("#resurvey").click()
             await expect(page.locator("#application-status")).to_contain_text("再調査依頼")
             await expect(page.locator("#survey-form [name=kind]")).to_have_value("second")
-            page.once("dialog", lambda dialog: dialog.accept())
             await page.locator("#revoke-form [name=reason]").fill("誤発行")
             await page.locator("#revoke-form button[type=submit]").click()
+            await expect(page.locator("#confirm-dialog")).to_contain_text("誤発行")
+            await page.locator("#confirm-ok").click()
             await expect(page.locator("#certificate-status")).to_contain_text("失効（誤発行）")
             assert problems == [], problems
 

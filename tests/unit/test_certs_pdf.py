@@ -93,3 +93,22 @@ def test_wareki():
     assert wareki(date(2024, 1, 10)) == "令和6年1月10日"
     assert wareki(date(2019, 5, 1)) == "令和元年5月1日" and wareki(date(2019, 4, 30)) == "平成31年4月30日"
     assert wareki(date(2016, 4, 14)) == "平成28年4月14日" and wareki(date(1989, 1, 7)) == "昭和64年1月7日"
+
+
+def test_pdf_has_a_seal_area_wareki_and_no_node_id_where_the_resident_reads(tmp_path):
+    """Issue 15: 公印省略 in the 公印 area, 交付日 in 和暦 with 西暦, and the node id only in
+    the small staff line at the foot (the place name stays)."""
+    _require_poppler()
+    build_pki(tmp_path / "fed")
+    cert = certificate(issuing=IssuingPlace("wajima-1", WAJIMA.code, WAJIMA.name, "輪島市役所 窓口"))
+    qr = encode_certificate(cert, load_node_signer(tmp_path / "fed" / "nodes" / "wajima-1", MASHIKI.code, NOW), NOW)
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(render_certificate_pdf(cert, qr))
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True).stdout.decode()
+    assert "公印省略" in text
+    issue = cert.issue_date
+    assert f"令和{issue.year - 2018}年{issue.month}月{issue.day}日（{issue.year}年）" in text
+    assert "輪島市役所 窓口" in text
+    # The 整理番号 names its node by design (number = town-node-sequence); nothing else may.
+    lines_with_node = [line for line in text.splitlines() if "wajima-1" in line and line != str(cert.number)]
+    assert lines_with_node == ["発行ノード / issuing node: wajima-1"], lines_with_node

@@ -1,4 +1,4 @@
-"""The counter UI's pure ES modules (service/static/dates.js, messages.js) under
+"""The counter UI's pure ES modules (service/static/dates.js) under
 ``node --test tests/js/``: skipped without node, failed instead when CI=true."""
 
 from __future__ import annotations
