@@ -24,6 +24,7 @@ from service.errors import error_middleware
 from service.keyring import Keyring
 from service.metrics import NodeMetrics
 from service.ui import setup_ui
+from service.verifier_app import setup_verifier
 
 log = logging.getLogger("service.app")
 
@@ -93,4 +94,5 @@ def create_app(settings: Settings) -> web.Application:
     setup_auth(app)
     setup_api(app)
     setup_ui(app)
+    setup_verifier(app)
     return app
