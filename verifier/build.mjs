@@ -1,5 +1,5 @@
 // Build the verifier app into dist/: verifier.js (esbuild bundle of src/app/main.js with
-// jsQR, minified, no source map), verifier.css, index.html (root placeholder left for the
+// ZXing's QR reader and jsQR, minified, no source map), verifier.css, index.html (root placeholder left for the
 // node to fill in) and sw.js. Deterministic: the same sources and esbuild version give
 // the same bytes (tests/unit/test_verifier_build.py checks the committed dist/ is current).
 //   node build.mjs [outdir]

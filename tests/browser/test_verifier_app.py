@@ -15,15 +15,10 @@ import os
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from service.appkeys import KEYRING
-from service.errors import error_middleware
-from service.keyring import Keyring
-from service.verifier_app import setup_verifier
 from tests.browser.support import CHROMIUM_ARGS
-from tests.support.verifier_bundle import scenario
+from tests.support.verifier_bundle import node_app, scenario
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PHONE = {"width": 390, "height": 844}
@@ -36,25 +31,14 @@ def data(tmp_path_factory):
     return scenario(tmp_path_factory.mktemp("verifier"))
 
 
-def node_app(data) -> web.Application:
-    """The verifier routes of a node, its keyring, and its bundle endpoint (test stand-in)."""
-    app = web.Application(middlewares=[error_middleware])
-    pki = data.fed.pki
-    app[KEYRING] = Keyring.load(pki / "nodes" / "wajima-1", pki / "trust-list.cbor", pki / "root.pem", "172049")
-
-    async def bundle(request: web.Request) -> web.Response:
-        return web.Response(body=data.current_bundle, content_type="application/cbor")
-
-    app.router.add_get("/api/v1/verifier-bundle", bundle)
-    setup_verifier(app)
-    return app
-
-
 async def verdict_of(page, image: Path) -> str:
     """Choose ``image`` in the app and return the verdict it shows (data-verdict)."""
     await page.evaluate("document.querySelector('#verdict').removeAttribute('data-verdict')")
+    await page.evaluate("document.querySelector('#message').replaceChildren()")
     await page.set_input_files("#image-input", str(image))
-    await page.wait_for_selector("#verdict[data-verdict]")
+    await page.wait_for_selector("#verdict[data-verdict], #message:not(:empty)")
+    message = await page.text_content("#message")
+    assert not message, f"{image.name}: {message}"
     return await page.get_attribute("#verdict", "data-verdict")
 
 

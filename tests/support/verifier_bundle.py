@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import cbor2
+from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -30,6 +31,10 @@ from certs.numbers import CertificateNumber
 from certs.pdf import render_certificate_pdf
 from certs.pki import kid_of
 from certs.trust_list import _to_cbor, load_trust_list
+from service.appkeys import KEYRING
+from service.errors import error_middleware
+from service.keyring import Keyring
+from service.verifier_app import setup_verifier
 from tests.unit.certs_fixtures import MASHIKI, federation_config, worst_case_certificate
 
 TYP = "application/statuslist+cwt"
@@ -143,3 +148,18 @@ def tamper(qr: str) -> str:
     claims[-65537][8] = 1  # 全壊
     forged = cbor2.dumps(claims, canonical=True)
     return cose_to_qr_string(cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected, forged, signature])))
+
+
+def node_app(data: Scenario) -> web.Application:
+    """A node's verifier routes with its keyring, and a bundle endpoint serving the scenario's
+    current bundle (a stand-in for issue 11's GET /api/v1/verifier-bundle)."""
+    app = web.Application(middlewares=[error_middleware])
+    pki = data.fed.pki
+    app[KEYRING] = Keyring.load(pki / "nodes" / "wajima-1", pki / "trust-list.cbor", pki / "root.pem", "172049")
+
+    async def bundle_endpoint(request: web.Request) -> web.Response:
+        return web.Response(body=data.current_bundle, content_type="application/cbor")
+
+    app.router.add_get("/api/v1/verifier-bundle", bundle_endpoint)
+    setup_verifier(app)
+    return app
