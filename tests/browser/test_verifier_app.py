@@ -129,3 +129,34 @@ async def test_verdicts_offline_after_one_load(chromium, data, tmp_path):
             assert await verdict_of(page, data.images["revoked"]) == "REVOKED"
         finally:
             await browser.close()
+
+
+async def test_camera_scan_verifies(chromium, data, tmp_path):
+    """getUserMedia with chromium's fake camera playing a clip of the certificate's QR."""
+    from playwright.async_api import async_playwright, expect
+
+    from tests.support.verifier_bundle import camera_video
+
+    clip = camera_video(data.qr["valid"], tmp_path / "camera")
+    args = [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={clip}"]
+    server = TestServer(node_app(data), host="127.0.0.1")
+    await server.start_server()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=args)
+        try:
+            page = await browser.new_page(viewport=PHONE, locale="ja-JP")
+            page.set_default_timeout(15_000)
+            await page.goto(str(server.make_url("/verifier/")))
+            await page.wait_for_selector("body[data-ready]")
+            await page.click("#refresh")
+            await expect(page.locator("#trust-status")).to_contain_text("wajima-1")
+            await page.click("#camera")
+            await page.wait_for_selector("#verdict[data-verdict]")
+            assert await page.get_attribute("#verdict", "data-verdict") == "VALID"
+            await expect(page.locator("#video")).to_be_hidden()  # the camera stops after a read
+            assert await page.evaluate("document.querySelector('#video').srcObject.getTracks()"
+                                       ".every(t => t.readyState === 'ended')")
+        finally:
+            await browser.close()
+            await server.close()

@@ -163,3 +163,22 @@ def node_app(data: Scenario) -> web.Application:
     app.router.add_get("/api/v1/verifier-bundle", bundle_endpoint)
     setup_verifier(app)
     return app
+
+
+def camera_video(qr: str, out: Path) -> Path:
+    """A Y4M clip (what chromium's fake camera plays) showing the QR for ``qr`` on white, 640x480."""
+    from PIL import Image
+
+    from certs.encoding import make_qr
+
+    png = out.with_suffix(".png")
+    make_qr(qr).save(str(png), scale=4, border=4)
+    frame = Image.new("RGB", (640, 480), "white")
+    symbol = Image.open(png).convert("RGB")
+    frame.paste(symbol, ((640 - symbol.width) // 2, (480 - symbol.height) // 2))
+    y, cb, cr = frame.convert("YCbCr").split()
+    half = (320, 240)
+    body = y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes()
+    path = out.with_suffix(".y4m")
+    path.write_bytes(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n" + (b"FRAME\n" + body) * 3)
+    return path
