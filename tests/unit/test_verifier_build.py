@@ -10,7 +10,9 @@ from tests.support.node_js import VERIFIER, node_or_skip
 
 def test_javascript_unit_tests_pass():
     node = node_or_skip()
-    result = subprocess.run([node, "--test", "test/"], cwd=VERIFIER, capture_output=True, text=True, timeout=120)
+    files = sorted(str(p.relative_to(VERIFIER)) for p in (VERIFIER / "test").glob("*.test.js"))
+    assert files
+    result = subprocess.run([node, "--test", *files], cwd=VERIFIER, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "# fail 0" in result.stdout
 
