@@ -11,6 +11,11 @@ the app pins its own root (the one its trust list verified against) into the pag
   node's current verifier bundle inlined) that works from file:// or a USB stick with no
   network (Service Workers do not run there; the page needs none).
 
+The public trust data (``/api/v1/verifier-bundle``, ``/api/v1/trust-list``,
+``/api/v1/status-lists/...``) is answered with ``Access-Control-Allow-Origin: *``, so the
+downloaded file (origin ``null``) and an app served by another node can refresh from this
+node. It is public and signed; no cookie is ever sent or read with it.
+
 If verifier/dist/ is missing (a checkout without the build), every route answers 503
 ``verifier.not_built`` saying how to build it, never a 500.
 """
@@ -27,6 +32,7 @@ from service.api.context import keyring
 from service.errors import Unavailable
 
 BUNDLE_PATH = "/api/v1/verifier-bundle"
+PUBLIC_TRUST_DATA = (BUNDLE_PATH, "/api/v1/trust-list", "/api/v1/status-lists/")
 ROOT_PLACEHOLDER = "__RISAI_ROOT__"
 FILES = {"verifier.js": "text/javascript", "verifier.css": "text/css", "sw.js": "text/javascript"}
 CSP = "; ".join([
@@ -112,6 +118,12 @@ async def download(request: web.Request) -> web.Response:
     return web.Response(text=html, content_type="text/html", headers=headers)
 
 
+async def _public_trust_data(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: let any origin read the public, signed trust data."""
+    if request.method == "GET" and request.path.startswith(PUBLIC_TRUST_DATA):
+        response.headers.setdefault("Access-Control-Allow-Origin", "*")
+
+
 async def _redirect(request: web.Request) -> web.Response:
     raise web.HTTPPermanentRedirect("/verifier/")
 
@@ -122,3 +134,4 @@ def setup_verifier(app: web.Application) -> None:
     app.router.add_get("/verifier/", page)
     app.router.add_get("/verifier/download", download)
     app.router.add_get("/verifier/{name}", asset)
+    app.on_response_prepare.append(_public_trust_data)

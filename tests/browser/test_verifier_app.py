@@ -160,3 +160,28 @@ async def test_camera_scan_verifies(chromium, data, tmp_path):
         finally:
             await browser.close()
             await server.close()
+
+
+async def test_download_refreshes_its_bundle_from_a_node(chromium, data, tmp_path):
+    """The downloaded file (origin null) fetches a fresh bundle from a node URL typed in."""
+    from playwright.async_api import async_playwright, expect
+
+    server = TestServer(node_app(data), host="127.0.0.1")
+    await server.start_server()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport=DESKTOP, locale="ja-JP")
+            standalone = tmp_path / "risai-verifier.html"
+            standalone.write_bytes(await (await page.request.get(str(server.make_url("/verifier/download")))).body())
+            await page.goto(standalone.as_uri())
+            await page.wait_for_selector("body[data-ready]")
+            await page.set_input_files("#bundle-input", str(data.expired_bundle))
+            await expect(page.locator("#trust-status")).to_contain_text("期限切れ")
+            await page.fill("#node-url", str(server.make_url("/")).rstrip("/"))
+            await page.click("#refresh")
+            await expect(page.locator("#message")).to_contain_text("信頼データを更新しました")
+            await expect(page.locator("#trust-status")).not_to_contain_text("期限切れ")
+        finally:
+            await browser.close()
+            await server.close()

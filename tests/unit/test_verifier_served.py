@@ -86,6 +86,9 @@ async def test_download_is_one_file_with_root_and_bundle_inlined(pki):
         assert base64.b64encode(app_root(client)).decode() in html
         script = html.split('<script>\n', 1)[1].rsplit("</script>", 1)[0]
         assert "</script" not in script  # the inlined bundle cannot end its own element
+        bundle = await client.get("/api/v1/verifier-bundle")  # the download's refresh comes from origin null
+        assert bundle.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Access-Control-Allow-Origin" not in response.headers  # the app itself is not shared
     finally:
         await client.close()
 
