@@ -77,8 +77,8 @@ async function acceptBundle(bytes, origin) {
     localStorage.setItem(STORE_KEY, b64encode(bytes));
   } catch { /* storage full or disabled: still usable for this session */ }
   renderTrust();
+  if (state.lastQr) await verifyText(state.lastQr); // the shown verdict follows the new data
   showMessage("ok", "信頼データを更新しました", `trust data updated (${origin})`);
-  if (state.lastQr) await verifyText(state.lastQr);
   return true;
 }
 
