@@ -25,7 +25,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 async function init() {
   const meta = document.querySelector('meta[name="risai-root"]');
-  if (!meta || !meta.content) {
+  if (!meta || !/^[A-Za-z0-9+/]+=*$/.test(meta.content)) { // absent, or the unfilled build placeholder
     showMessage("error", "この検証アプリには信頼の起点（ルート証明書）が入っていません。発行ノードから取得し直してください",
       "This verifier has no pinned root certificate; get it again from a node.");
     return;
