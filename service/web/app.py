@@ -26,6 +26,7 @@ from service.keyring import Keyring
 from service.metrics import NodeMetrics
 from service.transport import hsts_middleware, kafka_client_options, watch_expiry
 from service.web.ui import setup_ui
+from service.web.verifier import setup_verifier
 
 log = logging.getLogger("service.web.app")
 
@@ -106,4 +107,5 @@ def create_app(settings: Settings) -> web.Application:
     setup_auth(app)
     setup_api(app)
     setup_ui(app)
+    setup_verifier(app)
     return app
