@@ -14,7 +14,7 @@ import pytest
 
 from service.web.appkeys import POOL
 from tests.browser.support import browser_page, log_in, ui_node
-from tests.browser.test_counter_defects import REASON, _quiet_origin, _with_reason
+from tests.browser.test_counter_defects import _quiet_origin, _with_reason
 from tests.support.auth import PASSWORD, add_staff
 from tests.support.counter import TOWN_B, TOWN_X, build_pki, seed_town
 
