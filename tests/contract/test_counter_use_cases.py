@@ -138,11 +138,11 @@ async def test_a_second_revoke_returns_the_first(store):
 
 async def test_copies_only_of_a_current_certificate(store):
     number = await _certificate(store)
-    assert (await certificates.reissue_copy(store, _actor(), number, at=NOW))[1] == 1
-    assert (await certificates.reissue_copy(store, _actor(), number, at=NOW))[1] == 2
+    assert (await certificates.reissue_copy(store, _actor(), number, {"copy_reason": "紛失"}, at=NOW))[1] == 1
+    assert (await certificates.reissue_copy(store, _actor(), number, {"copy_reason": "紛失"}, at=NOW))[1] == 2
     await certificates.revoke_certificate(store, _actor(), number, "誤発行", at=NOW)
     with pytest.raises(Conflict) as err:
-        await certificates.reissue_copy(store, _actor(), number, at=NOW)
+        await certificates.reissue_copy(store, _actor(), number, {"copy_reason": "紛失"}, at=NOW)
     assert err.value.code == "certificate.not_current"
     _, _, copies = await certificates.read_certificate(store, _actor(), number)
     assert copies == 2

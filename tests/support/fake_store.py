@@ -55,5 +55,13 @@ class FakeCounterStore:
         return [s for (t, _), s in sorted(self.entities.items()) if t == "dwelling" and address in s["location"]
                 and town_code in (None, s["town_code"])][:limit]
 
+    async def disaster_named(self, name, date):
+        return next((s for (t, _), s in sorted(self.entities.items())
+                     if t == "disaster" and s["name"] == name and s["date"] == date), None)
+
+    async def list_disasters(self, limit):
+        found = [s for (t, _), s in self.entities.items() if t == "disaster"]
+        return sorted(found, key=lambda s: (s["date"], s["disaster_id"]), reverse=True)[:limit]
+
     async def search_residents(self, query, limit):
         raise NotImplementedError("name search needs risai_search_key: tested against PostgreSQL only")

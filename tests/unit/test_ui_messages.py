@@ -20,6 +20,8 @@ NOT_CODES = {
     "service.errors", "service.main", "retention.bytes", "retention.ms", "risai.disaster", "risai.events",
     "risai.reason", "risai.town", "node.town_code", "nodes.id", "nodes.signing_alg", "nodes.town",
     "towns.code", "towns.partners", "trust-list.cbor",
+    "certificate.archive_pdf", "service.transport", "ca.pem", "cert.pem", "key.pem", "keystore.pem",
+    "package.json", "sw.js", "verifier.css", "verifier.js",
 }
 
 
