@@ -78,7 +78,8 @@ async def resume_import(request: web.Request) -> web.Response:
 async def start_jobs(app: web.Application) -> None:
     """on_startup (after the pool): the node's import jobs; resume those left applying."""
     settings = app[SETTINGS]
-    app[IMPORT_JOBS] = ImportJobs(app[POOL], node_id=settings.node.id, town=settings.node.town_code)
+    app[IMPORT_JOBS] = ImportJobs(app[POOL], node_id=settings.node.id, town=settings.node.town_code,
+                                  dsn=settings.database.dsn)
     await app[IMPORT_JOBS].resume_unfinished()
 
 
