@@ -32,6 +32,8 @@ import asyncpg
 
 from replication import store
 from replication.outbox import Change, record_changes
+from service.imports.backpressure import RelayGate
+from service.imports.jobs import load_job
 from service.imports.staging import stage_file
 from service.imports.stream import CsvImportError, Progress, ProgressBar, Source
 
@@ -106,40 +108,7 @@ class ApplyStats:
     lock_ms: list[float] = dataclasses.field(default_factory=list)
     wait_ms: list[float] = dataclasses.field(default_factory=list)
     paused_s: float = 0.0
-
-
-@dataclasses.dataclass(frozen=True)
-class JobRecord:
-    """One row of import_jobs: a file checked and staged, applied up to ``applied_through``."""
-
-    job_id: str
-    kind: str
-    sha256: str
-    state: str  # applying | done
-    rows: int
-    total: int
-    applied_through: int
-    chunks: int
-    changed: int
-    unchanged: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return dataclasses.asdict(self)
-
-
-async def load_job(conn: asyncpg.Connection, job_id: str) -> JobRecord | None:
-    """The job's record, or None for an unknown id."""
-    row = await conn.fetchrow(
-        "SELECT job_id::text, kind, sha256, state, rows, total, applied_through, chunks, changed, unchanged"
-        " FROM import_jobs WHERE job_id = $1", uuid.UUID(job_id))
-    return JobRecord(**dict(row)) if row is not None else None
-
-
-async def unfinished_jobs(conn: asyncpg.Connection) -> list[str]:
-    """Ids of jobs still applying (a node restarted mid-import resumes them), oldest first."""
-    rows = await conn.fetch("SELECT job_id::text FROM import_jobs WHERE state = 'applying' ORDER BY created_at")
-    return [r[0] for r in rows]
+    relay_wait_s: float = 0.0
 
 
 async def import_csv(conn: asyncpg.Connection, kind: str, source: Source, *, node_id: str, town: str,
@@ -160,10 +129,16 @@ async def import_csv(conn: asyncpg.Connection, kind: str, source: Source, *, nod
 
 async def apply_job(conn: asyncpg.Connection, job_id: str, *, node_id: str, town: str,
                     policy: ChunkPolicy = ChunkPolicy(), on_apply: ApplyProgress | None = None,
-                    before_commit: ChunkHook | None = None, stats: ApplyStats | None = None) -> ImportResult:
-    """Apply a staged job's remaining records chunk by chunk (also: resume after a crash)."""
+                    before_commit: ChunkHook | None = None, stats: ApplyStats | None = None,
+                    gate: RelayGate | None = None) -> ImportResult:
+    """Apply a staged job's remaining records chunk by chunk (also: resume after a crash).
+
+    Before each chunk ``gate`` (default: a new RelayGate) waits while the relay's backlog
+    is long, so the counter's events are not queued behind the whole file.
+    """
     started = time.perf_counter()
     stats = stats if stats is not None else ApplyStats()
+    gate = gate if gate is not None else RelayGate()
     job = await load_job(conn, job_id)
     if job is None:
         raise LookupError(f"no import job {job_id}")
@@ -171,6 +146,7 @@ async def apply_job(conn: asyncpg.Connection, job_id: str, *, node_id: str, town
         on_apply(job.applied_through, job.total)
     rows, backoff = policy.first_rows, 0.0
     while job.state == "applying":
+        await gate.wait(conn)
         step = await _apply_chunk(conn, job_id, rows, node_id, town, before_commit)
         if step is None:
             break  # another runner of the same job applied the last chunk
@@ -187,6 +163,7 @@ async def apply_job(conn: asyncpg.Connection, job_id: str, *, node_id: str, town
         pause = policy.pause_ratio * held_ms / 1000 + backoff
         stats.paused_s += pause
         await asyncio.sleep(pause)
+    stats.relay_wait_s += gate.waited_s
     # Outside any chunk: the staged copy is no longer needed once the job is done.
     await conn.execute("DELETE FROM import_staged WHERE job_id = $1", uuid.UUID(job_id))
     job = await load_job(conn, job_id)
