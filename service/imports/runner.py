@@ -27,6 +27,9 @@ from service.imports.jobs import load_job, unfinished_jobs
 from service.imports.writer import ApplyStats, ChunkPolicy, ImportResult, apply_job, import_csv
 
 log = logging.getLogger(__name__)
+# Files smaller than this are staged in this process: a child process costs about a second
+# to start, and parsing a few thousand rows holds the event loop only briefly.
+CHILD_STAGING_BYTES = 256 * 1024
 
 
 @dataclasses.dataclass
@@ -76,7 +79,7 @@ class ImportJobs:
 
     def __init__(self, pool: asyncpg.Pool, *, node_id: str, town: str, dsn: str | None = None,
                  policy: ChunkPolicy = ChunkPolicy()) -> None:
-        """With ``dsn``, files are checked and staged in a child process (stage_worker)."""
+        """With ``dsn``, large files are checked and staged in a child process (stage_worker)."""
         self.pool, self.node_id, self.town, self.dsn, self.policy = pool, node_id, town, dsn, policy
         self.jobs: dict[str, ImportJob] = {}
 
@@ -86,7 +89,7 @@ class ImportJobs:
         self.jobs[job.job_id] = job
 
         async def work(conn: asyncpg.Connection) -> Any:
-            if self.dsn is None:
+            if self.dsn is None or len(data) < CHILD_STAGING_BYTES:
                 return await import_csv(conn, kind, data, node_id=self.node_id, town=self.town,
                                         staff_id=staff_id, progress=job.read, encoding=encoding,
                                         job_id=job.job_id, policy=self.policy, on_apply=job.applying,
