@@ -29,6 +29,13 @@ class RelayGate:
         self._open_until = 0.0
         self.waited_s = 0.0  # total time spent waiting for the relay (reported by the bench)
 
+    @classmethod
+    def never(cls) -> "RelayGate":
+        """A gate that never waits: for a node that runs no relay."""
+        gate = cls()
+        gate._open_until = float("inf")
+        return gate
+
     async def wait(self, conn: asyncpg.Connection) -> None:
         """Return once the outbox backlog is under ``limit``, or the relay is found stalled."""
         if time.monotonic() < self._open_until:

@@ -23,6 +23,7 @@ from service.imports.stream import CsvImportError
 from service.imports.stage_worker import DSN_VARIABLE
 from service.imports.stage_worker import outcome as stage_outcome
 from service.imports.staging import Staged
+from service.imports.backpressure import RelayGate
 from service.imports.jobs import load_job, unfinished_jobs
 from service.imports.writer import ApplyStats, ChunkPolicy, ImportResult, apply_job, import_csv
 
@@ -78,9 +79,11 @@ class ImportJobs:
     """The node's import jobs: one background task each, over the node's pool."""
 
     def __init__(self, pool: asyncpg.Pool, *, node_id: str, town: str, dsn: str | None = None,
-                 policy: ChunkPolicy = ChunkPolicy()) -> None:
-        """With ``dsn``, large files are checked and staged in a child process (stage_worker)."""
+                 policy: ChunkPolicy = ChunkPolicy(), relay: bool = True) -> None:
+        """With ``dsn``, large files are checked and staged in a child process (stage_worker).
+        Without ``relay`` (the node runs none), chunks never wait for the outbox to drain."""
         self.pool, self.node_id, self.town, self.dsn, self.policy = pool, node_id, town, dsn, policy
+        self.relay = relay
         self.jobs: dict[str, ImportJob] = {}
 
     def start(self, kind: str, data: bytes, *, staff_id: str | None, encoding: str | None) -> ImportJob:
@@ -93,17 +96,21 @@ class ImportJobs:
                 return await import_csv(conn, kind, data, node_id=self.node_id, town=self.town,
                                         staff_id=staff_id, progress=job.read, encoding=encoding,
                                         job_id=job.job_id, policy=self.policy, on_apply=job.applying,
-                                        stats=job.stats)
+                                        stats=job.stats, gate=self._gate())
             started = time.perf_counter()
             staged = await self._stage_in_child(job, data, staff_id, encoding)
             if staged.job_id is None:
                 return ImportResult(kind, staged.sha256, staged.rows, 0, 0, True, time.perf_counter() - started)
             result = await apply_job(conn, staged.job_id, node_id=self.node_id, town=self.town,
-                                     policy=self.policy, on_apply=job.applying, stats=job.stats)
+                                     policy=self.policy, on_apply=job.applying, stats=job.stats,
+                                     gate=self._gate())
             return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
         job.task = asyncio.create_task(self._run(job, work), name=f"import-{job.job_id}")
         return job
+
+    def _gate(self) -> RelayGate:
+        return RelayGate() if self.relay else RelayGate.never()
 
     async def _stage_in_child(self, job: ImportJob, data: bytes, staff_id: str | None,
                               encoding: str | None) -> Staged:
@@ -152,7 +159,8 @@ class ImportJobs:
 
         async def work(conn: asyncpg.Connection) -> Any:
             return await apply_job(conn, job_id, node_id=self.node_id, town=self.town,
-                                   policy=self.policy, on_apply=job.applying, stats=job.stats)
+                                   policy=self.policy, on_apply=job.applying, stats=job.stats,
+                                   gate=self._gate())
 
         job.task = asyncio.create_task(self._run(job, work), name=f"import-{job_id}")
         return job
