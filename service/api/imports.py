@@ -18,7 +18,7 @@ from service.imports.source import canonical_encoding
 from service.errors import InvalidRequest, NotFound
 from service.imports.runner import ImportJobs
 from service.staff.sessions import require_role
-from service.web.appkeys import POOL, SETTINGS
+from service.web.appkeys import POOL, REPLICATION, SETTINGS
 
 KINDS = ("residents", "dwellings", "surveys")
 IMPORT_JOBS: web.AppKey[ImportJobs] = web.AppKey("import_jobs", ImportJobs)  # set by start_jobs
@@ -83,7 +83,8 @@ async def resume_import(request: web.Request) -> web.Response:
 async def start_jobs(app: web.Application) -> None:
     """on_startup (after the pool): the node's import jobs; resume those left applying."""
     settings = app[SETTINGS]
-    app[IMPORT_JOBS] = ImportJobs(app[POOL], node_id=settings.node.id, town=settings.node.town_code)
+    app[IMPORT_JOBS] = ImportJobs(app[POOL], node_id=settings.node.id, town=settings.node.town_code,
+                                  dsn=settings.database.dsn, relay=REPLICATION in app)
     await app[IMPORT_JOBS].resume_unfinished()
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
+import os
+import sys
 import time
 import uuid
 from typing import Any
@@ -17,9 +20,17 @@ from typing import Any
 import asyncpg
 
 from service.imports.stream import CsvImportError
-from service.imports.writer import ApplyStats, ChunkPolicy, apply_job, import_csv, load_job, unfinished_jobs
+from service.imports.stage_worker import DSN_VARIABLE
+from service.imports.stage_worker import outcome as stage_outcome
+from service.imports.staging import Staged
+from service.imports.backpressure import RelayGate
+from service.imports.jobs import load_job, unfinished_jobs
+from service.imports.writer import ApplyStats, ChunkPolicy, ImportResult, apply_job, import_csv
 
 log = logging.getLogger(__name__)
+# Files smaller than this are staged in this process: a child process costs about a second
+# to start, and parsing a few thousand rows holds the event loop only briefly.
+CHILD_STAGING_BYTES = 256 * 1024
 
 
 @dataclasses.dataclass
@@ -67,9 +78,12 @@ class ImportJob:
 class ImportJobs:
     """The node's import jobs: one background task each, over the node's pool."""
 
-    def __init__(self, pool: asyncpg.Pool, *, node_id: str, town: str,
-                 policy: ChunkPolicy = ChunkPolicy()) -> None:
-        self.pool, self.node_id, self.town, self.policy = pool, node_id, town, policy
+    def __init__(self, pool: asyncpg.Pool, *, node_id: str, town: str, dsn: str | None = None,
+                 policy: ChunkPolicy = ChunkPolicy(), relay: bool = True) -> None:
+        """With ``dsn``, large files are checked and staged in a child process (stage_worker).
+        Without ``relay`` (the node runs none), chunks never wait for the outbox to drain."""
+        self.pool, self.node_id, self.town, self.dsn, self.policy = pool, node_id, town, dsn, policy
+        self.relay = relay
         self.jobs: dict[str, ImportJob] = {}
 
     def start(self, kind: str, data: bytes, *, staff_id: str | None, encoding: str | None) -> ImportJob:
@@ -78,13 +92,50 @@ class ImportJobs:
         self.jobs[job.job_id] = job
 
         async def work(conn: asyncpg.Connection) -> Any:
-            return await import_csv(conn, kind, data, node_id=self.node_id, town=self.town,
-                                    staff_id=staff_id, progress=job.read, encoding=encoding,
-                                    job_id=job.job_id, policy=self.policy, on_apply=job.applying,
-                                    stats=job.stats)
+            if self.dsn is None or len(data) < CHILD_STAGING_BYTES:
+                return await import_csv(conn, kind, data, node_id=self.node_id, town=self.town,
+                                        staff_id=staff_id, progress=job.read, encoding=encoding,
+                                        job_id=job.job_id, policy=self.policy, on_apply=job.applying,
+                                        stats=job.stats, gate=self._gate())
+            started = time.perf_counter()
+            staged = await self._stage_in_child(job, data, staff_id, encoding)
+            if staged.job_id is None:
+                return ImportResult(kind, staged.sha256, staged.rows, 0, 0, True, time.perf_counter() - started)
+            result = await apply_job(conn, staged.job_id, node_id=self.node_id, town=self.town,
+                                     policy=self.policy, on_apply=job.applying, stats=job.stats,
+                                     gate=self._gate())
+            return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
         job.task = asyncio.create_task(self._run(job, work), name=f"import-{job.job_id}")
         return job
+
+    def _gate(self) -> RelayGate:
+        return RelayGate() if self.relay else RelayGate.never()
+
+    async def _stage_in_child(self, job: ImportJob, data: bytes, staff_id: str | None,
+                              encoding: str | None) -> Staged:
+        args = [job.kind, "--job-id", job.job_id]
+        args += ["--staff-id", staff_id] if staff_id else []
+        args += ["--encoding", encoding] if encoding else []
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "service.imports.stage_worker", *args,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, DSN_VARIABLE: self.dsn})
+        try:
+            proc.stdin.write(data)  # the child reads all of stdin before it writes a line
+            await proc.stdin.drain()
+            proc.stdin.close()
+            last: dict[str, Any] = {}
+            async for line in proc.stdout:
+                last = json.loads(line)
+                if "read" in last:
+                    job.read(last["read"], last["total"])
+            await proc.wait()
+        finally:
+            if proc.returncode is None:  # cancelled: its transaction dies with its connection
+                proc.kill()
+                await proc.wait()
+        return stage_outcome(last)
 
     async def resume(self, job_id: str) -> ImportJob | None:
         """Continue a job left applying (None: no such job); a running one is returned as is."""
@@ -108,7 +159,8 @@ class ImportJobs:
 
         async def work(conn: asyncpg.Connection) -> Any:
             return await apply_job(conn, job_id, node_id=self.node_id, town=self.town,
-                                   policy=self.policy, on_apply=job.applying, stats=job.stats)
+                                   policy=self.policy, on_apply=job.applying, stats=job.stats,
+                                   gate=self._gate())
 
         job.task = asyncio.create_task(self._run(job, work), name=f"import-{job_id}")
         return job

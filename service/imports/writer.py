@@ -33,6 +33,8 @@ import asyncpg
 from replication import store
 from replication.events import Change
 from replication.outbox import record_changes
+from service.imports.backpressure import RelayGate
+from service.imports.jobs import load_job
 from service.imports.staging import stage_file
 from service.imports.stream import CsvImportError, Progress, ProgressBar, Source
 
@@ -65,7 +67,11 @@ class ChunkPolicy:
 
     The size adapts so that a chunk holds the HLC row and entity-store locks for about
     ``target_ms`` (record_changes to commit); the pause (``pause_ratio`` × that time) leaves
-    the locks, and a core, to the node's other writers. Measured in bench_import_issuance.
+    the locks, and a core, to the node's other writers. When a chunk had to wait more than
+    ``contended_ms`` (and half its own lock time) for the locks, other writers are busy: the
+    writer backs off, doubling an extra pause up to ``max_backoff_s``, and halves it again
+    after each uncontended chunk. So an import takes what the counter leaves, not a fixed
+    share. Measured in bench_import_issuance.
     """
 
     target_ms: float = 20.0
@@ -73,6 +79,19 @@ class ChunkPolicy:
     min_rows: int = 50
     max_rows: int = 5000
     pause_ratio: float = 1.0
+    contended_ms: float = 10.0
+    max_backoff_s: float = 1.0
+
+    def next_backoff(self, backoff: float, waited_ms: float, held_ms: float = 0.0) -> float:
+        """The extra pause (s) after a chunk that waited ``waited_ms`` for the locks.
+
+        A wait counts as contention only when it is also long next to the chunk's own lock
+        time: on a CPU-starved machine the two locking statements alone take more than
+        ``contended_ms``, and backing off for that would stall the import for nothing.
+        """
+        if waited_ms > max(self.contended_ms, held_ms / 2):
+            return min(self.max_backoff_s, max(2 * backoff, 0.025))
+        return backoff / 2 if backoff > 0.002 else 0.0
 
     def next_rows(self, rows: int, held_ms: float) -> int:
         """The next chunk's size, from this one's size and lock time."""
@@ -83,7 +102,8 @@ class ChunkPolicy:
 
 
 # The former behaviour (the whole file in one transaction), kept for the benchmark only.
-WHOLE_FILE = ChunkPolicy(first_rows=2**31 - 1, min_rows=2**31 - 1, max_rows=2**31 - 1, pause_ratio=0)
+WHOLE_FILE = ChunkPolicy(first_rows=2**31 - 1, min_rows=2**31 - 1, max_rows=2**31 - 1, pause_ratio=0,
+                         max_backoff_s=0)
 
 
 @dataclasses.dataclass
@@ -92,47 +112,17 @@ class ApplyStats:
 
     chunks: int = 0
     lock_ms: list[float] = dataclasses.field(default_factory=list)
-
-
-@dataclasses.dataclass(frozen=True)
-class JobRecord:
-    """One row of import_jobs: a file checked and staged, applied up to ``applied_through``."""
-
-    job_id: str
-    kind: str
-    sha256: str
-    state: str  # applying | done
-    rows: int
-    total: int
-    applied_through: int
-    chunks: int
-    changed: int
-    unchanged: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return dataclasses.asdict(self)
-
-
-async def load_job(conn: asyncpg.Connection, job_id: str) -> JobRecord | None:
-    """The job's record, or None for an unknown id."""
-    row = await conn.fetchrow(
-        "SELECT job_id::text, kind, sha256, state, rows, total, applied_through, chunks, changed, unchanged"
-        " FROM import_jobs WHERE job_id = $1", uuid.UUID(job_id))
-    return JobRecord(**dict(row)) if row is not None else None
-
-
-async def unfinished_jobs(conn: asyncpg.Connection) -> list[str]:
-    """Ids of jobs still applying (a node restarted mid-import resumes them), oldest first."""
-    rows = await conn.fetch("SELECT job_id::text FROM import_jobs WHERE state = 'applying' ORDER BY created_at")
-    return [r[0] for r in rows]
+    wait_ms: list[float] = dataclasses.field(default_factory=list)
+    paused_s: float = 0.0
+    relay_wait_s: float = 0.0
 
 
 async def import_csv(conn: asyncpg.Connection, kind: str, source: Source, *, node_id: str, town: str,
                      staff_id: str | None = None, progress: Progress | None = None,
                      encoding: str | None = None, job_id: str | None = None,
                      policy: ChunkPolicy = ChunkPolicy(), on_apply: ApplyProgress | None = None,
-                     before_commit: ChunkHook | None = None, stats: ApplyStats | None = None) -> ImportResult:
+                     before_commit: ChunkHook | None = None, stats: ApplyStats | None = None,
+                     gate: RelayGate | None = None) -> ImportResult:
     """Check the whole file, then apply it in chunks; CsvImportError (nothing kept) if bad."""
     started = time.perf_counter()
     staged = await stage_file(conn, kind, source, staff_id=staff_id, job_id=job_id,
@@ -140,35 +130,47 @@ async def import_csv(conn: asyncpg.Connection, kind: str, source: Source, *, nod
     if staged.job_id is None:
         return ImportResult(kind, staged.sha256, staged.rows, 0, 0, True, time.perf_counter() - started)
     result = await apply_job(conn, staged.job_id, node_id=node_id, town=town, policy=policy,
-                             on_apply=on_apply, before_commit=before_commit, stats=stats)
+                             on_apply=on_apply, before_commit=before_commit, stats=stats, gate=gate)
     return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
 
 async def apply_job(conn: asyncpg.Connection, job_id: str, *, node_id: str, town: str,
                     policy: ChunkPolicy = ChunkPolicy(), on_apply: ApplyProgress | None = None,
-                    before_commit: ChunkHook | None = None, stats: ApplyStats | None = None) -> ImportResult:
-    """Apply a staged job's remaining records chunk by chunk (also: resume after a crash)."""
+                    before_commit: ChunkHook | None = None, stats: ApplyStats | None = None,
+                    gate: RelayGate | None = None) -> ImportResult:
+    """Apply a staged job's remaining records chunk by chunk (also: resume after a crash).
+
+    Before each chunk ``gate`` (default: a new RelayGate) waits while the relay's backlog
+    is long, so the counter's events are not queued behind the whole file.
+    """
     started = time.perf_counter()
     stats = stats if stats is not None else ApplyStats()
+    gate = gate if gate is not None else RelayGate()
     job = await load_job(conn, job_id)
     if job is None:
         raise LookupError(f"no import job {job_id}")
     if on_apply:
         on_apply(job.applied_through, job.total)
-    rows = policy.first_rows
+    rows, backoff = policy.first_rows, 0.0
     while job.state == "applying":
+        await gate.wait(conn)
         step = await _apply_chunk(conn, job_id, rows, node_id, town, before_commit)
         if step is None:
             break  # another runner of the same job applied the last chunk
-        applied, total, held_ms = step
+        applied, total, waited_ms, held_ms = step
         stats.chunks += 1
         stats.lock_ms.append(held_ms)
+        stats.wait_ms.append(waited_ms)
         if on_apply:
             on_apply(applied, total)
         if applied >= total:
             break
         rows = policy.next_rows(rows, held_ms)
-        await asyncio.sleep(policy.pause_ratio * held_ms / 1000)
+        backoff = policy.next_backoff(backoff, waited_ms, held_ms)
+        pause = policy.pause_ratio * held_ms / 1000 + backoff
+        stats.paused_s += pause
+        await asyncio.sleep(pause)
+    stats.relay_wait_s += gate.waited_s
     # Outside any chunk: the staged copy is no longer needed once the job is done.
     await conn.execute("DELETE FROM import_staged WHERE job_id = $1", uuid.UUID(job_id))
     job = await load_job(conn, job_id)
@@ -177,8 +179,9 @@ async def apply_job(conn: asyncpg.Connection, job_id: str, *, node_id: str, town
 
 
 async def _apply_chunk(conn: asyncpg.Connection, job_id: str, rows: int, node_id: str, town: str,
-                       before_commit: ChunkHook | None) -> tuple[int, int, float] | None:
-    """One chunk in one transaction; (applied through, total, lock ms), None if the job is done."""
+                       before_commit: ChunkHook | None) -> tuple[int, int, float, float] | None:
+    """One chunk in one transaction: (applied through, total, ms waited for the locks, ms held
+    them), or None if the job is done."""
     key = uuid.UUID(job_id)
     async with conn.transaction():
         # The job row first (lock order: rows a writer locks → hlc_state → entity store,
@@ -195,6 +198,7 @@ async def _apply_chunk(conn: asyncpg.Connection, job_id: str, rows: int, node_id
         if not staged and applied < job["total"]:
             raise RuntimeError(f"import job {job_id}: staged records from {applied} are missing")
         changes = await _changes(conn, staged)
+        asked = time.perf_counter()
         if changes:
             # The locks record_changes takes (re-entrant), taken first so that the time
             # measured below is the time they are held, not the wait for them.
@@ -217,7 +221,7 @@ async def _apply_chunk(conn: asyncpg.Connection, job_id: str, rows: int, node_id
                 job["kind"], job["sha256"], job["rows"], job["changed"] + len(changes), job["staff_id"])
         if before_commit is not None:
             await before_commit(job["chunks"] + 1)
-    return applied, job["total"], (time.perf_counter() - locked) * 1000
+    return applied, job["total"], (locked - asked) * 1000, (time.perf_counter() - locked) * 1000
 
 
 async def _changes(conn: asyncpg.Connection, staged: list[asyncpg.Record]) -> list[Change]:

@@ -1,6 +1,7 @@
 """Chunked CSV import: a crash mid-import resumes and applies every record exactly once, a
 node restarted mid-import finishes the job, a refused file writes nothing, and issuance is
-served while a large import is still applying (issue 9, "imports never stop the node")."""
+served while a large import is still applying, and the relay gate holds an import back while
+the relay drains (issue 9, "imports never stop the node")."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pytest
 
 from deploy.synthetic import generate_town
 from service.api.imports import IMPORT_JOBS
+from service.imports.backpressure import RelayGate
 from service.imports.stream import CsvImportError
-from service.imports.writer import ChunkPolicy, apply_job, import_csv, load_job, unfinished_jobs
+from service.imports.jobs import load_job, unfinished_jobs
+from service.imports.writer import ChunkPolicy, apply_job, import_csv
 from service.web.appkeys import POOL
 from tests.support.counter import TOWN_A, TOWN_C, build_pki, counter_node, csv_bytes, seed_town
 from tests.support.issuing import household_pairs, issue, judged_application
@@ -199,3 +202,43 @@ async def test_issuance_completes_while_a_large_import_is_applying(database, pki
         after = await pool.fetchval("SELECT count(*) FROM outbox WHERE entity_type IN ('resident', 'household')"
                                     " AND entity_id LIKE $1 AND id > $2", f"{TOWN_C}%", cert_id)
         assert 0 < after < len(big.residents) + len(big.households)
+
+
+async def _fake_outbox(conn, count: int) -> None:
+    await conn.execute(
+        "INSERT INTO outbox (event_id, entity_type, entity_id, payload)"
+        " SELECT gen_random_uuid(), 'resident', 'r' || n, '\\x00' FROM generate_series(1, $1) AS n", count)
+
+
+async def _backlog(conn) -> int:
+    return await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+
+async def test_relay_gate_waits_for_a_draining_relay_and_not_for_a_stalled_one(database):
+    conn = await asyncpg.connect(database)
+    relay = await asyncpg.connect(database)
+    try:
+        await _fake_outbox(conn, 30)
+        gate = RelayGate(limit=10, poll_s=0.02, stall_s=5.0)
+
+        async def drain() -> None:  # a relay: publishes in id order, 4 rows at a time
+            while await _backlog(relay):
+                await relay.execute("UPDATE outbox SET published_at = now() WHERE id IN (SELECT id FROM outbox"
+                                    " WHERE published_at IS NULL ORDER BY id LIMIT 4)")
+                await asyncio.sleep(0.05)
+
+        drainer = asyncio.create_task(drain())
+        await asyncio.wait_for(gate.wait(conn), 60)
+        assert await _backlog(conn) <= 10  # it let the chunk go only once the backlog was short
+        await drainer
+
+        await _fake_outbox(conn, 30)  # nothing drains now (no relay: local-only, Kafka down)
+        stalled = RelayGate(limit=10, poll_s=0.02, stall_s=0.3)
+        await asyncio.wait_for(stalled.wait(conn), 60)
+        assert await _backlog(conn) == 30 and stalled.waited_s > 0
+        before = stalled.waited_s
+        await stalled.wait(conn)  # stays open for reopen_s: no second stall wait
+        assert stalled.waited_s == before
+    finally:
+        await relay.close()
+        await conn.close()

@@ -261,3 +261,19 @@ def test_hash_covers_the_whole_file_even_after_an_encoding_error():
     result = parse_residents(data, encoding="utf-8")
     assert result.errors[0].code == "csv.encoding"
     assert result.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_chunk_policy_sizes_and_backoff():
+    from service.imports.writer import ChunkPolicy
+
+    policy = ChunkPolicy(target_ms=20, min_rows=50, max_rows=5000)
+    assert policy.next_rows(200, 40.0) == 150  # halfway towards 100
+    assert policy.next_rows(200, 5.0) == 500  # halfway towards 800
+    assert policy.next_rows(60, 400.0) == 50 and policy.next_rows(4000, 1.0) == 5000
+    # A wait longer than the threshold and than half the chunk's own lock time is contention.
+    assert policy.next_backoff(0.0, 30.0, 20.0) == 0.025
+    assert policy.next_backoff(0.4, 30.0, 20.0) == 0.8
+    assert policy.next_backoff(0.8, 30.0, 20.0) == policy.max_backoff_s
+    # CPU starvation: the locking statements took 30 ms, but the chunk held the locks 200 ms.
+    assert policy.next_backoff(0.4, 30.0, 200.0) == 0.2
+    assert policy.next_backoff(0.001, 0.0, 20.0) == 0.0
