@@ -175,3 +175,65 @@ async def test_not_ready_and_unknown_applications(pki):
     with pytest.raises(NotFound):
         await issue_certificate(store.connect, _ctx(pki), "nope", NOW)
     assert store.sequence == 0
+
+
+async def test_step_5_is_one_record_call_with_the_certificate_application_and_audit(pki):
+    store = _store()
+    await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
+    assert store.records == [["certificate", "application", "audit"]]
+
+
+async def test_the_acknowledgement_wait_holds_no_connection(pki):
+    store = _store()
+    seen = []
+
+    async def acknowledge(event) -> str:
+        seen.append(_Opened.open_now)
+        return "acknowledged"
+
+    result = await issue_certificate(store.connect, _ctx(pki, acknowledge=acknowledge), "A1", NOW)
+    assert seen == [0] and result.replication == "acknowledged"
+
+
+async def test_issuers_of_one_application_wait_without_a_connection(pki):
+    store = _store()
+    _Opened.most_open = 0
+
+    async def slow() -> None:
+        await asyncio.sleep(0.02)
+
+    results = await asyncio.gather(*(issue_certificate(store.connect, _ctx(pki, before_store=slow), "A1", NOW)
+                                     for _ in range(8)))
+    assert _Opened.most_open == 1  # the seven others waited holding nothing
+    assert sum(not r.existing for r in results) == 1 and store.sequence == 1
+
+
+async def test_another_processs_open_intent_is_waited_for_then_refused_cleanly(pki, monkeypatch):
+    from service.counter import issuance
+    from service.errors import Unavailable
+
+    monkeypatch.setattr(issuance, "IN_PROGRESS_WAIT_S", 0.2)
+    store = _store()
+    store.intents["434434-other-1-000001"] = {"application_id": "A1", "state": "open"}
+    with pytest.raises(Unavailable) as refused:
+        await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
+    assert refused.value.code == "issuance.in_progress" and refused.value.retry_after == 1
+    assert not any(k[0] == "certificate" for k in store.entities)  # nothing signed and stored
+    # Once the other intent is closed (here: without storing), this issuer may go ahead.
+    store.intents["434434-other-1-000001"]["state"] = "abandoned"
+    result = await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
+    assert not result.existing and len([k for k in store.entities if k[0] == "certificate"]) == 1
+
+
+async def test_an_intent_abandoned_meanwhile_stores_nothing(pki):
+    store = _store()
+
+    async def abandoned_by_a_sweeper() -> None:
+        for intent in store.intents.values():
+            intent["state"] = "abandoned"
+
+    with pytest.raises(Conflict) as refused:
+        await issue_certificate(store.connect, _ctx(pki, before_store=abandoned_by_a_sweeper), "A1", NOW)
+    assert refused.value.code == "issuance.abandoned"
+    assert store.entities[("application", "A1")]["status"] == "judged"
+    assert not any(k[0] == "certificate" for k in store.entities)
