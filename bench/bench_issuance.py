@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
-import statistics
+import shutil
 import sys
 import time
-from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -100,33 +101,42 @@ async def drive(items: Sequence[Any], c: int, op: Callable[[Any], Awaitable[Any]
 
 # ---- the bare stack -----------------------------------------------------------------------
 
-async def bare_insert_sign(dsn: str, levels: list[int], n: int, pool_max: int) -> dict[int, Level]:
-    """asyncpg INSERT of a ~2 KB row in its own transaction + one ES256 signature."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    payload = os.urandom(1000)
+class BareStack:
+    """The floor, measured beside each node level (same load on the shared machine):
+    asyncpg INSERT of a ~2 KB row in its own transaction + one ES256 signature (a pool of
+    the node's size), and an aiohttp hello-world in its own process."""
+
+    def __init__(self, pool: asyncpg.Pool, hello_url: str, session: aiohttp.ClientSession) -> None:
+        self.pool, self.hello_url, self.session = pool, hello_url, session
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.payload = os.urandom(1000)
+
+    async def insert_sign(self, c: int, n: int) -> Level:
+        async def op(_: Any) -> None:
+            signature = self.key.sign(self.payload, ec.ECDSA(hashes.SHA256()))
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute("INSERT INTO bare_rows (body) VALUES ($1)", (self.payload + signature).hex())
+        return await drive(range(n), c, op, 120)
+
+    async def hello(self, c: int, n: int) -> Level:
+        async def op(_: Any) -> None:
+            async with self.session.get(self.hello_url) as resp:
+                await resp.read()
+        return await drive(range(n), c, op, 60)
+
+
+@contextlib.asynccontextmanager
+async def bare_stack(dsn: str, pool_max: int) -> AsyncIterator[BareStack]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_max)
     try:
         await pool.execute("CREATE TABLE IF NOT EXISTS bare_rows (id bigserial PRIMARY KEY, body text NOT NULL)")
-
-        async def op(_: Any) -> None:
-            signature = key.sign(payload, ec.ECDSA(hashes.SHA256()))
-            async with pool.acquire() as conn, conn.transaction():
-                await conn.execute("INSERT INTO bare_rows (body) VALUES ($1)", (payload + signature).hex())
-
-        return {c: await drive(range(n), c, op, 120) for c in levels}
+        async with stack.child(stack._serve_hello, port, health=url), \
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            yield BareStack(pool, url, session)
     finally:
         await pool.close()
-
-
-async def bare_hello(levels: list[int], n: int) -> dict[int, Level]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    async with stack.child(stack._serve_hello, port, health=url):
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            async def op(_: Any) -> None:
-                async with session.get(url) as resp:
-                    await resp.read()
-            return {c: await drive(range(n), c, op, 60) for c in levels}
 
 
 def raw_verify_rate(seconds: float = 1.0) -> float:
@@ -148,12 +158,14 @@ class NodeRun:
     mode: str
     history: int
     levels: dict[int, Level]
+    bare: dict[int, tuple[Level, Level]] = field(default_factory=dict)  # C → (INSERT+sign, hello)
     story: Level | None = None
     verify: Level | None = None
+    raw_verify: float = 0.0
 
 
 async def run_node(pg: Any, pki: Any, bootstrap: str, mode: str, history: int, args: argparse.Namespace,
-                   extras: bool) -> NodeRun:
+                   bare: BareStack, extras: bool) -> NodeRun:
     """One node on a fresh database: issuance at every level, then the story and /verify."""
     stories = args.n // 2 if extras else 0
     dsn = await stack.fresh_database(pg, f"bench_{mode.replace('-', '_')}_{history}")
@@ -176,6 +188,7 @@ async def run_node(pg: Any, pki: Any, bootstrap: str, mode: str, history: int, a
                 prepared = await drive(batch, 16, prepare, 600)
                 if prepared.errors:
                     raise RuntimeError(f"preparing applications failed: {prepared.first_error}")
+                run.bare[c] = (await bare.insert_sign(c, args.n), await bare.hello(c, args.n * 2))
                 run.levels[c] = level = await drive(app_ids, c, clerk.issue, args.level_deadline)
                 print(_row(mode, history, level), flush=True)
                 if level.wedged:
@@ -185,6 +198,7 @@ async def run_node(pg: Any, pki: Any, bootstrap: str, mode: str, history: int, a
                 rest = households[len(args.levels) * args.n:]
                 run.story = await drive(rest, 16, lambda h: _story(clerk, h), args.level_deadline)
                 qr = await _any_qr(dsn)
+                run.raw_verify = raw_verify_rate()
                 run.verify = await drive(range(args.n * 2), 16, lambda _: _verify(clerk, qr), 120)
         finally:
             await clerk.close()
@@ -205,7 +219,7 @@ async def _story(clerk: stack.Clerk, household: tuple[str, str]) -> None:
 
 
 async def _verify(clerk: stack.Clerk, qr: str) -> None:
-    async with clerk.session.post(clerk.base + "/api/v1/verify", json={"qr": qr}) as resp:
+    async with clerk.session.post(clerk.base + "/api/v1/verify", json={"qr": qr}, headers=clerk.headers) as resp:
         body = await resp.json()
         if resp.status != 200 or not body.get("ok"):
             raise RuntimeError(f"verify: {resp.status} {body}")
@@ -223,24 +237,24 @@ def _row(mode: str, history: int, level: Level) -> str:
     return line + (f"   first error: {level.first_error}" if level.errors else "")
 
 
-def report(runs: list[NodeRun], bare: dict[int, Level], hello: dict[int, Level], raw_verify: float) -> None:
-    print("\n## Issuance vs the bare stack (same run)\n")
+def report(runs: list[NodeRun]) -> None:
+    print("\n## Issuance vs the bare stack (same run; each bare figure measured just before its row)\n")
     print("| mode | history | C | cert/s | p50 ms | p95 ms | p99 ms | errors | bare INSERT+sign/s |"
           " issuance / bare | hello-world req/s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for run in runs:
         for c, level in run.levels.items():
-            b, h = bare[c], hello[c]
+            b, h = run.bare[c]
             print(f"| {run.mode} | {run.history:,} | {c} | {level.rate:.1f} | {level.pct(.5):.1f} |"
                   f" {level.pct(.95):.1f} | {level.pct(.99):.1f} | {level.errors}{' (wedged)' if level.wedged else ''} |"
                   f" {b.rate:,.0f} | {level.rate / b.rate:.1%} | {h.rate:,.0f} |")
-    print("\n| mode | whole story/s (C=16) | POST /verify/s (C=16) | raw ES256 verify/s | /verify / raw |")
+    print("\n| mode | whole story/s (C=16) | POST /verify/s (C=16) | raw ES256 verify/s (1 core) | /verify / raw |")
     print("|---|---:|---:|---:|---:|")
     for run in runs:
         if run.story is None or run.verify is None:
             continue
         print(f"| {run.mode} | {run.story.rate:.1f} ({run.story.errors} errors) | {run.verify.rate:,.0f}"
-              f" ({run.verify.errors} errors) | {raw_verify:,.0f} | {run.verify.rate / raw_verify:.1%} |")
+              f" ({run.verify.errors} errors) | {run.raw_verify:,.0f} | {run.verify.rate / run.raw_verify:.1%} |")
         for what, level in (("story", run.story), ("verify", run.verify)):
             if level.errors:
                 print(f"  {run.mode} {what} first error: {level.first_error}")
@@ -249,18 +263,20 @@ def report(runs: list[NodeRun], bare: dict[int, Level], hello: dict[int, Level],
 async def main_async(args: argparse.Namespace) -> None:
     print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores (shared: figures"
           f" are noisy; compare the ratios), N={args.n} per level, pool_max={args.pool_max}", flush=True)
-    async with stack.services(with_kafka=True) as (pg, bootstrap):
-        pki = stack.build_pki()
-        bare_dsn = await stack.fresh_database(pg, "bench_bare")
-        bare = await bare_insert_sign(bare_dsn, args.levels, args.n, args.pool_max)
-        hello = await bare_hello(args.levels, args.n * 2)
-        raw_verify = raw_verify_rate()
-        print(HEADER, flush=True)
-        runs = []
-        for mode in args.modes:
-            for history in (args.history if mode == "local-only" else [0]):
-                runs.append(await run_node(pg, pki, bootstrap, mode, history, args, extras=history == 0))
-    report(runs, bare, hello, raw_verify)
+    runs: list[NodeRun] = []
+    pki = stack.build_pki()
+    try:
+        async with stack.services(with_kafka=True) as (pg, bootstrap):
+            bare_dsn = await stack.fresh_database(pg, "bench_bare")
+            async with bare_stack(bare_dsn, args.pool_max) as bare:
+                print(HEADER, flush=True)
+                for mode in args.modes:
+                    for history in (args.history if mode == "local-only" else [0]):
+                        runs.append(await run_node(pg, pki, bootstrap, mode, history, args, bare,
+                                                   extras=history == 0))
+    finally:
+        shutil.rmtree(pki, ignore_errors=True)
+        report(runs)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -65,10 +65,10 @@ class FakeStore:
         self.sequence += 1
         return self.sequence
 
-    async def open_intent(self, number, application_id, purpose, staff_id):
+    async def open_intent(self, number, application_id, purpose, staff_id, issuer):
         if any(i["application_id"] == application_id and i["state"] == "open" for i in self.intents.values()):
             return False
-        self.intents[number] = {"application_id": application_id, "state": "open"}
+        self.intents[number] = {"application_id": application_id, "state": "open", "issuer": issuer}
         return True
 
     async def close_intent(self, number, *, abandoned=None):
@@ -77,8 +77,12 @@ class FakeStore:
         self.intents[number]["state"] = "abandoned" if abandoned else "completed"
         return True
 
-    async def abandon_stale_intents(self, application_id, reason, *, older_than_s):
-        return 0
+    async def abandon_stale_intents(self, application_id, reason, *, older_than_s, issuer):
+        left = [i for i in self.intents.values()
+                if i["application_id"] == application_id and i["state"] == "open" and i.get("issuer") == issuer]
+        for intent in left:
+            intent["state"] = "abandoned"
+        return len(left)
 
 
 class _Opened:
@@ -214,7 +218,7 @@ async def test_another_processs_open_intent_is_waited_for_then_refused_cleanly(p
 
     monkeypatch.setattr(issuance, "IN_PROGRESS_WAIT_S", 0.2)
     store = _store()
-    store.intents["434434-other-1-000001"] = {"application_id": "A1", "state": "open"}
+    store.intents["434434-other-1-000001"] = {"application_id": "A1", "state": "open", "issuer": "another process"}
     with pytest.raises(Unavailable) as refused:
         await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
     assert refused.value.code == "issuance.in_progress" and refused.value.retry_after == 1
@@ -237,3 +241,12 @@ async def test_an_intent_abandoned_meanwhile_stores_nothing(pki):
     assert refused.value.code == "issuance.abandoned"
     assert store.entities[("application", "A1")]["status"] == "judged"
     assert not any(k[0] == "certificate" for k in store.entities)
+
+
+async def test_an_intent_left_by_this_process_is_abandoned_at_once(pki):
+    from service.counter.issuance import ISSUERS
+
+    store = _store()
+    store.intents["434434-wajima-1-000009"] = {"application_id": "A1", "state": "open", "issuer": ISSUERS.owner}
+    result = await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
+    assert not result.existing and store.intents["434434-wajima-1-000009"]["state"] == "abandoned"
