@@ -194,6 +194,7 @@ class Clerk:
     session: aiohttp.ClientSession
     base: str
     headers: dict[str, str]
+    busy: int = 0  # 503 replies with Retry-After (node.busy), each retried
 
     @classmethod
     async def login(cls, base: str) -> "Clerk":
@@ -208,8 +209,16 @@ class Clerk:
         return cls(session, base, {"X-CSRF-Token": body["csrf_token"], **REASON})
 
     async def post(self, path: str, body: Any) -> tuple[int, Any]:
-        async with self.session.post(self.base + path, json=body, headers=self.headers) as resp:
-            return resp.status, await resp.json()
+        """POST; a 503 with Retry-After (the node is busy) is retried, at most 20 times."""
+        for _ in range(20):
+            async with self.session.post(self.base + path, json=body, headers=self.headers) as resp:
+                status, reply = resp.status, await resp.json()
+                retry = resp.headers.get("Retry-After")
+            if status != 503 or retry is None:
+                break
+            self.busy += 1
+            await asyncio.sleep(min(float(retry), 1.0))
+        return status, reply
 
     async def judged(self, resident_id: str, dwelling_id: str) -> str:
         """Application → survey → judgement; returns the application id."""
