@@ -15,8 +15,9 @@ Why no connection is ever held while waiting for another (issue 10): step 0 wait
 asyncio lock, not on a database lock held by a pooled session, and step 6 waits with no
 connection at all. Across processes sharing the database, the application row lock of
 steps 1 and 5 and the unique open intent (``issuance_intents_open``) still allow one
-certificate only: an issuer that finds another's open intent gives its connection back,
-waits and looks again; it never signs a second certificate.
+certificate only: an issuer that finds another process's open intent gives its connection
+back, waits and looks again; it never signs a second certificate. An open intent of this
+process (its issuer failed before storing) is abandoned at once, another's when stale.
 
 The use case depends only on :class:`service.storage.repository.IssuanceStore` (opened by
 ``connect``), a clock value and the callables in :class:`IssuanceContext`, so the unit tests
@@ -29,6 +30,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import uuid
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from certs.boxes import PrintedBoxes
@@ -45,9 +47,9 @@ from service.storage.repository import IssuanceStore
 
 JST = dt.timezone(dt.timedelta(hours=9))
 
-# An open intent older than this is from an issuer that stopped (crashed, or its connection
-# died) between steps 2 and 5; a live one takes milliseconds, or fails within the
-# statement timeout (30 s, storage.db.create_pool).
+# Another process's open intent older than this is from an issuer that stopped (crashed,
+# or its connection died) between steps 2 and 5; a live one takes milliseconds, or fails
+# within the statement timeout (30 s, storage.db.create_pool).
 STALE_INTENT_S = 60.0
 # How long an issuer waits for another process's issuer of the same application before
 # it answers 503 issuance.in_progress (retry: the reply is then the first one's certificate).
@@ -57,10 +59,15 @@ Connect = Callable[[], contextlib.AbstractAsyncContextManager[IssuanceStore]]
 
 
 class KeyedLocks:
-    """One asyncio lock per key, dropped when nobody holds or waits for it (bounded memory)."""
+    """One asyncio lock per key, dropped when nobody holds or waits for it (bounded memory).
+
+    ``owner`` names this set of locks in the intents it opens: an open intent with the
+    owner's name, seen while holding the owner's lock, was left by a failed issuer.
+    """
 
     def __init__(self) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self.owner = uuid.uuid4().hex
 
     @contextlib.asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
@@ -180,15 +187,16 @@ async def _reserve(store: IssuanceStore, ctx: IssuanceContext, application_id: s
         signer = ctx.signer_for(app["competent_town"], now)
         inputs = await load_inputs(store, app)
         _audit_needed(ctx, app)  # ask for the reason now, before anything is written
-        # An open intent this old is from an issuer that stopped; a younger one is live.
+        # An open intent of this process is left over (we hold its lock for this
+        # application); another process's is live unless it is this old.
         await store.abandon_stale_intents(application_id, "issuer stopped before storing",
-                                          older_than_s=STALE_INTENT_S)
+                                          older_than_s=STALE_INTENT_S, issuer=ctx.issuers.owner)
         # 1. The number: the row lock on this node's sequence row is held to commit.
         number = CertificateNumber(app["competent_town"], ctx.node_id, await store.reserve_number(ctx.node_id))
         # 2. The intent, committed with the number before anything is signed. Refused when
         #    another process's issuer holds a live one: roll back (the number is not used).
         purpose = "hisai" if app["kind"] == "hisai" else ("reissue" if app.get("current_certificate") else "issue")
-        if not await store.open_intent(str(number), application_id, purpose, ctx.staff_id):
+        if not await store.open_intent(str(number), application_id, purpose, ctx.staff_id, ctx.issuers.owner):
             raise _InProgress(application_id)
     supersedes = app.get("current_certificate") if app["kind"] == "risai" else None
     return app, inputs, signer, number, supersedes

@@ -44,14 +44,16 @@ class IssuanceStore(Protocol):
         """The next 整理番号 sequence of ``node_id`` (never handed out twice)."""
 
     async def open_intent(self, number: str, application_id: str, purpose: str,
-                          staff_id: str | None) -> bool:
+                          staff_id: str | None, issuer: str) -> bool:
         """Record that ``number`` is about to be signed; False if one is open already."""
 
     async def close_intent(self, number: str, *, abandoned: str | None = None) -> bool:
         """Mark the intent completed, or abandoned with a reason; False if it was not open."""
 
-    async def abandon_stale_intents(self, application_id: str, reason: str, *, older_than_s: float) -> int:
-        """Abandon open intents of an application older than ``older_than_s`` (crashed issuers)."""
+    async def abandon_stale_intents(self, application_id: str, reason: str, *, older_than_s: float,
+                                    issuer: str) -> int:
+        """Abandon open intents of an application left by ``issuer`` or older than
+        ``older_than_s`` (issuers that stopped before storing)."""
 
 
 class Repository:
@@ -129,13 +131,14 @@ class Repository:
             node_id)
 
     async def open_intent(self, number: str, application_id: str, purpose: str,
-                          staff_id: str | None) -> bool:
+                          staff_id: str | None, issuer: str) -> bool:
         """Insert the intent row; False when another intent of the application is open (the
         partial unique index issuance_intents_open is the database's guard, across processes)."""
         status = await self.conn.execute(
-            "INSERT INTO issuance_intents (number, application_id, purpose, staff_id) VALUES ($1, $2, $3, $4)"
+            "INSERT INTO issuance_intents (number, application_id, purpose, staff_id, issuer)"
+            " VALUES ($1, $2, $3, $4, $5)"
             " ON CONFLICT (application_id) WHERE completed_at IS NULL AND abandoned_at IS NULL DO NOTHING",
-            number, application_id, purpose, staff_id)
+            number, application_id, purpose, staff_id, issuer)
         return status.endswith(" 1")
 
     async def close_intent(self, number: str, *, abandoned: str | None = None) -> bool:
@@ -151,13 +154,15 @@ class Repository:
                 " WHERE number = $1 AND completed_at IS NULL AND abandoned_at IS NULL", number, abandoned)
         return status.endswith(" 1")
 
-    async def abandon_stale_intents(self, application_id: str, reason: str, *, older_than_s: float) -> int:
-        """Close open intents of an application started more than ``older_than_s`` ago."""
+    async def abandon_stale_intents(self, application_id: str, reason: str, *, older_than_s: float,
+                                    issuer: str) -> int:
+        """Close open intents of an application opened by ``issuer`` (the caller holds that
+        issuer's lock, so they are left over) or started more than ``older_than_s`` ago."""
         result = await self.conn.execute(
             "UPDATE issuance_intents SET abandoned_at = now(), abandon_reason = $2"
             " WHERE application_id = $1 AND completed_at IS NULL AND abandoned_at IS NULL"
-            " AND started_at < now() - make_interval(secs => $3)",
-            application_id, reason, older_than_s)
+            " AND (issuer = $4 OR started_at < now() - make_interval(secs => $3))",
+            application_id, reason, older_than_s, issuer)
         return int(result.split()[-1])
 
     async def audit(self, **fields: Any) -> None:

@@ -65,10 +65,10 @@ class FakeStore:
         self.sequence += 1
         return self.sequence
 
-    async def open_intent(self, number, application_id, purpose, staff_id):
+    async def open_intent(self, number, application_id, purpose, staff_id, issuer):
         if any(i["application_id"] == application_id and i["state"] == "open" for i in self.intents.values()):
             return False
-        self.intents[number] = {"application_id": application_id, "state": "open"}
+        self.intents[number] = {"application_id": application_id, "state": "open", "issuer": issuer}
         return True
 
     async def close_intent(self, number, *, abandoned=None):
@@ -77,8 +77,12 @@ class FakeStore:
         self.intents[number]["state"] = "abandoned" if abandoned else "completed"
         return True
 
-    async def abandon_stale_intents(self, application_id, reason, *, older_than_s):
-        return 0
+    async def abandon_stale_intents(self, application_id, reason, *, older_than_s, issuer):
+        left = [i for i in self.intents.values()
+                if i["application_id"] == application_id and i["state"] == "open" and i.get("issuer") == issuer]
+        for intent in left:
+            intent["state"] = "abandoned"
+        return len(left)
 
 
 class _Opened:
@@ -175,3 +179,74 @@ async def test_not_ready_and_unknown_applications(pki):
     with pytest.raises(NotFound):
         await issue_certificate(store.connect, _ctx(pki), "nope", NOW)
     assert store.sequence == 0
+
+
+async def test_step_5_is_one_record_call_with_the_certificate_application_and_audit(pki):
+    store = _store()
+    await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
+    assert store.records == [["certificate", "application", "audit"]]
+
+
+async def test_the_acknowledgement_wait_holds_no_connection(pki):
+    store = _store()
+    seen = []
+
+    async def acknowledge(event) -> str:
+        seen.append(_Opened.open_now)
+        return "acknowledged"
+
+    result = await issue_certificate(store.connect, _ctx(pki, acknowledge=acknowledge), "A1", NOW)
+    assert seen == [0] and result.replication == "acknowledged"
+
+
+async def test_issuers_of_one_application_wait_without_a_connection(pki):
+    store = _store()
+    _Opened.most_open = 0
+
+    async def slow() -> None:
+        await asyncio.sleep(0.02)
+
+    results = await asyncio.gather(*(issue_certificate(store.connect, _ctx(pki, before_store=slow), "A1", NOW)
+                                     for _ in range(8)))
+    assert _Opened.most_open == 1  # the seven others waited holding nothing
+    assert sum(not r.existing for r in results) == 1 and store.sequence == 1
+
+
+async def test_another_processs_open_intent_is_waited_for_then_refused_cleanly(pki, monkeypatch):
+    from service.counter import issuance
+    from service.errors import Unavailable
+
+    monkeypatch.setattr(issuance, "IN_PROGRESS_WAIT_S", 0.2)
+    store = _store()
+    store.intents["434434-other-1-000001"] = {"application_id": "A1", "state": "open", "issuer": "another process"}
+    with pytest.raises(Unavailable) as refused:
+        await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
+    assert refused.value.code == "issuance.in_progress" and refused.value.retry_after == 1
+    assert not any(k[0] == "certificate" for k in store.entities)  # nothing signed and stored
+    # Once the other intent is closed (here: without storing), this issuer may go ahead.
+    store.intents["434434-other-1-000001"]["state"] = "abandoned"
+    result = await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
+    assert not result.existing and len([k for k in store.entities if k[0] == "certificate"]) == 1
+
+
+async def test_an_intent_abandoned_meanwhile_stores_nothing(pki):
+    store = _store()
+
+    async def abandoned_by_a_sweeper() -> None:
+        for intent in store.intents.values():
+            intent["state"] = "abandoned"
+
+    with pytest.raises(Conflict) as refused:
+        await issue_certificate(store.connect, _ctx(pki, before_store=abandoned_by_a_sweeper), "A1", NOW)
+    assert refused.value.code == "issuance.abandoned"
+    assert store.entities[("application", "A1")]["status"] == "judged"
+    assert not any(k[0] == "certificate" for k in store.entities)
+
+
+async def test_an_intent_left_by_this_process_is_abandoned_at_once(pki):
+    from service.counter.issuance import ISSUERS
+
+    store = _store()
+    store.intents["434434-wajima-1-000009"] = {"application_id": "A1", "state": "open", "issuer": ISSUERS.owner}
+    result = await issue_certificate(store.connect, _ctx(pki), "A1", NOW)
+    assert not result.existing and store.intents["434434-wajima-1-000009"]["state"] == "abandoned"
