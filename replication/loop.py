@@ -47,7 +47,10 @@ class SpuriousCancel(KafkaError):
 
 def backoff_cap(exc: BaseException | None, attempt: int, max_backoff: float) -> float:
     """The longest sleep before retry number ``attempt + 1`` after ``exc`` (pure)."""
-    cap = DATABASE_MAX_BACKOFF if isinstance(exc, DATABASE_ERRORS) else max_backoff
+    # TimeoutError is an OSError too, but here it means a Kafka call ran out of time
+    # (acks, producer start-up, position): back off as for Kafka.
+    database = isinstance(exc, DATABASE_ERRORS) and not isinstance(exc, TimeoutError)
+    cap = DATABASE_MAX_BACKOFF if database else max_backoff
     return min(cap, BACKOFF_MULTIPLIER * 2 ** min(attempt, 30))
 
 

@@ -22,8 +22,9 @@ def test_database_errors_back_off_at_most_a_second(exc):
     assert caps[0] < caps[1] < caps[2]  # still exponential at first
 
 
-def test_kafka_errors_back_off_up_to_the_maximum():
-    caps = [loop.backoff_cap(KafkaConnectionError("down"), a, max_backoff=30.0) for a in range(1, 40)]
+@pytest.mark.parametrize("exc", [KafkaConnectionError("down"), TimeoutError("no ack in 20000 ms")])
+def test_kafka_errors_back_off_up_to_the_maximum(exc):
+    caps = [loop.backoff_cap(exc, a, max_backoff=30.0) for a in range(1, 40)]
     assert max(caps) == 30.0
     assert caps == sorted(caps)
 
