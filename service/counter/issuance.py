@@ -19,8 +19,8 @@ certificate only: an issuer that finds another process's open intent gives its c
 back, waits and looks again; it never signs a second certificate. An open intent of this
 process (its issuer failed before storing) is abandoned at once, another's when stale.
 
-The use case depends only on :class:`service.storage.repository.IssuanceStore` (opened by
-``connect``), a clock value and the callables in :class:`IssuanceContext`, so the unit tests
+The use case depends only on :class:`IssuanceStore` (below; in PostgreSQL the
+service.storage.repository.Repository that ``connect`` opens), a clock value and the callables in :class:`IssuanceContext`, so the unit tests
 run it against a tiny fake.
 """
 
@@ -31,7 +31,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import uuid
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Protocol, Sequence
 
 from certs.boxes import PrintedBoxes
 from certs.damage import DamageClass
@@ -39,11 +39,9 @@ from certs.encoding import encode_certificate
 from certs.keys import Signer
 from certs.model import Certificate, CertificateType, Disaster, Flooding, IssuingPlace, Town
 from certs.numbers import CertificateNumber
-from replication.events import Event
-from replication.events import Change
+from replication.events import Change, Event
 from service.counter import lifecycle
 from service.errors import Conflict, NotFound, Unavailable
-from service.storage.repository import IssuanceStore
 
 JST = dt.timezone(dt.timedelta(hours=9))
 
@@ -54,6 +52,40 @@ STALE_INTENT_S = 60.0
 # How long an issuer waits for another process's issuer of the same application before
 # it answers 503 issuance.in_progress (retry: the reply is then the first one's certificate).
 IN_PROGRESS_WAIT_S = 5.0
+
+class IssuanceStore(Protocol):
+    """What issuance needs from storage (and nothing more), on one connection."""
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """One database transaction."""
+
+    async def get(self, entity_type: str, entity_id: str, *, for_update: bool = False) -> dict | None:
+        """The held state of one entity, or None."""
+
+    async def get_refs(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        """Held states of several entities of any types in one read (missing ones absent)."""
+
+    async def record(self, changes: Sequence[Change]) -> list[Event]:
+        """Record changes (entities + outbox) in the current transaction, in one call."""
+
+    def audit_change(self, **fields: Any) -> Change:
+        """The audit record for ``fields`` as a change to record with the others."""
+
+    async def reserve_number(self, node_id: str) -> int:
+        """The next 整理番号 sequence of ``node_id`` (never handed out twice)."""
+
+    async def open_intent(self, number: str, application_id: str, purpose: str,
+                          staff_id: str | None, issuer: str) -> bool:
+        """Record that ``number`` is about to be signed; False if one is open already."""
+
+    async def close_intent(self, number: str, *, abandoned: str | None = None) -> bool:
+        """Mark the intent completed, or abandoned with a reason; False if it was not open."""
+
+    async def abandon_stale_intents(self, application_id: str, reason: str, *, older_than_s: float,
+                                    issuer: str) -> int:
+        """Abandon open intents of an application left by ``issuer`` or older than
+        ``older_than_s`` (issuers that stopped before storing)."""
+
 
 Connect = Callable[[], contextlib.AbstractAsyncContextManager[IssuanceStore]]
 

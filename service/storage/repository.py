@@ -2,58 +2,23 @@
 
 Every replicated write goes through ``replication.outbox.record_changes`` in the caller's
 transaction (DESIGN 4: the outbox row commits with the change). Use cases depend on the
-small :class:`IssuanceStore` protocol, so ``tests/unit/test_issuance.py`` runs them against
+small :class:`service.counter.issuance.IssuanceStore` protocol, so ``tests/unit/test_issuance.py`` runs them against
 a dict-backed fake and the integration tests against PostgreSQL.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-from typing import Any, Protocol, Sequence
+from typing import Any, Sequence
 
 import asyncpg
 
-from replication.events import Event
-from replication.events import Change
+from replication.events import Change, Event
 from replication.outbox import record_change, record_changes
 
 _FIELD = re.compile(r"[a-z_]{1,40}")
 
-
-class IssuanceStore(Protocol):
-    """What issuance needs from storage (and nothing more), on one connection."""
-
-    def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
-        """One database transaction."""
-
-    async def get(self, entity_type: str, entity_id: str, *, for_update: bool = False) -> dict | None:
-        """The held state of one entity, or None."""
-
-    async def get_refs(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict]:
-        """Held states of several entities of any types in one read (missing ones absent)."""
-
-    async def record(self, changes: Sequence[Change]) -> list[Event]:
-        """Record changes (entities + outbox) in the current transaction, in one call."""
-
-    def audit_change(self, **fields: Any) -> Change:
-        """The audit record for ``fields`` as a change to record with the others."""
-
-    async def reserve_number(self, node_id: str) -> int:
-        """The next 整理番号 sequence of ``node_id`` (never handed out twice)."""
-
-    async def open_intent(self, number: str, application_id: str, purpose: str,
-                          staff_id: str | None, issuer: str) -> bool:
-        """Record that ``number`` is about to be signed; False if one is open already."""
-
-    async def close_intent(self, number: str, *, abandoned: str | None = None) -> bool:
-        """Mark the intent completed, or abandoned with a reason; False if it was not open."""
-
-    async def abandon_stale_intents(self, application_id: str, reason: str, *, older_than_s: float,
-                                    issuer: str) -> int:
-        """Abandon open intents of an application left by ``issuer`` or older than
-        ``older_than_s`` (issuers that stopped before storing)."""
 
 
 class Repository:

@@ -28,7 +28,7 @@ from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSet
 from service.web.app import create_app
 from service.web.appkeys import POOL
 from tests.support.auth import ensure_auth
-from tests.support.counter import NODE_B, TOWN_A, TOWN_B, Node, build_pki, ensure_api, seed_town
+from tests.support.counter import NODE_B, TOWN_B, Node, build_pki, ensure_api, seed_town
 
 pytestmark = pytest.mark.integration
 REASON = {"X-Access-Reason": quote("避難所での申請受付（益城町からの避難者）")}
