@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from chaos.faults import disk
 from chaos.faults.ledger import Ledger
-from service.errors import error_middleware
+from service.web.errors import error_middleware
 from tests.support.postgres import throwaway_cluster
 
 FAILS_WHEN_FULL = (asyncpg.DiskFullError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
