@@ -32,7 +32,7 @@ from service.staff.sessions import AUTH_POLICY, current_staff, require_role
 from service.errors import Conflict, Forbidden, InvalidRequest, Unauthenticated
 from service.kiosk.cards import verify_card
 from service.kiosk.signing import (
-    SIGNATURE_WINDOW, decode_base64, load_device_key, request_message,
+    NONCE, SIGNATURE_WINDOW, decode_base64, load_device_key, request_message,
     verify_request_signature,
 )
 from service.kiosk.sessions import (
@@ -56,13 +56,17 @@ def _now(request: web.Request) -> dt.datetime:
 async def _verify_device(request: web.Request, kiosk_id: str) -> None:
     now, headers = _now(request), request.headers
     ts, sig = headers.get("X-Kiosk-Timestamp", ""), headers.get("X-Kiosk-Signature", "")
+    nonce = headers.get("X-Kiosk-Nonce", "")
     if not ts.isdigit() or abs(now.timestamp() * 1000 - int(ts)) > SIGNATURE_WINDOW.total_seconds() * 1000:
         raise Unauthenticated("kiosk request timestamp missing or outside the window",
                               code="kiosk.timestamp")
+    if not NONCE.fullmatch(nonce):
+        raise Unauthenticated("X-Kiosk-Nonce must be 32 lower-case hex digits (16 random bytes)",
+                              code="kiosk.nonce")
     pool = request.app[POOL]
     pem = await pool.fetchval("SELECT public_key_pem FROM kiosk_devices WHERE kiosk_id = $1"
                               " AND revoked_at IS NULL", kiosk_id)
-    message = request_message(request.method, request.raw_path, ts, await request.read())
+    message = request_message(request.method, request.raw_path, ts, nonce, await request.read())
     if pem is None or not verify_request_signature(pem, message, decode_base64(sig, "X-Kiosk-Signature")):
         raise Unauthenticated("kiosk signature refused", code="kiosk.signature")
     async with pool.acquire() as conn, conn.transaction():
@@ -70,7 +74,7 @@ async def _verify_device(request: web.Request, kiosk_id: str) -> None:
                            now - 2 * SIGNATURE_WINDOW)
         fresh = await conn.fetchval(
             "INSERT INTO kiosk_request_seen VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true",
-            hashlib.sha256(sig.encode()).digest(), now)
+            hashlib.sha256(f"{kiosk_id}\n{ts}\n{nonce}".encode()).digest(), now)
     if not fresh:
         raise Unauthenticated("replayed kiosk request", code="kiosk.replay")
 

@@ -1,9 +1,12 @@
 """Kiosk device request signatures (pure): what a kiosk signs, and checking it.
 
 Every kiosk request is signed with the device's key (P-256 or Ed25519): ``X-Kiosk-Id``,
-``X-Kiosk-Timestamp`` (ms) and ``X-Kiosk-Signature`` (base64) over
-``method \\n raw path \\n timestamp \\n sha256(body)``. A timestamp outside
-:data:`SIGNATURE_WINDOW` is refused (by service.kiosk.identity, which also refuses replays).
+``X-Kiosk-Timestamp`` (ms), ``X-Kiosk-Nonce`` (16 random bytes, hex) and
+``X-Kiosk-Signature`` (base64) over ``method \\n raw path \\n timestamp \\n nonce \\n
+sha256(body)``. A timestamp outside :data:`SIGNATURE_WINDOW` is refused, and so is a
+(kiosk, timestamp, nonce) seen before (by service.kiosk.identity). The replay key is the
+nonce, not the signature: a signer may be deterministic (RFC 6979) and ECDSA signatures
+are malleable, so neither says whether a request is new.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import re
+import secrets
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -31,18 +36,21 @@ def decode_base64(value: Any, field: str) -> bytes:
         raise InvalidRequest.about(field, "must be base64", "invalid.base64") from None
 
 
-def request_message(method: str, raw_path: str, timestamp_ms: str, body: bytes) -> bytes:
+NONCE = re.compile(r"[0-9a-f]{32}")
+
+
+def request_message(method: str, raw_path: str, timestamp_ms: str, nonce: str, body: bytes) -> bytes:
     """The bytes a kiosk signs for one request."""
-    return "\n".join([method.upper(), raw_path, timestamp_ms,
+    return "\n".join([method.upper(), raw_path, timestamp_ms, nonce,
                       hashlib.sha256(body).hexdigest()]).encode()
 
 
 def sign_request(key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey, kiosk_id: str,
                  method: str, raw_path: str, body: bytes, now: dt.datetime) -> dict[str, str]:
     """The headers a kiosk sends to sign one request (used by kiosk clients and tests)."""
-    ts = str(int(now.timestamp() * 1000))
-    sig = SoftwareSigner(key, kid=b"").sign(request_message(method, raw_path, ts, body))
-    return {"X-Kiosk-Id": kiosk_id, "X-Kiosk-Timestamp": ts,
+    ts, nonce = str(int(now.timestamp() * 1000)), secrets.token_hex(16)
+    sig = SoftwareSigner(key, kid=b"").sign(request_message(method, raw_path, ts, nonce, body))
+    return {"X-Kiosk-Id": kiosk_id, "X-Kiosk-Timestamp": ts, "X-Kiosk-Nonce": nonce,
             "X-Kiosk-Signature": base64.b64encode(sig).decode()}
 
 

@@ -202,6 +202,7 @@ export const ERRORS = {
   "kiosk.session": ["端末のセッションが切れました", "The kiosk session ended"],
   "kiosk.signature": ["端末の署名が正しくありません", "Invalid kiosk signature"],
   "kiosk.timestamp": ["端末の時刻がずれています", "The kiosk's clock is off"],
+  "kiosk.nonce": ["端末の要求に使い捨て番号（nonce）がありません", "The kiosk request lacks its one-time nonce"],
   // federation configuration (shown to admins)
   "federation.duplicate_node": ["ノードIDが重複しています", "A node id appears twice"],
   "federation.duplicate_town": ["市町村が重複しています", "A town appears twice"],

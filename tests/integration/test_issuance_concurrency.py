@@ -22,13 +22,12 @@ from urllib.parse import quote
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from deploy.kafka_admin import ensure_topics
-from replication.topics import topic_for
-from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSettings, Settings
+from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSettings, Settings, TlsSettings
 from service.web.app import create_app
 from service.web.appkeys import POOL
 from tests.support.auth import ensure_auth
 from tests.support.counter import NODE_B, TOWN_B, Node, build_pki, ensure_api, seed_town
+from tests.support.kafka import grant, node_tls
 
 pytestmark = pytest.mark.integration
 REASON = {"X-Access-Reason": quote("避難所での申請受付（益城町からの避難者）")}
@@ -44,16 +43,19 @@ def pki():
 
 
 @contextlib.asynccontextmanager
-async def durable_node(dsn: str, pki, bootstrap: str) -> AsyncIterator[Node]:
-    """The node as deployed: keys in its folder, so create_app starts the relay and consumer."""
+async def durable_node(dsn: str, pki, cluster) -> AsyncIterator[Node]:
+    """The node as deployed: keys in its folder, so create_app starts the relay and consumer;
+    Kafka over TLS with the node's own certificate and ACLs (the fixture broker is secure)."""
     prefix = f"t-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(bootstrap, [topic_for(prefix, NODE_B)], partitions=1, replication_factor=1)
+    bootstrap = cluster.bootstrap_servers
+    await grant(cluster, prefix, [NODE_B])
     settings = Settings(
         node=NodeSettings(id=NODE_B, town_code=TOWN_B),
         database=DatabaseSettings(dsn=dsn, pool_max=POOL_SIZE),
         kafka=KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=prefix, mode="durable",
                             ack_timeout_s=5.0),
         keys=KeySettings(pki / "nodes" / NODE_B, pki / "trust-list.cbor", pki / "root.pem"),
+        tls=TlsSettings(dir=node_tls(cluster, NODE_B), http=False, kafka=True),
         secure_cookies=False)
     app = ensure_api(ensure_auth(create_app(settings)))
     server = TestServer(app)
@@ -167,7 +169,7 @@ async def whole_story(clerk: Any, boss: Any, anyone: Any, resident: Any, dwellin
     status, issued, _ = await issue(clerk, app_id)
     assert status == 201, issued
     number = issued["certificate"]["number"]
-    status, copy, _ = await call(clerk, "POST", f"/api/v1/certificates/{number}/copies", {}, headers=REASON)
+    status, copy, _ = await call(clerk, "POST", f"/api/v1/certificates/{number}/copies", {"copy_reason": "紛失"}, headers=REASON)
     assert status == 201, copy
     status, tracked, _ = await call(anyone, "GET", f"/api/v1/applications/{app_id}/tracking", params={"code": code})
     assert status == 200 and tracked["application"]["status"] == "issued", tracked
@@ -183,7 +185,7 @@ async def _certificates_by_application(node: Node) -> Counter:
 
 
 async def test_more_concurrent_calls_than_connections_all_finish_once_each(database, pki, kafka_broker):
-    async with durable_node(database, pki, kafka_broker.bootstrap_servers) as node:
+    async with durable_node(database, pki, kafka_broker) as node:
         town = await seed_town(node.app, residents=420, seed=11)
         households = applicants(town)
         assert len(households) >= 64 + 1 + 24, len(households)

@@ -12,6 +12,7 @@ import pytest
 
 from replication import apply, envelope, loop, outbox
 from replication.relay import OutboxRelay
+from tests.support.kafka import grant
 from tests.support.replication_nodes import SimNode, eventually
 from service.storage.db import apply_migrations
 from deploy.processes import free_port
@@ -82,8 +83,9 @@ async def test_relay_resumes_within_a_second_of_the_database_coming_back(node_cl
     node = SimNode("a-1", "432831", node_cluster.dsn("node"))
     await node.open()
     prefix = f"recovery{os.getpid()}{time.monotonic_ns()}"
+    access = await grant(kafka_broker, prefix, ["a-1"])  # the fixture broker is TLS with ACLs
     await node.start(kafka_broker.bootstrap_servers, ["a-1"], envelope.static_key_lookup(node.signer),
-                     prefix, relay={"poll_interval": 5.0})
+                     prefix, relay={"poll_interval": 5.0}, kafka=access["a-1"])
     relay = node.replication.relay
     try:
         first = await node.write("resident", "R1", {"v": 1})

@@ -67,9 +67,11 @@ def test_kiosk_request_signatures(make):
                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     headers = signing.sign_request(key, "k1", "POST", "/api/v1/kiosk/redeem", b"{}", NOW)
     sig = base64.b64decode(headers["X-Kiosk-Signature"])
-    message = signing.request_message("POST", "/api/v1/kiosk/redeem", headers["X-Kiosk-Timestamp"], b"{}")
+    message = signing.request_message("POST", "/api/v1/kiosk/redeem", headers["X-Kiosk-Timestamp"],
+                                      headers["X-Kiosk-Nonce"], b"{}")
     assert signing.verify_request_signature(pem, message, sig)
-    changed = signing.request_message("POST", "/api/v1/kiosk/redeem", headers["X-Kiosk-Timestamp"], b"{ }")
+    changed = signing.request_message("POST", "/api/v1/kiosk/redeem", headers["X-Kiosk-Timestamp"],
+                                      headers["X-Kiosk-Nonce"], b"{ }")
     assert not signing.verify_request_signature(pem, changed, sig)
 
 
