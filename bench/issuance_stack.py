@@ -32,7 +32,7 @@ from deploy.postgres import PostgresCluster
 from deploy.processes import free_port
 from deploy.synthetic import generate_town
 from replication.topics import topic_for
-from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSettings, Settings
+from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSettings, Settings, TlsSettings
 
 TOWN_A, TOWN_B, NODE_B = "434434", "172049", "wajima-1"  # A's residents, issued at B's node (代行)
 FEDERATION = Path(__file__).resolve().parents[1] / "deploy" / "federation.toml"
@@ -93,6 +93,9 @@ def node_settings(dsn: str, pki: Path, port: int, bootstrap: str, mode: str, poo
         kafka=KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=f"bench-{uuid.uuid4().hex[:8]}",
                             mode=mode),
         keys=KeySettings(pki / "nodes" / NODE_B, pki / "trust-list.cbor", pki / "root.pem"),
+        # Plain HTTP and a plaintext broker, like the bare stack beside it: TLS costs are
+        # bench/bench_tls.py's to measure.
+        tls=TlsSettings(http=False, kafka=False),
         log_level="WARNING", secure_cookies=False)
 
 
