@@ -65,6 +65,11 @@ class Keyring:
                 "town_code")
         return signers[town_code]
 
+    def delegation_expiries(self) -> dict[str, datetime]:
+        """When each delegation this node holds ends, by town code (for the expiry gauge)."""
+        delegations, _ = self._issuing.current(self.key_dir)
+        return {town: cert.not_valid_after_utc for town, cert in delegations.items()}
+
     def key_owner(self, kid: bytes) -> str | None:
         """The node a kid's delegation was issued to, so an event signed by one node's key
         cannot claim to come from another node."""

@@ -3,6 +3,10 @@ several nodes in one process). Replication registers its gauges in the same regi
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Awaitable, Callable, Mapping
+
+from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
@@ -33,6 +37,47 @@ class NodeMetrics:
                                 "Seconds until this node's TLS certificate expires (renew ahead)",
                                 ["cert"], registry=self.registry)
 
+    def observe_keys(self, trust_list_issued_at: datetime | None,
+                     delegations_not_after: Mapping[str, datetime], now: datetime) -> None:
+        """Set the key gauges from what the node holds now (called when /metrics is scraped,
+        so the ages are as of the scrape, and a renewed delegation shows at once)."""
+        if trust_list_issued_at is not None:
+            self.trust_list_expiry.set((now - trust_list_issued_at).total_seconds())
+        self.delegation_expiry.clear()  # a delegation removed from the key folder disappears
+        for town, not_after in delegations_not_after.items():
+            self.delegation_expiry.labels(town=town).set((not_after - now).total_seconds())
+
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric in the registry."""
         return generate_latest(self.registry)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def route_label(request: web.Request) -> str:
+    """The route's template (``/api/v1/applications/{application_id}``), never the raw path,
+    so one label per route however many ids are asked for; ``unmatched`` for a 404 of the router."""
+    route = request.match_info.route
+    resource = route.resource if route is not None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def requests_middleware(metrics: NodeMetrics) -> Callable:
+    """Count every request by route template and final status (outermost middleware, so it
+    sees the status the error middleware chose)."""
+
+    @web.middleware
+    async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            metrics.http_requests.labels(route=route_label(request), status=str(status)).inc()
+
+    return count_requests

@@ -23,7 +23,7 @@ from service.storage.db import apply_migrations, claim_database, create_pool
 from service.storage.repository import recover_sequence
 from service.web.errors import error_middleware
 from service.keyring import Keyring
-from service.metrics import NodeMetrics
+from service.metrics import NodeMetrics, requests_middleware
 from service.transport import hsts_middleware, kafka_client_options, watch_expiry
 from service.web.ui import setup_ui
 from service.web.verifier import setup_verifier
@@ -95,10 +95,12 @@ async def _replication_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the node's application from its settings."""
-    middlewares = [hsts_middleware, error_middleware] if settings.tls.http else [error_middleware]
+    metrics = NodeMetrics(settings.node.id)
+    middlewares = [requests_middleware(metrics), *([hsts_middleware] if settings.tls.http else []),
+                   error_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024 * 1024)
     app[SETTINGS] = settings
-    app[METRICS] = NodeMetrics(settings.node.id)
+    app[METRICS] = metrics
     watch_expiry(settings, app[METRICS].tls_expiry)
     app[KAFKA_PROBE] = health.KafkaProbe(settings.kafka.bootstrap_servers,
                                          client_options=kafka_client_options(settings))

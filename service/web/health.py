@@ -13,14 +13,19 @@ unreachable, so /readyz is never starved by request handlers.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from datetime import datetime, timezone
 
 import asyncpg
 from aiohttp import web
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
-from service.web.appkeys import KAFKA_PROBE, METRICS, SETTINGS
+from certs.errors import KeyFileError
+from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, SETTINGS
+
+log = logging.getLogger("service.web.health")
 
 
 class KafkaProbe:
@@ -103,7 +108,15 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[METRICS].render()
+    node_metrics, keyring = request.app[METRICS], request.app.get(KEYRING)
+    if keyring is not None:
+        try:
+            expiries = keyring.delegation_expiries()
+        except KeyFileError as exc:  # a broken key folder must not hide the other metrics
+            log.warning("delegations unreadable for metrics", extra={"error": str(exc)})
+            expiries = {}
+        node_metrics.observe_keys(keyring.trust_list.issued_at, expiries, datetime.now(timezone.utc))
+    body = node_metrics.render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
