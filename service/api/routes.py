@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.web import openapi
-from service.api import applications, certificates, conflicts, disasters, imports, residents, status, surveys, verification
+from service.api import applications, certificates, conflicts, disasters, imports, residents, staff, status, surveys, verification
 from service.api.common import reply
 
 V1 = "/api/v1"
@@ -49,6 +49,10 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/conflicts", conflicts.list_conflicts)
     r.add_post(f"{V1}/conflicts/{{conflict_id}}/resolve", conflicts.resolve_conflict)
     r.add_get(f"{V1}/replication/freshness", conflicts.replication_freshness)
+    r.add_get(f"{V1}/staff", staff.list_staff)
+    r.add_post(f"{V1}/staff", staff.create_staff)
+    r.add_post(f"{V1}/staff/{{staff_id}}", staff.change_staff)
+    r.add_post(f"{V1}/staff/{{staff_id}}/password", staff.reset_password)
     app.on_startup.append(imports.start_jobs)
     app[status.STATUS_LISTS] = status.StatusListCache()
     app.on_shutdown.append(imports.cancel_jobs)

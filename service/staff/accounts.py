@@ -73,6 +73,11 @@ class StaffAccount:
     staff: Staff
     password_hash: str
     disabled: bool
+    # Sessions created before this instant end on every node (disable, password reset):
+    # sessions are node-local, so the account itself carries the cut-off to every node.
+    sessions_not_before: str | None = None  # ISO 8601 UTC
+    changed_by: str | None = None  # staff id of the admin who last changed the account
+    changed_at: str | None = None
 
 
 def normalise_username(username: str) -> str:
@@ -119,7 +124,7 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def _validated(town_code: str, username: str, display_name: str) -> tuple[str, str, str]:
+def validated_identity(town_code: str, username: str, display_name: str) -> tuple[str, str, str]:
     try:
         town_code = validate_town_code(town_code, "town_code")
     except CertsError as exc:
@@ -141,24 +146,28 @@ async def save_staff(conn: asyncpg.Connection, *, node_id: str, node_town: str,
     s = account.staff
     state = {"staff_id": s.staff_id, "town_code": s.town_code, "username": s.username,
              "display_name": s.display_name, "roles": sorted(s.roles),
-             "password_hash": account.password_hash, "disabled": account.disabled}
+             "password_hash": account.password_hash, "disabled": account.disabled,
+             "sessions_not_before": account.sessions_not_before,
+             "changed_by": account.changed_by, "changed_at": account.changed_at}
     await record_change(conn, node_id=node_id, town=node_town, entity_type=ENTITY_TYPE,
                         entity_id=s.staff_id, state=state)
 
 
 async def create_staff(conn: asyncpg.Connection, *, node_id: str, node_town: str,
                        town_code: str, username: str, display_name: str,
-                       roles: Iterable[str] | str, password_hash: str) -> Staff:
+                       roles: Iterable[str] | str, password_hash: str,
+                       changed_by: str | None = None, changed_at: str | None = None) -> Staff:
     """Create an account (hash the password first with :func:`hash_password`).
 
     Must run in the caller's transaction; an existing account of that name is a 409.
     """
-    town_code, name, display = _validated(town_code, username, display_name)
+    town_code, name, display = validated_identity(town_code, username, display_name)
     staff = Staff(staff_id_for(town_code, name), town_code, name, display, parse_roles(roles))
     if await load_account(conn, staff.staff_id) is not None:
         raise Conflict(f"staff {name} already exists in town {town_code}", code="staff.exists")
     await save_staff(conn, node_id=node_id, node_town=node_town,
-                     account=StaffAccount(staff, password_hash, disabled=False))
+                     account=StaffAccount(staff, password_hash, disabled=False,
+                                          changed_by=changed_by, changed_at=changed_at))
     return staff
 
 
@@ -166,7 +175,9 @@ def account_from_state(state: dict[str, Any]) -> StaffAccount:
     """The account held in a replicated ``staff`` entity state."""
     staff = Staff(state["staff_id"], state["town_code"], state["username"],
                   state["display_name"], frozenset(state["roles"]) & ROLES)
-    return StaffAccount(staff, state["password_hash"], bool(state.get("disabled")))
+    return StaffAccount(staff, state["password_hash"], bool(state.get("disabled")),
+                        state.get("sessions_not_before"), state.get("changed_by"),
+                        state.get("changed_at"))
 
 
 async def load_account(conn: asyncpg.Connection | asyncpg.Pool, staff_id: str) -> StaffAccount | None:

@@ -177,7 +177,7 @@ async def load_session(pool: Any, token: str, policy: AuthPolicy, *,
         return held
     async with acquire(pool, acquire_timeout) as conn:
         row = await conn.fetchrow(
-            "SELECT s.csrf_token, s.last_seen_at, s.expires_at, e.state FROM staff_sessions s"
+            "SELECT s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, e.state FROM staff_sessions s"
             " LEFT JOIN entities e ON e.entity_type = 'staff' AND e.entity_id = s.staff_id"
             " WHERE s.token_sha256 = $1", digest)
         if row is None:
@@ -185,7 +185,8 @@ async def load_session(pool: Any, token: str, policy: AuthPolicy, *,
         now = policy.clock()
         account = account_from_state(json.loads(row["state"])) if row["state"] else None
         if (account is None or account.disabled or now >= row["expires_at"]
-                or now >= row["last_seen_at"] + policy.idle_ttl):
+                or now >= row["last_seen_at"] + policy.idle_ttl
+                or _ended_by_account(account, row["created_at"])):
             await conn.execute("DELETE FROM staff_sessions WHERE token_sha256 = $1", digest)
             return None
         last_seen = row["last_seen_at"]
@@ -197,6 +198,13 @@ async def load_session(pool: Any, token: str, policy: AuthPolicy, *,
     if cache is not None:
         cache.put(session, row["expires_at"], last_seen, policy)
     return session
+
+
+def _ended_by_account(account: Any, created_at: dt.datetime) -> bool:
+    """True when an admin ended the account's sessions (disable, password reset) after this
+    session began; the cut-off replicates with the account, so it holds on every node."""
+    cut = account.sessions_not_before
+    return cut is not None and created_at < dt.datetime.fromisoformat(cut)
 
 
 def _check_csrf(request: web.Request, session: Session) -> None:

@@ -24,3 +24,12 @@ async def latest_of_town(conn: asyncpg.Connection | asyncpg.Pool, entity_type: s
         "SELECT state FROM entities WHERE entity_type = $1 AND state->>'town_code' = $2"
         " ORDER BY state->>'at' DESC LIMIT $3", entity_type, town_code, limit)
     return [json.loads(r["state"]) for r in rows]
+
+
+async def states_of_town(conn: asyncpg.Connection | asyncpg.Pool, entity_type: str,
+                         town_code: str, order_key: str) -> list[dict[str, Any]]:
+    """Every state of one type about ``town_code``, ordered by one of its text keys."""
+    rows = await conn.fetch(
+        "SELECT state FROM entities WHERE entity_type = $1 AND state->>'town_code' = $2"
+        " ORDER BY state->>$3", entity_type, town_code, order_key)
+    return [json.loads(r["state"]) for r in rows]
