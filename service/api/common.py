@@ -171,3 +171,11 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
     if not low <= value <= high:
         raise InvalidRequest.about(name, f"must be {low} to {high}", "invalid.range")
     return value
+
+
+def path_int(request: web.Request, name: str) -> int:
+    """An integer path parameter (a database id), or 422 naming it."""
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise InvalidRequest.about(name, "must be an integer", "invalid.type") from None

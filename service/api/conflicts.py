@@ -6,11 +6,10 @@ from aiohttp import web
 
 from replication import conflicts, freshness
 from replication.outbox import wall_clock_ms
-from service.api.common import Fields, check_query, json_object, query_int, reply
+from service.api.common import path_int, repository, Fields, check_query, json_object, query_int, reply
 from service.api.context import acting_staff
-from service.web.appkeys import PEER_NODE_IDS, POOL, SETTINGS
+from service.web.appkeys import PEER_NODE_IDS, SETTINGS
 from service.staff.sessions import require_role
-from service.errors import InvalidRequest
 
 
 @require_role("supervisor", "auditor", "admin")
@@ -19,10 +18,10 @@ async def list_conflicts(request: web.Request) -> web.Response:
     check_query(request)
     limit = query_int(request, "limit", 100, 1, 500)
     offset = query_int(request, "offset", 0, 0, 1_000_000)
-    async with request.app[POOL].acquire() as conn:
-        rows = await conflicts.list_open(conn, entity_type=request.query.get("entity_type"),
+    async with repository(request) as repo:
+        rows = await conflicts.list_open(repo.conn, entity_type=request.query.get("entity_type"),
                                          limit=limit, offset=offset)
-        total = await conflicts.count_open(conn)
+        total = await conflicts.count_open(repo.conn)
     return reply({"conflicts": [c.as_dict() for c in rows], "open": total})
 
 
@@ -30,16 +29,13 @@ async def list_conflicts(request: web.Request) -> web.Response:
 async def resolve_conflict(request: web.Request) -> web.Response:
     """POST /api/v1/conflicts/{conflict_id}/resolve {resolution}: close the review item."""
     staff = acting_staff(request)
-    try:
-        conflict_id = int(request.match_info["conflict_id"])
-    except ValueError:
-        raise InvalidRequest.about("conflict_id", "must be an integer", "invalid.type") from None
+    conflict_id = path_int(request, "conflict_id")
     body = await json_object(request)
     f = Fields(body, {"resolution"})
     resolution = f.text("resolution", max_len=2000)
     f.check()
-    async with request.app[POOL].acquire() as conn:
-        resolved = await conflicts.resolve(conn, conflict_id, staff=staff.staff_id, resolution=resolution)
+    async with repository(request) as repo:
+        resolved = await conflicts.resolve(repo.conn, conflict_id, staff=staff.staff_id, resolution=resolution)
     return reply({"conflict": resolved.as_dict()})
 
 
@@ -47,6 +43,6 @@ async def resolve_conflict(request: web.Request) -> web.Response:
 async def replication_freshness(request: web.Request) -> web.Response:
     """GET /api/v1/replication/freshness: lag per origin node (offsets and HLC age)."""
     peers = list(request.app[PEER_NODE_IDS])
-    async with request.app[POOL].acquire() as conn:
-        rows = await freshness.per_origin(conn, now_ms=wall_clock_ms(), peer_node_ids=peers)
+    async with repository(request) as repo:
+        rows = await freshness.per_origin(repo.conn, now_ms=wall_clock_ms(), peer_node_ids=peers)
     return reply({"node": request.app[SETTINGS].node.id, "origins": [r.as_dict() for r in rows]})

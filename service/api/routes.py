@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.web import openapi
-from service.api import applications, certificates, conflicts, disasters, imports, residents, staff, status, surveys, verification
+from service.api import applications, certificates, conflicts, disasters, imports, quarantine, residents, staff, status, surveys, verification
 from service.api.common import reply
 
 V1 = "/api/v1"
@@ -49,6 +49,8 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/conflicts", conflicts.list_conflicts)
     r.add_post(f"{V1}/conflicts/{{conflict_id}}/resolve", conflicts.resolve_conflict)
     r.add_get(f"{V1}/replication/freshness", conflicts.replication_freshness)
+    r.add_get(f"{V1}/replication/quarantine", quarantine.list_quarantine)
+    r.add_post(f"{V1}/replication/quarantine/{{quarantine_id}}/replay", quarantine.replay_quarantined)
     r.add_get(f"{V1}/staff", staff.list_staff)
     r.add_post(f"{V1}/staff", staff.create_staff)
     r.add_post(f"{V1}/staff/{{staff_id}}", staff.change_staff)

@@ -9,6 +9,7 @@ import { applicationView, certificateView, residentView, searchView } from "./co
 import { freshnessView, importView, verifyView } from "./tools.js";
 import { conflictsView } from "./admin.js";
 import { staffView } from "./staff.js";
+import { quarantineView } from "./quarantine.js";
 
 export const towns = {}; // code → {name, mayor}, from the trust list
 
@@ -128,6 +129,7 @@ function showShell() {
   document.getElementById("nav").hidden = !staff;
   document.querySelector("#nav a[data-route=conflicts]").hidden = !api.hasRole("supervisor", "auditor", "admin");
   document.querySelector("#nav a[data-route=staff]").hidden = !api.hasRole("admin");
+  document.querySelector("#nav a[data-route=quarantine]").hidden = !api.hasRole("supervisor", "auditor", "admin");
   const who = clear(document.getElementById("who"));
   if (!staff) return;
   who.append(
@@ -151,6 +153,7 @@ const routes = {
   freshness: () => freshnessView(),
   conflicts: () => conflictsView(),
   staff: () => staffView(),
+  quarantine: () => quarantineView(),
 };
 
 export async function render() {

@@ -44,6 +44,7 @@ export const ERRORS = {
   "staff.roles": ["役割の指定が正しくありません", "Invalid roles"],
   "staff.display_name": ["表示名を確認してください", "Check the display name"],
   "staff.town_code": ["職員の市町村コードを確認してください", "Check the staff member's town code"],
+  "quarantine.not_found": ["その隔離イベントは見つかりません", "No such quarantined event"],
   "staff.not_found": ["その職員アカウントは見つかりません", "No such staff account"],
   "staff.other_town": ["他の市町村の職員アカウントは管理できません", "You cannot manage another town's staff"],
   "staff.self_lockout": ["自分自身の停止や管理者役割の削除はできません", "You cannot disable yourself or drop your own admin role"],
