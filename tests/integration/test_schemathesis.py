@@ -16,6 +16,9 @@ import asyncpg
 import pytest
 import requests
 import schemathesis
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
+                                               status_code_conformance)
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 
@@ -26,6 +29,7 @@ from tests.support.auth import PASSWORD, add_staff, ensure_auth
 from tests.support.counter import NODE_B, TOWN_B, build_pki, ensure_api, node_settings, seed_town
 
 pytestmark = pytest.mark.integration
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 class LiveNode:
@@ -102,6 +106,11 @@ def test_no_input_makes_the_node_fail(live_node):
             response = case.call(base_url=base, session=session)
             if response.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path}: {response.text[:300]}")
+                return
+            try:  # the reply is one the document describes: its status, type and schema
+                case.validate_response(response, checks=CONFORMANCE)
+            except FailureGroup as exc:  # every check that failed, with schemathesis's report
+                failures.append(f"{case.method} {case.formatted_path} {response.status_code}: {str(exc)[:400]}")
 
         run()
     assert not failures, failures

@@ -14,7 +14,7 @@ import datetime as dt
 import tempfile
 import tomllib
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator, Callable, Iterable
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -109,10 +109,14 @@ async def _body(resp: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def counter_node(dsn: str, pki: Path, node_id: str = NODE_B, town: str = TOWN_B) -> AsyncIterator[Node]:
-    """A node app with this node's keys loaded after start-up (so no relay is started)."""
+async def counter_node(dsn: str, pki: Path, node_id: str = NODE_B, town: str = TOWN_B,
+                       configure: Callable[[web.Application], None] | None = None) -> AsyncIterator[Node]:
+    """A node app with this node's keys loaded after start-up (so no relay is started);
+    ``configure`` may add signal handlers before the app starts (and freezes)."""
     settings = node_settings(dsn, pki, node_id, town)
     app = ensure_api(ensure_auth(create_app(settings)))
+    if configure is not None:
+        configure(app)
 
     async def load_keys(app: web.Application) -> None:
         app[KEYRING] = Keyring.load(pki / "nodes" / node_id, pki / "trust-list.cbor", pki / "root.pem", town)
