@@ -26,6 +26,7 @@ from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
@@ -88,9 +89,10 @@ class ArchiveMark:
 
 
 def render_certificate_pdf(cert: Certificate, qr_string: str, *, copy: CopyMark | None = None,
-                           archive: ArchiveMark | None = None) -> bytes:
+                           archive: ArchiveMark | None = None, seal: bytes | None = None) -> bytes:
     """A4 PDF of ``cert`` with the QR for ``qr_string`` (the signed encoding of ``cert``),
-    marked as a 再交付 ``copy`` or as an ``archive`` copy when given."""
+    marked as a 再交付 ``copy`` or as an ``archive`` copy when given; ``seal`` is the competent
+    town's seal image (PNG bytes) for the 公印 area, else 公印省略 is printed."""
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=True)  # invariant: same input, same bytes
     canvas.setTitle(f"{cert.cert_type.label_ja} {cert.number}")
@@ -101,7 +103,7 @@ def render_certificate_pdf(cert: Certificate, qr_string: str, *, copy: CopyMark 
         _archive_banner(canvas, font, archive)
     y = _header(canvas, font, cert)
     y = _rows(canvas, font, cert, y)
-    _footer(canvas, font, cert, y)
+    _footer(canvas, font, cert, y, seal)
     draw_qr(canvas, qr_string, LEFT, 22 * mm, QR_SIZE)
     canvas.setFont(font, 8)
     canvas.drawString(LEFT, 17 * mm, "検証用QRコード（オフライン検証可） / Verification QR code (offline, JPRC1)")
@@ -193,7 +195,7 @@ def _row(canvas: Canvas, font: str, ja: str, en: str, value: str, y: float) -> f
     return y - height
 
 
-def _footer(canvas: Canvas, font: str, cert: Certificate, y: float) -> None:
+def _footer(canvas: Canvas, font: str, cert: Certificate, y: float, seal: bytes | None) -> None:
     canvas.setFont(font, 11)
     canvas.drawString(LEFT, y - 10 * mm, "上記のとおり相違ないことを証明します。")
     canvas.setFont(font, 8)
@@ -207,7 +209,7 @@ def _footer(canvas: Canvas, font: str, cert: Certificate, y: float) -> None:
     canvas.drawString(x, y - 32 * mm, f"Date of issue: {cert.issue_date.isoformat()}")
     canvas.setFont(font, 14)
     canvas.drawString(x, y - 42 * mm, f"{cert.competent_town.name}長　{cert.competent_town.mayor}")
-    _seal(canvas, font, x + 80 * mm, y - 47 * mm)
+    _seal(canvas, font, x + 80 * mm, y - 47 * mm, seal)
     canvas.setFont(font, 8)
     canvas.drawString(x, y - 46.5 * mm, f"Mayor of {cert.competent_town.name} (town code {cert.competent_town.code})")
     place = cert.issuing.town_name + ("（代行）" if cert.on_behalf else "")
@@ -220,9 +222,14 @@ def _footer(canvas: Canvas, font: str, cert: Certificate, y: float) -> None:
         canvas.drawString(x, y - 62 * mm, cert.issuing.place)
 
 
-def _seal(canvas: Canvas, font: str, x: float, y: float) -> None:
-    """The 公印 area: a certificate signed electronically (the QR) is issued with 公印省略."""
+def _seal(canvas: Canvas, font: str, x: float, y: float, seal: bytes | None) -> None:
+    """The 公印 area: the town's seal image when configured, else 公印省略 (the certificate is
+    signed electronically: the QR, not the seal, is what a verifier checks)."""
     size = 16 * mm
+    if seal is not None:
+        canvas.drawImage(ImageReader(io.BytesIO(seal)), x - 2 * mm, y - 2 * mm, size + 4 * mm, size + 4 * mm,
+                         preserveAspectRatio=True, anchor="c", mask="auto")
+        return
     canvas.rect(x, y, size, size)
     canvas.setFont(font, 9)
     canvas.drawCentredString(x + size / 2, y + size / 2 + 0.5 * mm, "公印省略")
@@ -305,3 +312,22 @@ def _jdate(value: date) -> str:
     if value < _ERAS[-1][0]:
         return f"{value.year}年{value.month}月{value.day}日"
     return f"{wareki(value)}（{value.year}年）"
+
+
+MAX_SEAL_BYTES = 2 * 1024 * 1024
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def check_seal_image(data: bytes) -> str | None:
+    """Why ``data`` cannot be printed as a seal (not a PNG, too large, undecodable), or None."""
+    if not data.startswith(PNG_SIGNATURE):
+        return "is not a PNG file"
+    if len(data) > MAX_SEAL_BYTES:
+        return f"is larger than {MAX_SEAL_BYTES // 1024} KiB"
+    try:
+        width, height = ImageReader(io.BytesIO(data)).getSize()
+    except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for a broken file
+        return f"cannot be decoded ({type(exc).__name__})"
+    if not (16 <= width <= 4000 and 16 <= height <= 4000):
+        return f"is {width}x{height} pixels (16 to 4000 each way)"
+    return None

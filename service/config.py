@@ -76,12 +76,21 @@ class TlsSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class PrintingSettings:
+    # A folder of town seal images (公印の印影), one PNG per competent town named by its code
+    # (434434.png). A town with an image has it printed in the 公印 area; any other town's
+    # certificates print 公印省略. Every node that may issue for a town needs its image.
+    seal_dir: Path | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     node: NodeSettings
     database: DatabaseSettings
     kafka: KafkaSettings
     keys: KeySettings = KeySettings()
     tls: TlsSettings = TlsSettings()
+    printing: PrintingSettings = PrintingSettings()
     federation_file: Path | None = None
     log_level: str = "INFO"
     # Staff session cookies carry the Secure flag unless explicitly turned off for plain
@@ -90,7 +99,7 @@ class Settings:
 
 
 _SECTIONS = {"node": NodeSettings, "database": DatabaseSettings, "kafka": KafkaSettings,
-             "keys": KeySettings, "tls": TlsSettings}
+             "keys": KeySettings, "tls": TlsSettings, "printing": PrintingSettings}
 
 
 def redact_dsn(dsn: str) -> str:

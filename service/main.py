@@ -32,7 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, OSError) as exc:
         print(f"risai-node: TLS configuration error: {exc}", file=sys.stderr)
         return 2
-    web.run_app(create_app(settings), host=settings.node.host, port=settings.node.port,
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:  # e.g. a seal image that cannot be printed
+        print(f"risai-node: configuration error: {exc}", file=sys.stderr)
+        return 2
+    web.run_app(app, host=settings.node.host, port=settings.node.port,
                 ssl_context=ssl_context, print=None, access_log_format='%r %s %b %Tf')
     return 0
 

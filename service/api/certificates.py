@@ -17,7 +17,7 @@ from service.counter import certificates, printing
 from service.counter.issuance import IssuanceContext, issue_certificate
 from service.staff.audit import access_reason
 from service.staff.sessions import require_role
-from service.web.appkeys import METRICS, SETTINGS
+from service.web.appkeys import METRICS, SEALS, SETTINGS
 
 # Test-only: a list of async callables run inside issuance's store transaction, to widen
 # the window between reading the application and inserting the certificate (concurrency
@@ -86,7 +86,9 @@ async def certificate_pdf(request: web.Request) -> web.Response:
         cert, copy_mark, archive_mark = await certificates.printable(
             repo, who, number, copy_no=copy_no, archive=archive, at=now())
     content = certificates.printed_content(cert)
-    render = functools.partial(render_certificate_pdf, content, cert["qr"], copy=copy_mark, archive=archive_mark)
+    seal = request.app[SEALS].for_town(cert["competent_town"])
+    render = functools.partial(render_certificate_pdf, content, cert["qr"], copy=copy_mark, archive=archive_mark,
+                               seal=seal)
     # ReportLab is CPU-bound (~40 ms): off the event loop so other counters are not stalled.
     pdf = await asyncio.get_running_loop().run_in_executor(None, render)
     name = f"{number}-archive" if archive else f"{number}-copy-{copy_no}" if copy_no else number

@@ -12,7 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from certs.pdf import ArchiveMark, CopyMark, CopyReason
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from certs.pdf import ArchiveMark, CopyMark, CopyReason, check_seal_image
+from certs.errors import CertsError
+from certs.town_code import validate_town_code
+from service.config import ConfigError
 from service.errors import Conflict, Forbidden, InvalidRequest, NotFound
 
 ARCHIVE_ROLES = ("supervisor", "auditor")
@@ -83,3 +89,38 @@ def copy_reason(body: dict[str, Any]) -> CopyReason:
         raise InvalidRequest.about("copy_reason", "must be one of 紛失 (lost), 汚損 (damaged), 追加 (additional)",
                                    "invalid.copy_reason")
     return reason
+
+
+class SealConfigError(ConfigError):
+    """A seal image that cannot be printed: the node refuses to start, naming the file."""
+
+
+@dataclass(frozen=True)
+class SealImages:
+    """Town seal images (PNG bytes by town code), read and checked once at start-up."""
+
+    by_town: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, seal_dir: Path | None) -> "SealImages":
+        if seal_dir is None:
+            return cls()
+        if not Path(seal_dir).is_dir():
+            raise SealConfigError(f"setting printing.seal_dir: {seal_dir} is not a folder")
+        images = {}
+        for path in sorted(Path(seal_dir).iterdir()):
+            if path.suffix.lower() != ".png":
+                continue
+            try:
+                validate_town_code(path.stem)
+            except CertsError:
+                raise SealConfigError(f"seal image {path}: name it by the town's code (434434.png)") from None
+            data = path.read_bytes()
+            if (problem := check_seal_image(data)) is not None:
+                raise SealConfigError(f"seal image {path} {problem}")
+            images[path.stem] = data
+        return cls(images)
+
+    def for_town(self, town_code: str) -> bytes | None:
+        """The seal to print for ``town_code``'s certificates, or None (公印省略)."""
+        return self.by_town.get(town_code)

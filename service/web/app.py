@@ -16,7 +16,8 @@ from certs.federation import load_federation
 from replication.runtime import Replication
 from service.web import health
 from service.api.routes import setup_api
-from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, PEER_NODE_IDS, POOL, REPLICATION, SETTINGS
+from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, PEER_NODE_IDS, POOL, REPLICATION, SEALS, SETTINGS
+from service.counter.printing import SealImages
 from service.staff.sessions import setup_auth
 from service.config import Settings
 from service.storage.db import apply_migrations, claim_database, create_pool
@@ -101,6 +102,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024 * 1024)
     app[SETTINGS] = settings
     app[METRICS] = metrics
+    app[SEALS] = SealImages.load(settings.printing.seal_dir)  # a bad image stops start-up here
     watch_expiry(settings, app[METRICS].tls_expiry)
     app[KAFKA_PROBE] = health.KafkaProbe(settings.kafka.bootstrap_servers,
                                          client_options=kafka_client_options(settings))

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from service.web.health import KafkaProbe
     from service.keyring import Keyring
     from service.metrics import NodeMetrics
+    from service.counter.printing import SealImages
 
 SETTINGS: web.AppKey["Settings"] = web.AppKey("settings")
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
@@ -21,3 +22,4 @@ KAFKA_PROBE: web.AppKey["KafkaProbe"] = web.AppKey("kafka_probe")
 KEYRING: web.AppKey["Keyring"] = web.AppKey("keyring")
 REPLICATION: web.AppKey["Replication"] = web.AppKey("replication")
 PEER_NODE_IDS: web.AppKey[tuple[str, ...]] = web.AppKey("peer_node_ids", tuple)  # read once at start
+SEALS: web.AppKey["SealImages"] = web.AppKey("seal_images")  # town seal images, read once at start
