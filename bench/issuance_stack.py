@@ -148,8 +148,22 @@ def _serve_node(settings: Settings) -> None:
     from service.web.app import create_app
 
     configure_logging(settings.log_level, settings.node.id)
-    web.run_app(create_app(settings), host=settings.node.host, port=settings.node.port,
-                print=None, access_log=None)
+    profile = os.environ.get("RISAI_BENCH_PROFILE")  # a file: the node's cProfile stats, on exit
+    profiler = None
+    if profile:
+        import cProfile
+        import signal
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        web.run_app(create_app(settings), host=settings.node.host, port=settings.node.port,
+                    print=None, access_log=None)
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
 
 
 def _serve_hello(port: int) -> None:

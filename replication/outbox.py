@@ -109,7 +109,7 @@ async def record_changes(
     if new:
         await store.save_clock(conn, last)
         # 5. Same apply path as remote events, then 6. the outbox rows, same transaction.
-        await store.apply_events(conn, new)
+        await store.apply_events(conn, new, store_locked=True)
         await append_many(conn, new)
     return out
 

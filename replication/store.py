@@ -90,7 +90,7 @@ async def apply_event(conn: asyncpg.Connection, event: Event) -> tuple[Outcome, 
     return (await apply_events(conn, [event]))[0]
 
 
-async def apply_events(conn: asyncpg.Connection, events: Sequence[Event],
+async def apply_events(conn: asyncpg.Connection, events: Sequence[Event], *, store_locked: bool = False,
                        ) -> list[tuple[Outcome, list[ConflictPair]]]:
     """Apply events in order to entities/entity_versions/conflicts; idempotent, commutative.
 
@@ -101,7 +101,8 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Event],
     _require_transaction(conn)
     if not events:
         return []
-    await lock_entity_store(conn)
+    if not store_locked:  # the caller (record_changes) may hold it already: one round trip less
+        await lock_entity_store(conn)
     held, known = await _load(conn, events)
     plan = plan_batch(events, held, known)
     states = {id(e): state_json(e.state) for e in plan.new_versions}
@@ -193,11 +194,12 @@ async def lock_clock(conn: asyncpg.Connection, node_id: str) -> hlc.Timestamp:
     them in that order. Writes are a few per second at a counter, so this costs nothing.
     """
     _require_transaction(conn)
-    await conn.execute(
-        "INSERT INTO hlc_state (node_id, last_hlc) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        node_id, hlc.zero(node_id).encode())
+    # One statement: creates the row on first use, and DO UPDATE (a no-op write) row-locks
+    # it to the end of the transaction as FOR UPDATE would, returning the held value.
     text = await conn.fetchval(
-        "SELECT last_hlc FROM hlc_state WHERE node_id = $1 FOR UPDATE", node_id)
+        "INSERT INTO hlc_state AS h (node_id, last_hlc) VALUES ($1, $2)"
+        " ON CONFLICT (node_id) DO UPDATE SET last_hlc = h.last_hlc RETURNING last_hlc",
+        node_id, hlc.zero(node_id).encode())
     return hlc.decode(text)
 
 

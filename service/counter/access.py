@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 from typing import Any, Callable, Protocol, TypeVar
 
-from replication.events import Event
 from service.counter.record_state import RecordBase
 
 R = TypeVar("R", bound=RecordBase)
@@ -50,8 +49,9 @@ class AuditedStore(Protocol):
         """Entities whose state field equals value."""
 
     async def put(self, entity_type: str, entity_id: str, state: dict, *,
-                  insert_only: bool = False) -> Event:
-        """Record a change (entities + outbox) in the current transaction."""
+                  insert_only: bool = False) -> None:
+        """Record a change (entities + outbox) in the current transaction (written by the
+        end of the transaction at the latest; reads of the store see it at once)."""
 
     async def audit(self, **fields: Any) -> None:
         """Write an audit record in the current transaction."""
@@ -63,7 +63,7 @@ class RecordStore(AuditedStore, Protocol):
     async def load(self, record_type: type[R], entity_id: str) -> R | None:
         """The record of ``record_type`` with this id, or None."""
 
-    async def save(self, record: RecordBase, *, insert_only: bool = False) -> Event:
+    async def save(self, record: RecordBase, *, insert_only: bool = False) -> None:
         """Record a change of a typed record in the current transaction."""
 
 

@@ -15,7 +15,6 @@ from typing import Any, AsyncIterator, TypeVar
 
 import asyncpg
 
-from replication.events import Event
 
 from service.counter.records import search_key
 from service.counter.search_keys import address_key
@@ -65,14 +64,15 @@ class CounterRepository(Repository, DisasterQueries):
         state = await self.get(record_type.entity_type, entity_id)
         return record_type.from_state(state) if state is not None else None
 
-    async def save(self, record: RecordBase, *, insert_only: bool = False) -> Event:
+    async def save(self, record: RecordBase, *, insert_only: bool = False) -> None:
         """Record a change of a typed record, as its state (entities + outbox)."""
-        return await self.put(record.entity_type, record.entity_id, record.to_state(),
+        await self.put(record.entity_type, record.entity_id, record.to_state(),
                               insert_only=insert_only)
 
     async def search_residents(self, query: ResidentQuery, limit: int) -> list[dict]:
         """Residents matching every criterion, by reading then id."""
         where, args = _where(query)
+        await self.flush()  # a read sees this transaction's collected writes
         rows = await self.conn.fetch(
             f"SELECT state FROM entities WHERE {' AND '.join(where)}"
             f" ORDER BY {_KANA}, entity_id LIMIT {int(limit)}", *args)
@@ -82,12 +82,14 @@ class CounterRepository(Repository, DisasterQueries):
         """How many residents outside ``town_code`` match (counting stops at ``cap``)."""
         where, args = _where(query)
         args.append(town_code)
+        await self.flush()  # a read sees this transaction's collected writes
         return await self.conn.fetchval(
             f"SELECT count(*) FROM (SELECT 1 FROM entities WHERE {' AND '.join(where)}"
             f" AND state->>'town_code' <> ${len(args)} LIMIT {int(cap)}) AS m", *args)
 
     async def dwellings_of(self, household_id: str) -> list[dict]:
         """Dwellings a household lives in (GIN index on household_ids)."""
+        await self.flush()  # a read sees this transaction's collected writes
         rows = await self.conn.fetch(
             "SELECT state FROM entities WHERE entity_type = 'dwelling' AND state->'household_ids' @> $1::jsonb"
             " ORDER BY entity_id LIMIT 20", json.dumps([household_id]))
@@ -96,6 +98,7 @@ class CounterRepository(Repository, DisasterQueries):
     async def dwellings_at(self, address: str, town_code: str | None, limit: int) -> list[dict]:
         """Dwellings whose location contains ``address`` (both folded by address_key),
         optionally in one town."""
+        await self.flush()  # a read sees this transaction's collected writes
         rows = await self.conn.fetch(
             "SELECT state FROM entities WHERE entity_type = 'dwelling'"
             " AND risai_address_key(state->>'location') LIKE '%' || $1 || '%'"

@@ -17,10 +17,12 @@ class DisasterQueries:
 
     async def list_disasters(self, limit: int) -> list[dict]:
         """Newest first."""
+        await self.flush()  # a read sees this transaction's collected writes
         rows = await self.conn.fetch(LIST_SQL, limit)
         return [json.loads(r["state"]) for r in rows]
 
     async def disaster_named(self, name: str, date: str) -> dict | None:
         """The registered disaster with exactly this name and date, if any."""
+        await self.flush()  # a read sees this transaction's collected writes
         raw = await self.conn.fetchval(BY_NAME_DATE_SQL, name, date)
         return json.loads(raw) if raw is not None else None

@@ -1,7 +1,13 @@
 """Narrow storage calls over the generic entity store, for the counter's use cases.
 
 Every replicated write goes through ``replication.outbox.record_changes`` in the caller's
-transaction (DESIGN 4: the outbox row commits with the change). Use cases depend on the
+transaction (DESIGN 4: the outbox row commits with the change). Inside a transaction
+opened with :meth:`Repository.transaction`, ``put``/``save``/``audit`` are collected and
+written by ONE ``record_changes`` call when the block ends (issue 10: one clock tick, one
+entity-store lock and a few set-based statements per use case instead of a dozen per
+write, and the node-wide write locks are held only for the end of the transaction).
+Reads see the collected writes: ``get`` and ``get_refs`` overlay them, and any other read
+writes them first. Use cases depend on the
 small :class:`service.counter.issuance.IssuanceStore` protocol, so ``tests/unit/test_issuance.py`` runs them against
 a dict-backed fake and the integration tests against PostgreSQL.
 """
@@ -10,12 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Sequence
+import contextlib
+from typing import Any, AsyncIterator, Sequence
 
 import asyncpg
 
 from replication.events import Change, Event
-from replication.outbox import record_change, record_changes
+from replication.outbox import record_changes
 
 _FIELD = re.compile(r"[a-z_]{1,40}")
 
@@ -26,21 +33,53 @@ class Repository:
 
     def __init__(self, conn: asyncpg.Connection, *, node_id: str, town: str) -> None:
         self.conn, self.node_id, self.town = conn, node_id, town
+        self._pending: list[Change] | None = None  # writes collected by the open transaction()
 
-    def transaction(self) -> Any:
-        """A transaction on this connection (READ COMMITTED; row locks where noted)."""
-        return self.conn.transaction()
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """A transaction on this connection (READ COMMITTED; row locks where noted); the
+        writes made inside are recorded together just before it commits. Re-entrant."""
+        if self._pending is not None:  # nested: the outer block writes them
+            async with self.conn.transaction():
+                yield
+            return
+        self._pending = []
+        try:
+            async with self.conn.transaction():
+                yield
+                await self.flush()
+        finally:
+            self._pending = None
+
+    async def flush(self) -> list[Event]:
+        """Write the collected changes now (one record_changes call)."""
+        if not self._pending:
+            return []
+        changes, self._pending[:] = list(self._pending), []
+        return await record_changes(self.conn, node_id=self.node_id, town=self.town, changes=changes)
+
+    def _held_pending(self, entity_type: str, entity_id: str) -> dict | None:
+        for change in reversed(self._pending or []):
+            if change.entity_type == entity_type and change.entity_id == entity_id:
+                return change.state
+        return None
 
     async def get(self, entity_type: str, entity_id: str, *, for_update: bool = False) -> dict | None:
         """The held state, or None. ``for_update`` row-locks it to the end of the transaction."""
         if "\x00" in entity_id:  # PostgreSQL text cannot hold NUL: nothing can match
             return None
+        pending = self._held_pending(entity_type, entity_id)
+        if pending is not None and not for_update:
+            return pending
         sql = "SELECT state FROM entities WHERE entity_type = $1 AND entity_id = $2"
         raw = await self.conn.fetchval(sql + (" FOR UPDATE" if for_update else ""), entity_type, entity_id)
+        if pending is not None:
+            return pending
         return json.loads(raw) if raw is not None else None
 
     async def get_many(self, entity_type: str, entity_ids: list[str]) -> dict[str, dict]:
         """Held states of several entities of one type, by id (missing ids are absent)."""
+        await self.flush()
         rows = await self.conn.fetch(
             "SELECT entity_id, state FROM entities WHERE entity_type = $1 AND entity_id = ANY($2::text[])",
             entity_type, entity_ids)
@@ -49,11 +88,13 @@ class Repository:
     async def get_refs(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict]:
         """Held states of several (type, id) entities in one statement (primary-key lookups)."""
         refs = [r for r in refs if "\x00" not in r[1]]
+        pending = {r: state for r in refs if (state := self._held_pending(*r)) is not None}
+        refs = [r for r in refs if r not in pending]
         rows = await self.conn.fetch(
             "SELECT e.entity_type, e.entity_id, e.state FROM unnest($1::text[], $2::text[]) AS k(t, i)"
             " JOIN entities e ON e.entity_type = k.t AND e.entity_id = k.i",
             [r[0] for r in refs], [r[1] for r in refs])
-        return {(r["entity_type"], r["entity_id"]): json.loads(r["state"]) for r in rows}
+        return {**{(r["entity_type"], r["entity_id"]): json.loads(r["state"]) for r in rows}, **pending}
 
     async def find(self, entity_type: str, field: str, value: str, *, limit: int = 100) -> list[dict]:
         """Entities whose ``state->>field`` equals ``value`` (indexed fields only)."""
@@ -63,21 +104,31 @@ class Repository:
             raise ValueError(f"bad field name {field!r}")
         if "\x00" in value:
             return []
+        await self.flush()
         rows = await self.conn.fetch(
             f"SELECT state FROM entities WHERE entity_type = $1 AND state->>'{field}' = $2"
             " ORDER BY updated_at, entity_id LIMIT $3", entity_type, value, limit)
         return [json.loads(r["state"]) for r in rows]
 
     async def put(self, entity_type: str, entity_id: str, state: dict, *,
-                  insert_only: bool = False) -> Event:
-        """record_change in the caller's transaction (entities + entity_versions + outbox)."""
-        return await record_change(self.conn, node_id=self.node_id, town=self.town,
-                                   entity_type=entity_type, entity_id=entity_id, state=state,
-                                   insert_only=insert_only)
+                  insert_only: bool = False) -> None:
+        """A replicated write (entities + entity_versions + outbox): collected by the open
+        transaction() and written when it ends; written at once outside one."""
+        change = Change(entity_type, entity_id, state, insert_only)
+        if self._pending is not None:
+            self._pending.append(change)
+            return
+        await record_changes(self.conn, node_id=self.node_id, town=self.town, changes=[change])
 
     async def record(self, changes: Sequence[Change]) -> list[Event]:
-        """record_changes: one clock tick and one entity-store lock for the whole batch."""
-        return await record_changes(self.conn, node_id=self.node_id, town=self.town, changes=changes)
+        """record_changes now, with any collected writes first: one clock tick and one
+        entity-store lock for the whole batch; returns the events of ``changes``."""
+        before = list(self._pending or [])
+        if self._pending:
+            self._pending[:] = []
+        events = await record_changes(self.conn, node_id=self.node_id, town=self.town,
+                                      changes=[*before, *changes])
+        return events[len(before):]
 
     def audit_change(self, **fields: Any) -> Change:
         """service.staff.audit.audit_state as an insert-only change (imported late: another module's)."""
@@ -131,10 +182,11 @@ class Repository:
         return int(result.split()[-1])
 
     async def audit(self, **fields: Any) -> None:
-        """service.staff.audit.audit in this transaction (imported late: it is another module's)."""
-        from service.staff.audit import audit
-
-        await audit(self.conn, node_id=self.node_id, node_town=self.town, **fields)
+        """An audit record in this transaction, written with its other changes."""
+        if not self.conn.is_in_transaction():
+            raise RuntimeError("audit must run inside the caller's transaction")
+        change = self.audit_change(**fields)
+        await self.put(change.entity_type, change.entity_id, change.state, insert_only=True)
 
 
 # The per-node sequence as the certificates held show it: served by the expression index of

@@ -35,14 +35,13 @@ class FakeCounterStore:
         if insert_only and (entity_type, entity_id) in self.entities:
             assert self.entities[(entity_type, entity_id)] == state, "insert-only entity changed"
         self.entities[(entity_type, entity_id)] = state
-        return (entity_type, entity_id)
 
     async def load(self, record_type, entity_id):
         state = await self.get(record_type.entity_type, entity_id)
         return record_type.from_state(state) if state is not None else None
 
     async def save(self, record, *, insert_only=False):
-        return await self.put(record.entity_type, record.entity_id, record.to_state(), insert_only=insert_only)
+        await self.put(record.entity_type, record.entity_id, record.to_state(), insert_only=insert_only)
 
     async def audit(self, **fields):
         self.audits.append(fields)
