@@ -202,8 +202,7 @@ class ImportJobs:
             job.result, job.state = result.to_dict(), "done"
         except CsvImportError as exc:
             job.state = "failed"
-            job.error = {"code": exc.code, "message": str(exc),
-                         "fields": [{"field": e.column or "file", **e.to_dict()} for e in exc.errors]}
+            job.error = {"code": exc.code, "message": exc.message, "fields": [p.as_json() for p in exc.problems]}
         except (LookupError, ValueError) as exc:  # unknown encoding name
             job.state, job.error = "failed", {"code": "csv.encoding", "message": str(exc), "fields": []}
         except asyncio.CancelledError:

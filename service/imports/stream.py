@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from risai_errors import FieldProblem
+from service.errors import InvalidRequest
+
 # Columns, byte reading, row checks and the progress bar live in their own modules; the
 # names other code imports from here are re-exported.
 from .columns import SPECS, CellError, Column, Spec, header_key
@@ -58,8 +61,9 @@ class CsvError:
         return {"row": self.row, "column": self.column, "reason": self.reason, "code": self.code}
 
 
-class CsvImportError(ValueError):
-    """The file had errors; nothing from it may be kept. ``code`` is ``csv.invalid``."""
+class CsvImportError(InvalidRequest):
+    """The file had errors; nothing from it may be kept (the one error type, kind INVALID,
+    code ``csv.invalid``): one field problem per error, with its row and column."""
 
     code = "csv.invalid"
 
@@ -67,7 +71,9 @@ class CsvImportError(ValueError):
         self.errors = tuple(errors)
         self.error_count = error_count
         shown = "; ".join(str(e) for e in self.errors[:3])
-        super().__init__(f"{error_count} error(s) in CSV file: {shown}")
+        super().__init__(f"{error_count} error(s) in CSV file: {shown}", fields=[
+            FieldProblem(e.column or "file", e.reason, e.code, {"row": e.row, "column": e.column})
+            for e in self.errors])
 
 
 @dataclasses.dataclass(frozen=True)
