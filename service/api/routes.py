@@ -57,4 +57,6 @@ def setup_api(app: web.Application) -> None:
     r.add_post(f"{V1}/staff/{{staff_id}}/password", staff.reset_password)
     app.on_startup.append(imports.start_jobs)
     app[status.STATUS_LISTS] = status.StatusListCache()
+    app.on_startup.append(status.start_refresher)
+    app.on_shutdown.append(status.stop_refresher)
     app.on_shutdown.append(imports.cancel_jobs)

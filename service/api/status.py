@@ -8,16 +8,19 @@ a status-list signer) and serves:
 - GET /api/v1/status-lists/{node_id}  (application/statuslist+cwt)
 - GET /api/v1/verifier-bundle         (application/cbor, attachment risai-verifier-bundle.cbor)
 
-Built lists are cached in memory. A request runs one cheap query (count and newest
-updated_at of certificates and revocations, at most once a second) and rebuilds only when
-that changed, when the trust list file changed, or when the lists are half-way to their
-``ttl``, so a list served is never older than ttl/2 plus the time to notice a change.
+Built lists are cached in memory and kept fresh by a background task: once a second it runs
+one cheap query (count and newest updated_at of certificates and revocations) and rebuilds
+only when that changed, when the trust list file changed, or when the lists are half-way to
+their ``ttl``. A download of a list or the bundle makes the same check itself first, so a
+list served is never older than ttl/2 plus the time to notice a change; /verify reads the
+current build and never waits for one (issue 10). The SQL is service/storage/status_lists.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import datetime as dt
 import hashlib
 import time
@@ -30,22 +33,14 @@ from certs.numbers import validate_node_id
 from certs.errors import InvalidInput
 from certs.pki import delegation_of
 from certs.status_list import DEFAULT_TTL, TYP, StatusList, federation_statuses, parse_status_list, sign_status_list
-from service.api.common import now, repository
-from service.api.context import keyring
-from service.web.appkeys import SETTINGS
+from service.api.common import now
+from service.storage.counter import open_repository
+from service.web.appkeys import KEYRING, POOL, SETTINGS
 from service.errors import InvalidRequest, NotFound, Unavailable
 
 CHECK_INTERVAL_S = 1.0
 CACHE_CONTROL = "public, max-age=60"  # verifiers online re-fetch often; offline ones rely on exp
-
-MARKER_SQL = ("SELECT count(*), max(updated_at) FROM entities"
-              " WHERE entity_type IN ('certificate', 'revocation')")
-HIGHEST_SQL = (r"SELECT m[1] AS node, max(m[2]::bigint) AS top FROM ("
-               r" SELECT regexp_match(entity_id, '^\d{6}-([a-z0-9-]+)-(\d+)$') AS m FROM entities"
-               r" WHERE entity_type = 'certificate') s WHERE m IS NOT NULL GROUP BY 1")
-REVOKED_SQL = "SELECT entity_id FROM entities WHERE entity_type = 'revocation'"
-SUPERSEDED_SQL = ("SELECT state->>'supersedes' AS old, entity_id AS new FROM entities"
-                  " WHERE entity_type = 'certificate' AND state->>'supersedes' IS NOT NULL")
+log = logging.getLogger("service.api.status")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +59,11 @@ class Published:
 
 
 class StatusListCache:
-    """The current Published, rebuilt when the data under it changed (see the module docstring)."""
+    """The current Published, rebuilt when the data under it changed (see the module docstring).
+
+    A background task (``run``) keeps it fresh, so /verify reads it without waiting; the
+    list and bundle downloads check freshness themselves (``fresh=True``) before serving.
+    """
 
     def __init__(self, ttl: dt.timedelta = DEFAULT_TTL) -> None:
         self.ttl = ttl
@@ -73,43 +72,86 @@ class StatusListCache:
         self._checked_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def get(self, request: web.Request) -> Published:
-        """The lists to serve now; rebuilds under a lock so concurrent requests build once."""
+    async def get(self, app: web.Application, *, fresh: bool = True) -> Published:
+        """The lists to serve now. ``fresh``: re-check the data first (at most once a second)
+        and rebuild if it changed; otherwise the current build unless there is none yet.
+        Builds run under a lock, so concurrent callers build once."""
+        if not fresh and self.current is not None:
+            return self.current
         async with self._lock:
-            fresh = self.current is not None and time.monotonic() - self._checked_at < CHECK_INTERVAL_S
-            if fresh and now() - self.current.built_at < self.ttl / 2:
+            checked = self.current is not None and time.monotonic() - self._checked_at < CHECK_INTERVAL_S
+            if (checked or not fresh) and now() - self.current.built_at < self.ttl / 2:
                 return self.current
-            marker = await _marker(request)
+            marker = await _marker(app)
             self._checked_at = time.monotonic()
             if self.current is None or marker != self.current.marker or now() - self.current.built_at >= self.ttl / 2:
-                self.current = await _build(request, marker, self.ttl)
+                self.current = await _build(app, marker, self.ttl)
                 self.builds += 1
             return self.current
 
+    async def run(self, app: web.Application) -> None:
+        """Keep the build fresh while the node runs (a failed check is logged and retried)."""
+        while True:
+            await asyncio.sleep(CHECK_INTERVAL_S)
+            if app.get(KEYRING) is None or app[SETTINGS].keys.trust_list is None:
+                continue  # a node without keys publishes no lists
+            try:
+                await self.get(app)
+            except Exception as exc:  # noqa: BLE001 - database down, busy pool...: retried next second
+                log.warning("status lists not refreshed", extra={"error": f"{type(exc).__name__}: {exc}"})
+
 
 STATUS_LISTS: web.AppKey[StatusListCache] = web.AppKey("status_lists", StatusListCache)
+_REFRESHER: web.AppKey[asyncio.Task] = web.AppKey("status_list_refresher", asyncio.Task)
 
 
-async def _marker(request: web.Request) -> tuple:
-    path = request.app[SETTINGS].keys.trust_list
+async def start_refresher(app: web.Application) -> None:
+    """on_startup: the background refresh of the status lists."""
+    app[_REFRESHER] = asyncio.create_task(app[STATUS_LISTS].run(app), name="status-list-refresher")
+
+
+async def stop_refresher(app: web.Application) -> None:
+    """on_cleanup (before the pool closes)."""
+    task = app.get(_REFRESHER)
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def _repository(app: web.Application):
+    settings = app[SETTINGS]
+    return open_repository(app[POOL], node_id=settings.node.id, town=settings.node.town_code,
+                           timeout=settings.database.acquire_timeout_s)
+
+
+async def _marker(app: web.Application) -> tuple:
+    path = app[SETTINGS].keys.trust_list
     stat = path.stat() if path is not None else None
-    async with repository(request) as repo:
-        count, newest = await repo.conn.fetchrow(MARKER_SQL)
-    return count, newest, stat.st_mtime_ns if stat else None, stat.st_size if stat else None
+    async with _repository(app) as repo:
+        marker = await repo.status_marker()
+    return *marker, stat.st_mtime_ns if stat else None, stat.st_size if stat else None
 
 
-async def _build(request: web.Request, marker: tuple, ttl: dt.timedelta) -> Published:
-    ring = keyring(request)
-    settings = request.app[SETTINGS]
+def _ring(app: web.Application) -> Any:
+    ring = app.get(KEYRING)
+    if ring is None:
+        raise Unavailable("this node has no keys configured; it cannot sign or verify",
+                          code="keys.not_configured")
+    return ring
+
+
+async def _build(app: web.Application, marker: tuple, ttl: dt.timedelta) -> Published:
+    ring = _ring(app)
+    settings = app[SETTINGS]
     if settings.keys.trust_list is None:
         raise Unavailable("this node has no trust list configured", code="keys.not_configured")
-    # One pooled connection for the three reads, released before the CPU-bound signing.
-    async with repository(request) as repo:
-        highest = {r["node"]: r["top"] for r in await repo.conn.fetch(HIGHEST_SQL)}
-        revoked = [r["entity_id"] for r in await repo.conn.fetch(REVOKED_SQL)]
-        superseded = [(r["old"], r["new"]) for r in await repo.conn.fetch(SUPERSEDED_SQL)]
-    for cert in ring.trust_list.delegations:  # every delegated node gets a list, even before its first certificate
-        highest.setdefault(delegation_of(cert).node_id, 0)
+    # every delegated node gets a list, even before its first certificate
+    nodes = {delegation_of(cert).node_id for cert in ring.trust_list.delegations}
+    # One pooled connection for the reads, released before the CPU-bound signing.
+    async with _repository(app) as repo:
+        highest = await repo.highest_sequences(nodes)
+        revoked = await repo.revoked_numbers()
+        superseded = await repo.superseded_pairs()
     trust_bytes = settings.keys.trust_list.read_bytes()
     built_at = now()
     work = (federation_statuses(highest, revoked, superseded), ring, settings.node.id, built_at, ttl, trust_bytes)
@@ -127,9 +169,10 @@ def _sign_all(marker: tuple, lists: dict, ring: Any, signer_node: str, built_at:
     return Published(marker, built_at, signed, parsed, bundle)
 
 
-async def published(request: web.Request) -> Published:
-    """The current build (for /verify and the handlers below)."""
-    return await request.app[STATUS_LISTS].get(request)
+async def published(request: web.Request, *, fresh: bool = True) -> Published:
+    """The current build: checked for changes first (the downloads below), or as the
+    background refresh left it (``fresh=False``: /verify, which must not wait for a build)."""
+    return await request.app[STATUS_LISTS].get(request.app, fresh=fresh)
 
 
 def _cached(request: web.Request, published_: Published, data: bytes, content_type: str,

@@ -6,6 +6,7 @@ import hashlib
 
 from aiohttp import web
 
+from certs.verify import UNKNOWN
 from service.api.common import now, reply, repository
 from service.api.context import keyring
 from service.api.status import published
@@ -14,6 +15,7 @@ from service.web.appkeys import SETTINGS
 from service.errors import InvalidRequest, Unavailable
 
 MAX_QR = 8192
+
 
 
 async def _qr_from(request: web.Request) -> str:
@@ -43,9 +45,14 @@ async def verify_certificate(request: web.Request) -> web.Response:
     # The federation's status lists as this node publishes them (under review and the
     # list's age come from there). Fetched before this request takes its connection: the
     # cache may need one of its own, and a request never holds two.
-    lists = (await published(request)).parsed
-    async with repository(request) as repo:
-        body = await certificates.verify_here(repo, qr, ring.trust_list, now(), status_lists=lists)
+    # The build the background refresh keeps (never waiting for one); when it cannot say (a
+    # certificate newer than the build, an expired list), once more with a fresh check.
+    for fresh in (False, True):
+        lists = (await published(request, fresh=fresh)).parsed
+        async with repository(request) as repo:
+            body = await certificates.verify_here(repo, qr, ring.trust_list, now(), status_lists=lists)
+        if body.get("verdict") != UNKNOWN:
+            break
     return reply(body)
 
 

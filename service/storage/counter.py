@@ -23,6 +23,7 @@ from service.counter.record_state import RecordBase
 from service.storage.db import acquire
 from service.storage.disasters import DisasterQueries
 from service.storage.repository import Repository
+from service.storage.status_lists import StatusListQueries
 
 R = TypeVar("R", bound=RecordBase)
 
@@ -55,7 +56,7 @@ def _where(query: ResidentQuery) -> tuple[list[str], list[Any]]:
     return where, args
 
 
-class CounterRepository(Repository, DisasterQueries):
+class CounterRepository(Repository, DisasterQueries, StatusListQueries):
     """The Repository plus typed records (the storage seam), the counter's search queries and
     the disaster registry's."""
 

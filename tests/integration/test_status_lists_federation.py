@@ -23,6 +23,7 @@ from certs.bundle import parse_bundle
 from certs.verify import verify
 from deploy.launcher import NODE_DB
 from service.api.common import now
+from service.api.status import CHECK_INTERVAL_S
 from tests.support.federation import launched_federation
 
 pytestmark = pytest.mark.integration
@@ -112,6 +113,8 @@ async def _story(fed) -> None:
         new = await counter.issue(app_id, "second", "55")
         assert new["supersedes"] == old["number"]
         await _replicated(fed.postgres(c).dsn(NODE_DB), revoked["number"], new["number"])
+        # C notices a change at its next check (at most CHECK_INTERVAL_S after the last one).
+        await asyncio.sleep(CHECK_INTERVAL_S * 1.5)
         async with counter.session.get(f"https://127.0.0.1:{c.http_port}{API}/verifier-bundle") as resp:
             assert resp.status == 200 and resp.headers["ETag"] and "max-age" in resp.headers["Cache-Control"]
             data = await resp.read()
