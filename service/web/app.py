@@ -20,6 +20,7 @@ from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, PEER_NODE_IDS, PO
 from service.staff.sessions import setup_auth
 from service.config import Settings
 from service.storage.db import apply_migrations, claim_database, create_pool
+from service.storage.duplicates import review_applied
 from service.storage.repository import recover_sequence
 from service.web.errors import error_middleware
 from service.keyring import Keyring
@@ -86,7 +87,8 @@ async def _replication_ctx(app: web.Application) -> AsyncIterator[None]:
         key_lookup=keyring.key_lookup, topic_prefix=settings.kafka.topic_prefix,
         registry=app[METRICS].registry, kafka_options=kafka_client_options(settings),
         relay_options={"ack_timeout_s": settings.kafka.ack_timeout_s},  # pending = older rows
-        consumer_options={"key_owner": keyring.key_owner},
+        # The post-apply step finds duplicates accepted during a partition (issue 11).
+        consumer_options={"key_owner": keyring.key_owner, "after_apply": review_applied},
     )
     async with replication:
         app[REPLICATION] = replication
