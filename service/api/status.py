@@ -8,9 +8,9 @@ a status-list signer) and serves:
 - GET /api/v1/status-lists/{node_id}  (application/statuslist+cwt)
 - GET /api/v1/verifier-bundle         (application/cbor, attachment risai-verifier-bundle.cbor)
 
-Built lists are cached in memory. A request runs one cheap query (count and newest
-updated_at of certificates and revocations, at most once a second) and rebuilds only when
-that changed, when the trust list file changed, or when the lists are half-way to their
+Built lists are cached in memory. A request runs two cheap queries (count and newest
+updated_at of certificates and revocations; count and newest change of duplicate review
+items) at most once a second, and rebuilds only when that changed, when the trust list file changed, or when the lists are half-way to their
 ``ttl``, so a list served is never older than ttl/2 plus the time to notice a change.
 """
 
@@ -95,7 +95,8 @@ async def _marker(request: web.Request) -> tuple:
     stat = path.stat() if path is not None else None
     async with repository(request) as repo:
         count, newest = await repo.conn.fetchrow(MARKER_SQL)
-    return count, newest, stat.st_mtime_ns if stat else None, stat.st_size if stat else None
+        review = await repo.review_marker()  # a duplicate's review opened or closed (issue 11)
+    return count, newest, review, stat.st_mtime_ns if stat else None, stat.st_size if stat else None
 
 
 async def _build(request: web.Request, marker: tuple, ttl: dt.timedelta) -> Published:
@@ -108,11 +109,12 @@ async def _build(request: web.Request, marker: tuple, ttl: dt.timedelta) -> Publ
         highest = {r["node"]: r["top"] for r in await repo.conn.fetch(HIGHEST_SQL)}
         revoked = [r["entity_id"] for r in await repo.conn.fetch(REVOKED_SQL)]
         superseded = [(r["old"], r["new"]) for r in await repo.conn.fetch(SUPERSEDED_SQL)]
+        under_review = await repo.under_review_numbers()  # partition duplicates (status 2)
     for cert in ring.trust_list.delegations:  # every delegated node gets a list, even before its first certificate
         highest.setdefault(delegation_of(cert).node_id, 0)
     trust_bytes = settings.keys.trust_list.read_bytes()
     built_at = now()
-    work = (federation_statuses(highest, revoked, superseded), ring, settings.node.id, built_at, ttl, trust_bytes)
+    work = (federation_statuses(highest, revoked, superseded, under_review), ring, settings.node.id, built_at, ttl, trust_bytes)
     return await asyncio.get_running_loop().run_in_executor(None, _sign_all, marker, *work)
 
 

@@ -1,0 +1,69 @@
+"""One current 罹災証明書 per (household, dwelling, disaster) in the counter UI (issue 11):
+the disaster is picked from the registry; a second application for the same household,
+dwelling and disaster is refused with links to the existing case (申請 / 再交付 / 再調査);
+a certificate of a duplicate accepted elsewhere during a partition shows 審査中.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from service.web.appkeys import POOL
+from tests.browser.support import browser_page, log_in, ui_node
+from tests.browser.test_counter_defects import _staffed_node, _to_application
+from tests.support.auth import PASSWORD
+from tests.support.counter import TOWN_B, build_pki
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def pki():
+    return build_pki()
+
+
+async def test_a_second_application_points_at_the_existing_case_and_a_duplicate_is_under_review(
+        chromium, database, pki):
+    from playwright.async_api import expect
+
+    async with ui_node(database, pki) as server:
+        town = await _staffed_node(server)  # registers 令和6年能登半島地震 for 益城町
+        resident = town.residents[0]
+        dwelling = next(d for d in town.dwellings if resident.household_id in d.household_ids)
+        async with browser_page(chromium) as (page, problems):
+            await log_in(page, server, TOWN_B, "counter1", PASSWORD)
+            card = await _to_application(page, server, resident, dwelling)
+            await expect(page.locator("#application")).to_contain_text("令和6年能登半島地震")
+            await page.locator("#survey-form #survey-value").fill("42.5")
+            await page.locator("#survey-form button[type=submit]").click()
+            await page.locator("#judge-form button[type=submit]").click()
+            await page.locator("#issue-form [name=place]").fill("輪島市役所 避難所窓口")
+            await page.locator("#issue-form button[type=submit]").click()
+            await page.locator("#confirm-ok").click()
+            number = (await page.locator("#certificate-number").inner_text()).strip()
+            await expect(page.locator("#certificate-status")).to_contain_text("有効")
+
+            # The same household, dwelling and disaster again: refused, with the way onwards.
+            await page.evaluate(f"location.hash = '#/resident/{resident.resident_id}'")
+            await card.locator("#disaster-picker").wait_for()
+            await card.locator("button[type=submit]").click()
+            notice = card.locator("#duplicate-notice")
+            await expect(notice).to_contain_text("受付済み")
+            await expect(card.locator(".form-error")).to_contain_text("application.duplicate")
+            await expect(notice.locator("#duplicate-certificate")).to_contain_text(number)
+            await notice.locator("#duplicate-certificate").click()
+            await expect(page.locator("#certificate-number")).to_contain_text(number)
+
+            # Another node accepted the same triple while cut off (as replication brings it).
+            [raw] = await server.app[POOL].fetch("SELECT state FROM entities WHERE entity_type = 'application'")
+            other = {**json.loads(raw["state"]), "application_id": "A-mashiki-1-partition0001", "status": "received",
+                     "received_node": "mashiki-1", "current_certificate": None, "certificates": []}
+            await server.app[POOL].execute(
+                "INSERT INTO entities (entity_type, entity_id, state, hlc, origin_node, version)"
+                " VALUES ('application', $1, $2::jsonb, 'x', 'mashiki-1', 'x')", other["application_id"], json.dumps(other))
+            await page.reload()
+            await expect(page.locator("#certificate-status")).to_contain_text("審査中")
+            await expect(page.locator("#under-review")).to_contain_text("under review")
+            assert problems == [], problems
