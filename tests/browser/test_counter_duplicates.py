@@ -7,6 +7,8 @@ a certificate of a duplicate accepted elsewhere during a partition shows 審査�
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,7 @@ from tests.support.auth import PASSWORD
 from tests.support.counter import TOWN_B, build_pki
 
 pytestmark = pytest.mark.integration
+DOCS = Path(__file__).resolve().parents[2] / "docs"  # written only with RISAI_UI_SCREENSHOT=1
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +28,10 @@ def pki():
 
 
 async def test_a_second_application_points_at_the_existing_case_and_a_duplicate_is_under_review(
-        chromium, database, pki):
+        chromium, database, pki, tmp_path):
     from playwright.async_api import expect
+
+    out = DOCS if os.environ.get("RISAI_UI_SCREENSHOT") == "1" else tmp_path
 
     async with ui_node(database, pki) as server:
         town = await _staffed_node(server)  # registers 令和6年能登半島地震 for 益城町
@@ -53,6 +58,7 @@ async def test_a_second_application_points_at_the_existing_case_and_a_duplicate_
             await expect(notice).to_contain_text("受付済み")
             await expect(card.locator(".form-error")).to_contain_text("application.duplicate")
             await expect(notice.locator("#duplicate-certificate")).to_contain_text(number)
+            await page.screenshot(path=str(out / "counter-ui-duplicate.png"), full_page=True)
             await notice.locator("#duplicate-certificate").click()
             await expect(page.locator("#certificate-number")).to_contain_text(number)
 
@@ -66,4 +72,6 @@ async def test_a_second_application_points_at_the_existing_case_and_a_duplicate_
             await page.reload()
             await expect(page.locator("#certificate-status")).to_contain_text("審査中")
             await expect(page.locator("#under-review")).to_contain_text("under review")
+            await page.screenshot(path=str(out / "counter-ui-under-review.png"), full_page=True)
+            assert all((out / f"counter-ui-{n}.png").stat().st_size > 10_000 for n in ("duplicate", "under-review"))
             assert problems == [], problems
