@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import asyncpg
 
 from replication.events import Event
-from replication.store import state_json
+from replication.store import lock_entity_store, state_json
 from service.counter import duplicates
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,28 @@ class _ConsumerStore(DuplicateQueries):
         raw = await self.conn.fetchval("SELECT state FROM entities WHERE entity_type = $1 AND entity_id = $2",
                                        entity_type, entity_id)
         return json.loads(raw) if raw is not None else None
+
+
+# Households with two or more 罹災証明書 applications for one dwelling: the only places a
+# duplicate can be. One scan of the applications, run once at node start.
+CANDIDATES_SQL = ("SELECT state->>'household_id' AS h, state->>'dwelling_id' AS d FROM entities"
+                  " WHERE entity_type = 'application' AND state->>'kind' = 'risai'"
+                  " AND state->>'dwelling_id' IS NOT NULL GROUP BY 1, 2 HAVING count(*) >= 2")
+
+
+async def sweep(conn: asyncpg.Connection) -> int:
+    """At node start: review every triple that may hold a duplicate, so review items exist
+    after a rebuild from Kafka (which applies without the post-apply step) or after a
+    post-apply step that failed. Idempotent; returns how many items are open."""
+    async with conn.transaction():
+        await lock_entity_store(conn)  # writers of conflicts hold it (replication.store)
+        store = _ConsumerStore(conn)
+        opened = 0
+        for row in await conn.fetch(CANDIDATES_SQL):
+            apps = await store.applications_for(row["h"], row["d"])
+            for triple in sorted({t for a in apps if (t := duplicates.triple_of(a))}, key=lambda t: t.key):
+                opened += await duplicates.review(store, triple) is not None
+    return opened
 
 
 async def review_applied(conn: asyncpg.Connection, events: Sequence[Event]) -> int:

@@ -20,7 +20,7 @@ from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, PEER_NODE_IDS, PO
 from service.staff.sessions import setup_auth
 from service.config import Settings
 from service.storage.db import apply_migrations, claim_database, create_pool
-from service.storage.duplicates import review_applied
+from service.storage.duplicates import review_applied, sweep as review_sweep
 from service.storage.repository import recover_sequence
 from service.web.errors import error_middleware
 from service.keyring import Keyring
@@ -43,6 +43,8 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
             await claim_database(conn, settings.node.id, settings.node.town_code)
             # Once per start, not per issuance: the sequence row is authoritative from here.
             await recover_sequence(conn, settings.node.id)
+            # Duplicates a rebuild or a failed post-apply step left without a review item.
+            await review_sweep(conn)
         if applied:
             log.info("migrations applied", extra={"migrations": applied})
         app[POOL] = pool

@@ -11,7 +11,7 @@ from aiokafka import TopicPartition
 
 from certs.keys import SoftwareSigner
 from replication import apply, envelope, events, hlc, outbox
-from service.storage.duplicates import review_applied
+from service.storage.duplicates import review_applied, sweep
 
 pytestmark = pytest.mark.integration
 NOW = 1_700_000_000_000
@@ -77,5 +77,24 @@ async def test_a_failing_post_apply_step_is_rolled_back_alone(database):
         assert await conn.fetchval("SELECT count(*) FROM entities WHERE entity_id = 'A-wajima-1-1'") == 1
         assert await conn.fetchval("SELECT next_offset FROM consumer_offsets") == 1
         assert await conn.fetchval("SELECT count(*) FROM quarantine") == 0  # the step's own write rolled back
+    finally:
+        await conn.close()
+
+
+async def test_the_start_up_sweep_finds_a_duplicate_applied_without_the_step(database):
+    """As after a rebuild from Kafka: the events are applied, no review item yet; the sweep
+    at node start records it once."""
+    signer = SoftwareSigner.generate()
+    tp = TopicPartition("risai.events.wajima-1", 0)
+    conn = await asyncpg.connect(database)
+    try:
+        await _local_application(conn)
+        async with conn.transaction():
+            await apply.apply_batch(conn, {tp: [_remote_application(signer, "A-wajima-1-1", 0)]},
+                                    _ctx(signer, None), {})
+        assert await conn.fetchval("SELECT count(*) FROM conflicts") == 0
+        assert await sweep(conn) == 1
+        assert await sweep(conn) == 1  # idempotent: still one item
+        assert await conn.fetchval("SELECT count(*) FROM conflicts WHERE kind = 'duplicate_certificate'") == 1
     finally:
         await conn.close()
