@@ -128,7 +128,7 @@ function noDelegation(town) {
 
 function applicationForm(resident, dwelling) {
   const picker = h("div", { class: "grid disaster-choice" });
-  disasterPicker().then((el) => picker.append(el), (e) => showError(form, e));
+  disasterPicker(dwelling.town_code).then((el) => picker.append(el), (e) => showError(form, e));
   const form = h("form", { class: "inline-form application-form", novalidate: true },
     h("h4", {}, bi("罹災証明の申請受付", "Receive an application")),
     picker,

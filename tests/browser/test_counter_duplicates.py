@@ -6,17 +6,20 @@ a certificate of a duplicate accepted elsewhere during a partition shows 審査�
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
 
 import pytest
 
+from service.counter.disasters import disaster_id
 from service.web.appkeys import POOL
 from tests.browser.support import browser_page, log_in, ui_node
 from tests.browser.test_counter_defects import _staffed_node, _to_application
 from tests.support.auth import PASSWORD
 from tests.support.counter import TOWN_B, build_pki
+from tests.support.disasters import NOTO_ID
 
 pytestmark = pytest.mark.integration
 DOCS = Path(__file__).resolve().parents[2] / "docs"  # written only with RISAI_UI_SCREENSHOT=1
@@ -53,6 +56,20 @@ async def test_a_second_application_points_at_the_existing_case_and_a_duplicate_
             # The same household, dwelling and disaster again: refused, with the way onwards.
             await page.evaluate(f"location.hash = '#/resident/{resident.resident_id}'")
             await card.locator("#disaster-picker").wait_for()
+            # A supervisor registers another disaster right here; the picker then offers it.
+            await card.locator("details.register-disaster summary").click()
+            await card.locator("[name=new_disaster_name]").fill("令和6年1月豪雪")
+            await card.locator("[name=new_disaster_date]").fill("2099-01-10")
+            await card.locator("#register-disaster").click()
+            await expect(card.locator(".register-error")).to_contain_text("record.future_date")
+            await card.locator("[name=new_disaster_date]").fill("2024-01-10")
+            await card.locator("#register-disaster").click()
+            snow = disaster_id("令和6年1月豪雪", dt.date(2024, 1, 10))
+            await expect(card.locator("#disaster-picker")).to_have_value(snow)
+            registered = await server.app[POOL].fetchval(
+                "SELECT state->'towns' FROM entities WHERE entity_type = 'disaster' AND entity_id = $1", snow)
+            assert json.loads(registered) == [dwelling.town_code]
+            await card.locator("#disaster-picker").select_option(NOTO_ID)
             await card.locator("button[type=submit]").click()
             notice = card.locator("#duplicate-notice")
             await expect(notice).to_contain_text("受付済み")
