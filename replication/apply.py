@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import time
 from collections import Counter
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Sequence
 
 import asyncpg
 
@@ -37,6 +37,11 @@ class ApplyContext:
     # Optional kid -> node id (from the trust list): when given, a key may only sign its own
     # node's events, so a trusted node cannot speak for another even on a writable topic.
     key_owner: Callable[[bytes], str | None] | None = None
+    # Optional post-apply step, run in the batch's transaction after the events are stored
+    # (the service's duplicate review, service.storage.duplicates.review_applied). It must
+    # be idempotent (a batch may be replayed) and must not wait on row locks: it runs
+    # holding the entity-store lock.
+    after_apply: Callable[[asyncpg.Connection, Sequence[Event]], Awaitable[Any]] | None = None
 
 
 @dataclasses.dataclass
@@ -189,9 +194,22 @@ async def apply_batch(conn: asyncpg.Connection, batch: dict[Any, list[Any]],
         bad.append((record, reason))
         result.quarantined[(origin, code)] += 1
     await quarantine_many(conn, bad)
+    await _after_apply(conn, ctx, [e for r, e in valid if id(r) in applied])
     await _save_offsets(conn, batch, applied, ctx, result, high_watermarks)
     _note_clocks_ahead([e for _, e in valid], ctx, result)
     return result
+
+
+async def _after_apply(conn: asyncpg.Connection, ctx: ApplyContext, events: Sequence[Event]) -> None:
+    """ctx.after_apply in a savepoint: a failure there is logged and rolled back alone, so a
+    bug in a post-apply step never stops replication (the events and offsets still commit)."""
+    if ctx.after_apply is None or not events:
+        return
+    try:
+        async with conn.transaction():
+            await ctx.after_apply(conn, events)
+    except Exception:
+        log.exception("replication %s: the post-apply step failed for %d event(s)", ctx.node_id, len(events))
 
 
 def _note_clocks_ahead(valid: Sequence[Event], ctx: ApplyContext, result: BatchResult) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -45,11 +45,12 @@ class ReplicationConsumer:
                  refresh_interval: float = 5.0, stall_check_interval: float = 10.0,
                  position_timeout: float = 2.0, clock=wall_clock_ms,
                  key_owner: Callable[[bytes], str | None] | None = None,
+                 after_apply: Callable[[asyncpg.Connection, Any], Awaitable[Any]] | None = None,
                  kafka_options: dict[str, Any] | None = None) -> None:
         self.pool, self.bootstrap, self.node_id = pool, bootstrap_servers, node_id
         self.topics = [topics.topic_for(topic_prefix, p) for p in peer_node_ids if p != node_id]
         self.ctx = apply.ApplyContext(node_id, topic_prefix, key_lookup, clock, max_drift_ms,
-                                      key_owner)
+                                      key_owner, after_apply=after_apply)
         self.max_records, self.max_backoff = max_records, max_backoff
         self.refresh_interval = refresh_interval
         self.stall_check_interval = stall_check_interval

@@ -9,11 +9,12 @@ a status-list signer) and serves:
 - GET /api/v1/verifier-bundle         (application/cbor, attachment risai-verifier-bundle.cbor)
 
 Built lists are cached in memory and kept fresh by a background task: once a second it runs
-one cheap query (count and newest updated_at of certificates and revocations) and rebuilds
-only when that changed, when the trust list file changed, or when the lists are half-way to
-their ``ttl``. A download of a list or the bundle makes the same check itself first, so a
-list served is never older than ttl/2 plus the time to notice a change; /verify reads the
-current build and never waits for one (issue 10). The SQL is service/storage/status_lists.py.
+two cheap queries (count and newest updated_at of certificates and revocations; count and
+newest change of duplicate review items) and rebuilds only when that changed, when the trust
+list file changed, or when the lists are half-way to their ``ttl``. A download of a list or
+the bundle makes the same check itself first, so a list served is never older than ttl/2
+plus the time to notice a change; /verify reads the current build and never waits for one
+(issue 10). The SQL is service/storage/status_lists.py and service/storage/duplicates.py.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ async def _marker(app: web.Application) -> tuple:
     stat = path.stat() if path is not None else None
     async with _repository(app) as repo:
         marker = await repo.status_marker()
-    return *marker, stat.st_mtime_ns if stat else None, stat.st_size if stat else None
+        review = await repo.review_marker()  # a duplicate's review opened or closed (issue 11)
+    return *marker, review, stat.st_mtime_ns if stat else None, stat.st_size if stat else None
 
 
 def _ring(app: web.Application) -> Any:
@@ -152,9 +154,10 @@ async def _build(app: web.Application, marker: tuple, ttl: dt.timedelta) -> Publ
         highest = await repo.highest_sequences(nodes)
         revoked = await repo.revoked_numbers()
         superseded = await repo.superseded_pairs()
+        under_review = await repo.under_review_numbers()  # partition duplicates (status 2)
     trust_bytes = settings.keys.trust_list.read_bytes()
     built_at = now()
-    work = (federation_statuses(highest, revoked, superseded), ring, settings.node.id, built_at, ttl, trust_bytes)
+    work = (federation_statuses(highest, revoked, superseded, under_review), ring, settings.node.id, built_at, ttl, trust_bytes)
     return await asyncio.get_running_loop().run_in_executor(None, _sign_all, marker, *work)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from certs.errors import InvalidInput
 from certs.town_code import validate_town_code
-from service.counter import codes, disasters, lifecycle
+from service.counter import codes, disasters, duplicates, lifecycle
 from service.counter.certificates import certificate_status
 from service.counter.access import Actor, AuditedStore, audit_other_towns, needs_reason
 from service.errors import InvalidRequest, NotFound
@@ -92,6 +92,7 @@ async def receive_application(store: AuditedStore, actor: Actor, parsed: dict[st
         if parsed["kind"] == "hisai":
             _check_town(state["competent_town"])
         needs_reason(actor, towns_of(state))
+        await duplicates.refuse_duplicate(store, state)  # 409 application.duplicate (issue 11)
         await store.put("application", state["application_id"], state)
         await audit_other_towns(store, actor, towns=towns_of(state), action="application.create",
                                 subject_type="application", subject_id=state["application_id"])

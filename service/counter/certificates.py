@@ -19,21 +19,24 @@ from certs.numbers import CertificateNumber
 from certs.trust_list import TrustList
 from certs.verify import verify
 from certs.pdf import ArchiveMark, CopyMark
-from service.counter import printing
+from service.counter import duplicates, printing
 from service.counter.access import Actor, RecordStore, audit_other_towns, needs_reason
 from service.counter.certificate_records import CertificateCopy, Revocation
 from service.errors import Conflict, NotFound
 
 
 async def certificate_status(store: RecordStore, number: str) -> dict[str, Any]:
-    """issued / superseded (by) / revoked (reason, at), from this node's data, as JSON."""
+    """issued / superseded (by) / revoked (reason, at), from this node's data, as JSON. An
+    issued certificate of a duplicate accepted during a partition also carries
+    ``under_review`` (service.counter.duplicates.under_review)."""
     revocation = await store.load(Revocation, number)
     if revocation is not None:
         return {"state": "revoked", "reason": revocation.reason, "at": revocation.at}
     successors = await store.find("certificate", "supersedes", number, limit=1)
     if successors:
         return {"state": "superseded", "by": successors[0]["number"]}
-    return {"state": "issued"}
+    review = await duplicates.under_review(store, number)
+    return {"state": "issued", "under_review": review} if review else {"state": "issued"}
 
 
 def as_state(status: dict[str, Any]) -> cert_state.CertificateStatus:
@@ -128,6 +131,8 @@ async def revoke_certificate(store: RecordStore, actor: Actor, number: str, reas
         revocation = Revocation(number, at.isoformat(), store.node_id, actor.staff.staff_id,
                                 reason=revoked.reason)
         await store.save(revocation, insert_only=True)
+        # A revocation may settle a duplicate's review (the other certificate is valid again).
+        await duplicates.review_events(store, [("revocation", number, {})])
         await audit_other_towns(store, actor, towns={cert["competent_town"]},
                                 action="certificate.revoke", subject_type="certificate", subject_id=number)
     return revocation, True

@@ -8,6 +8,9 @@ import { bi, button, clearErrors, confirmAction, field, formError, h, showError 
 const KIND = {
   concurrent_write: ["同時更新（2つのノードが同じ版から変更）", "concurrent write (two nodes changed the same version)"],
   insert_only_violation: ["変更できない記録の食い違い", "insert-only record differs"],
+  // issue 11: both certificates are 審査中 until a supervisor revokes one; the item then closes by itself
+  duplicate_certificate: ["二重交付の疑い（分断中に同じ世帯・住家・災害を2つのノードで受付）。どちらかの証明書を失効させてください",
+    "possible duplicate (two nodes accepted one household, dwelling and disaster during a partition): revoke one certificate"],
 };
 
 export async function conflictsView() {

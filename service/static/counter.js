@@ -7,6 +7,7 @@ import { dateLabel, formatJst, todayJst } from "./dates.js";
 import { label } from "./messages.js";
 import { CLASSES, REPLICATION, STATUS, fromFloodDepth, fromRatio } from "./damage.js";
 import { bi, button, clear, clearErrors, confirmAction, field, formError, h, input, select, showError, values } from "./dom.js";
+import { disasterPicker, duplicateNotice, rememberDisaster, underReviewNote } from "./duplicates.js";
 
 const issueReplies = new Map(); // certificate number → replication state from the issue reply
 const trackingCodes = new Map(); // application id → tracking code (shown once)
@@ -126,25 +127,28 @@ function noDelegation(town) {
 }
 
 function applicationForm(resident, dwelling) {
-  const remembered = JSON.parse(localStorage.getItem("risai.disaster") || "{}");
+  const picker = h("div", { class: "grid disaster-choice" });
+  disasterPicker(dwelling.town_code).then((el) => picker.append(el), (e) => showError(form, e));
   const form = h("form", { class: "inline-form application-form", novalidate: true },
     h("h4", {}, bi("罹災証明の申請受付", "Receive an application")),
-    h("div", { class: "grid" },
-      field("disaster.name", "災害名", "Disaster", input({ value: remembered.name || "", placeholder: "令和6年能登半島地震" })),
-      field("disaster.date", "発生日", "Date", input({ type: "date", value: remembered.date || "" }))),
+    picker,
     formError(),
     h("button", { type: "submit", class: "primary" }, bi("申請を受け付ける", "Receive application")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const v = values(form);
-    const disaster = { name: v["disaster.name"], date: v["disaster.date"] };
+    const { disaster_id } = values(form);
+    form.querySelector("#duplicate-notice")?.remove();
     try {
       const data = await api.post("/api/v1/applications", {
-        applicant_resident_id: resident.resident_id, dwelling_id: dwelling.dwelling_id, disaster });
-      localStorage.setItem("risai.disaster", JSON.stringify(disaster));
+        applicant_resident_id: resident.resident_id, dwelling_id: dwelling.dwelling_id, disaster_id });
+      rememberDisaster(disaster_id);
       trackingCodes.set(data.application.application_id, data.tracking_code);
       location.hash = `#/application/${encodeURIComponent(data.application.application_id)}`;
-    } catch (e) { showError(form, e); }
+    } catch (e) {
+      showError(form, e);
+      const notice = duplicateNotice(e); // 409 application.duplicate: go to the existing case
+      if (notice) form.querySelector(".form-error").after(notice);
+    }
   });
   return form;
 }
@@ -341,7 +345,7 @@ async function certificateCard(number, application) {
   const st = data.status;
   const stateLabel = st.state === "revoked" ? bi(`失効（${st.reason}）`, "revoked")
     : st.state === "superseded" ? h("span", {}, bi("差替え済", "superseded by"), " ", h("a", { href: `#/certificate/${st.by}` }, st.by))
-      : bi("有効", "valid");
+      : st.under_review ? bi("審査中", "under review") : bi("有効", "valid");
   const mayor = `${content.competent_town.name}長 ${content.competent_town.mayor}`;
   // The place may live in the printed boxes rather than the QR (claims v2): the record wins.
   const place = [content.issuing.town_name, c.place || content.issuing.place].filter(Boolean).join(" ");
@@ -360,7 +364,7 @@ async function certificateCard(number, application) {
       ["状態", "Status", stateLabel, "certificate-status"],
       ["複製", "Replication", h("span", { class: `pill ${rlevel}`, id: "certificate-replication" }, bi(rja, ren))],
       data.copies ? ["再交付（写し）", "Copies", `${data.copies} 通`, "certificate-copies"] : null]),
-    actions);
+    underReviewNote(st), actions);
   // A withdrawn certificate never prints as a normal one: only an archive copy (marked
   // 失効 / 差替え across the page) for supervisors and auditors.
   if (st.state === "issued") actions.append(button("PDFを開く", "Open PDF", { id: "open-pdf", onclick: () => openPdf(c.number) }));

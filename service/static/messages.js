@@ -56,6 +56,7 @@ export const ERRORS = {
   "application.not_found": ["その申請は見つかりません（追跡コードを確認してください）", "No such application (check the tracking code)"],
   "application.state": ["申請の今の状態ではこの操作はできません", "Not possible in the application's current state"],
   "application.changed": ["交付の途中で申請が変更されました。もう一度お試しください", "The application changed meanwhile; try again"],
+  "application.duplicate": ["この世帯・住家・災害の申請は既にあります（既存の申請で再交付または再調査）", "Already applied for this household, dwelling and disaster (reissue or re-survey on that case)"],
   "application.data_missing": ["申請に必要なデータ（住民・住家）がこのノードにありません", "Data the application needs is missing on this node"],
   "application.not_resident": ["申請者の世帯はこの住家に住んでいません", "The applicant's household does not live there"],
   "application.unknown_dwelling": ["その住家はこのノードにありません", "No such dwelling on this node"],

@@ -22,6 +22,7 @@ from service.counter.residents import ResidentQuery
 from service.counter.record_state import RecordBase
 from service.storage.db import acquire
 from service.storage.disasters import DisasterQueries
+from service.storage.duplicates import DuplicateQueries
 from service.storage.repository import Repository
 from service.storage.status_lists import StatusListQueries
 
@@ -56,9 +57,9 @@ def _where(query: ResidentQuery) -> tuple[list[str], list[Any]]:
     return where, args
 
 
-class CounterRepository(Repository, DisasterQueries, StatusListQueries):
-    """The Repository plus typed records (the storage seam), the counter's search queries and
-    the disaster registry's."""
+class CounterRepository(Repository, DisasterQueries, DuplicateQueries, StatusListQueries):
+    """The Repository plus typed records (the storage seam), the counter's search queries,
+    the disaster registry's, the one-current-certificate rule's and the status lists'."""
 
     async def load(self, record_type: type[R], entity_id: str) -> R | None:
         """The record of ``record_type`` with this id, rebuilt from its held state, or None."""

@@ -21,6 +21,7 @@ from service.counter.printing import SealImages
 from service.staff.sessions import setup_auth
 from service.config import Settings
 from service.storage.db import apply_migrations, claim_database, create_pool
+from service.storage.duplicates import review_applied, sweep as review_sweep
 from service.storage.repository import recover_sequence
 from service.web.errors import error_middleware
 from service.keyring import Keyring
@@ -43,6 +44,8 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
             await claim_database(conn, settings.node.id, settings.node.town_code)
             # Once per start, not per issuance: the sequence row is authoritative from here.
             await recover_sequence(conn, settings.node.id)
+            # Duplicates a rebuild or a failed post-apply step left without a review item.
+            await review_sweep(conn)
         if applied:
             log.info("migrations applied", extra={"migrations": applied})
         app[POOL] = pool
@@ -87,7 +90,8 @@ async def _replication_ctx(app: web.Application) -> AsyncIterator[None]:
         key_lookup=keyring.key_lookup, topic_prefix=settings.kafka.topic_prefix,
         registry=app[METRICS].registry, kafka_options=kafka_client_options(settings),
         relay_options={"ack_timeout_s": settings.kafka.ack_timeout_s},  # pending = older rows
-        consumer_options={"key_owner": keyring.key_owner},
+        # The post-apply step finds duplicates accepted during a partition (issue 11).
+        consumer_options={"key_owner": keyring.key_owner, "after_apply": review_applied},
     )
     async with replication:
         app[REPLICATION] = replication

@@ -17,6 +17,7 @@ from replication import hlc
 from service.web.appkeys import POOL
 from tests.browser.support import browser_page, log_in, ui_node
 from tests.support.auth import PASSWORD, add_staff
+from tests.support.disasters import NOTO_ID, register_disaster
 from tests.support.counter import TOWN_A, TOWN_B, TOWN_X, build_pki, seed_town
 
 pytestmark = pytest.mark.integration
@@ -30,6 +31,7 @@ def pki():
 
 async def _staffed_node(server, roles=("clerk", "surveyor", "supervisor")):
     town = await seed_town(server.app)
+    await register_disaster(server.app, [TOWN_A])
     await add_staff(server.app, username="counter1", roles=roles, display_name="輪島 花子")
     return town
 
@@ -132,8 +134,7 @@ async def _to_application(page, server, resident, dwelling):
     await _with_reason(page)
     await page.evaluate(f"location.hash = '#/resident/{resident.resident_id}'")
     card = page.locator(".dwelling", has_text=dwelling.location)
-    await card.locator("[name='disaster.name']").fill("令和6年能登半島地震")
-    await card.locator("[name='disaster.date']").fill("2024-01-01")
+    await card.locator("[name=disaster_id]").select_option(NOTO_ID)
     await card.locator("button[type=submit]").click()
     await page.locator("#tracking").wait_for()
     return card

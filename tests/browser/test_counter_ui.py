@@ -18,6 +18,7 @@ from service.web.appkeys import POOL
 from tests.browser.support import browser_page, log_in, ui_node
 from tests.support.auth import PASSWORD, add_staff
 from deploy.synthetic import generate_town
+from tests.support.disasters import NOTO_ID, register_disaster
 from tests.support.counter import TOWN_A, TOWN_B, build_pki, csv_bytes, seed_town
 
 pytestmark = pytest.mark.integration
@@ -54,6 +55,7 @@ async def test_counter_story_in_the_browser(chromium, database, pki, tmp_path):
     async with ui_node(database, pki) as server:
         app = server.app
         town = await seed_town(app)
+        await register_disaster(app, [TOWN_A])
         await add_staff(app, username="counter1", roles=("clerk", "surveyor", "supervisor"),
                         display_name="輪島 花子")
         await _seed_freshness(app[POOL])
@@ -92,8 +94,7 @@ async def test_counter_story_in_the_browser(chromium, database, pki, tmp_path):
             await expect(banner.locator("tr[data-origin=mashiki-1] svg.lag-chart")).to_have_count(1)
 
             card = page.locator(".dwelling", has_text=dwelling.location)
-            await card.locator("[name='disaster.name']").fill("令和6年能登半島地震")
-            await card.locator("[name='disaster.date']").fill("2024-01-01")
+            await card.locator("[name=disaster_id]").select_option(NOTO_ID)
             await card.locator("button[type=submit]").click()
             await expect(page.locator("#tracking")).to_be_visible()
 

@@ -16,7 +16,8 @@ from service.web.appkeys import POOL
 from tests.browser.support import browser_page, log_in, ui_node
 from tests.browser.test_counter_defects import _quiet_origin, _with_reason
 from tests.support.auth import PASSWORD, add_staff
-from tests.support.counter import TOWN_B, TOWN_X, build_pki, seed_town
+from tests.support.disasters import NOTO_ID, register_disaster
+from tests.support.counter import TOWN_A, TOWN_B, TOWN_X, build_pki, seed_town
 
 pytestmark = pytest.mark.integration
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -41,6 +42,7 @@ async def test_screens_of_issue_15(chromium, database, pki, tmp_path):
     async with ui_node(database, pki) as server:
         town = await seed_town(server.app)
         mifune = await seed_town(server.app, code=TOWN_X, residents=6, seed=3)
+        await register_disaster(server.app, [TOWN_A, TOWN_X])
         await add_staff(server.app, username="counter1", roles=("clerk", "surveyor", "supervisor"),
                         display_name="輪島 花子")
         resident = town.residents[0]
@@ -71,8 +73,7 @@ async def test_screens_of_issue_15(chromium, database, pki, tmp_path):
 
             await page.evaluate(f"location.hash = '#/resident/{resident.resident_id}'")
             card = page.locator(".dwelling", has_text=dwelling.location)
-            await card.locator("[name='disaster.name']").fill("令和6年能登半島地震")
-            await card.locator("[name='disaster.date']").fill("2024-01-01")
+            await card.locator("[name=disaster_id]").select_option(NOTO_ID)
             await card.locator("button[type=submit]").click()
             await page.locator("#survey-form #survey-value").fill("42.5")
             await page.locator("#survey-form button[type=submit]").click()

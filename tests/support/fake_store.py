@@ -4,6 +4,7 @@ service.storage.counter.CounterRepository, over dicts. Transactions roll back on
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
@@ -15,15 +16,27 @@ class FakeCounterStore:
         self.node_id = node_id
         self.entities: dict[tuple[str, str], dict] = {}
         self.audits: list[dict[str, Any]] = []
+        self.reviews: dict[str, dict[str, Any]] = {}  # conflict_key -> review item (+ "resolved")
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._held: list[asyncio.Lock] = []
+        self._depth = 0
 
     @contextlib.asynccontextmanager
     async def transaction(self):
         saved, audits = dict(self.entities), list(self.audits)
+        reviews = {k: dict(v) for k, v in self.reviews.items()}
+        self._depth += 1
         try:
             yield
         except BaseException:
-            self.entities, self.audits = saved, audits
+            self.entities, self.audits, self.reviews = saved, audits, reviews
             raise
+        finally:
+            self._depth -= 1
+            if not self._depth:  # transaction-level locks end with the outermost transaction
+                for lock in self._held:
+                    lock.release()
+                self._held = []
 
     async def get(self, entity_type, entity_id, *, for_update=False):
         return self.entities.get((entity_type, entity_id))
@@ -61,6 +74,27 @@ class FakeCounterStore:
     async def list_disasters(self, limit):
         found = [s for (t, _), s in self.entities.items() if t == "disaster"]
         return sorted(found, key=lambda s: (s["date"], s["disaster_id"]), reverse=True)[:limit]
+
+    async def applications_for(self, household_id, dwelling_id):
+        return [s for (t, _), s in sorted(self.entities.items()) if t == "application"
+                and s.get("household_id") == household_id and s.get("dwelling_id") == dwelling_id]
+
+    async def revoked_among(self, numbers):
+        return {n for n in numbers if ("revocation", n) in self.entities}
+
+    async def lock_triple(self, key):
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        if lock not in self._held:
+            await lock.acquire()
+            self._held.append(lock)
+
+    async def save_review(self, triple_key, item):
+        keep = item["conflict_key"] if item else None
+        for key, open_item in self.reviews.items():
+            if open_item["entity_id"] == triple_key and key != keep:
+                open_item["resolved"] = True
+        if item is not None:
+            self.reviews.setdefault(item["conflict_key"], {**item, "resolved": False})
 
     async def search_residents(self, query, limit):
         raise NotImplementedError("name search needs risai_search_key: tested against PostgreSQL only")
