@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 
-from chaos.faults import clock, disk, latency, network, process
+from chaos.faults import backup, clock, disk, latency, network, process
 from chaos.faults.ledger import Ledger
 
 log = logging.getLogger("chaos.faults")
 
-INJECT = {**process.INJECT, **network.INJECT, **latency.INJECT, **clock.INJECT, **disk.INJECT}
-UNDO = {**process.UNDO, **network.UNDO, **latency.UNDO, **clock.UNDO, **disk.UNDO}
+INJECT = {**process.INJECT, **network.INJECT, **latency.INJECT, **clock.INJECT, **disk.INJECT,
+          **backup.INJECT}
+UNDO = {**process.UNDO, **network.UNDO, **latency.UNDO, **clock.UNDO, **disk.UNDO, **backup.UNDO}
 
 
 def inject(fed, ledger: Ledger, kind: str, target: str, params: dict) -> str:

@@ -13,6 +13,7 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from certs.federation import load_federation
+from replication import own_topic
 from replication.runtime import Replication
 from service.web import health
 from service.api.routes import setup_api
@@ -93,6 +94,14 @@ async def _replication_ctx(app: web.Application) -> AsyncIterator[None]:
         # The post-apply step finds duplicates accepted during a partition (issue 11).
         consumer_options={"key_owner": keyring.key_owner, "after_apply": review_applied},
     )
+    # A database restored from an older backup lacks this node's later writes: take them
+    # back from its own topic before serving, then recover the sequence past them (issue 17).
+    caught_up = await own_topic.catch_up(app[POOL], replication.consumer.ctx,
+                                         bootstrap_servers=settings.kafka.bootstrap_servers,
+                                         kafka_options=kafka_client_options(settings))
+    if caught_up.applied:
+        async with app[POOL].acquire() as conn:
+            await recover_sequence(conn, settings.node.id)
     async with replication:
         app[REPLICATION] = replication
         yield
