@@ -88,12 +88,13 @@ async def track_by_code(request: web.Request) -> web.Response:
 
 @require_role("clerk", "supervisor")
 async def request_resurvey(request: web.Request) -> web.Response:
-    """POST /api/v1/applications/{id}/resurvey-request: the resident asks for a re-survey."""
+    """POST /api/v1/applications/{id}/resurvey-request {resurvey_reason}: the resident asks for
+    a re-survey (再調査) and says why (``note`` is the older name of the same field)."""
     body = await json_object(request, optional=True)
-    f = Fields(body, {"note", "reason"})
-    note = f.text("note", required=False, max_len=500)
+    f = Fields(body, {"resurvey_reason", "note", "reason"})
+    why = f.text("resurvey_reason", required=False, max_len=500) or f.text("note", required=False, max_len=500)
     f.check()
     async with repository(request) as repo:
         new = await applications.request_resurvey(repo, actor(request, body),
-                                                  request.match_info["application_id"], note, at=now())
+                                                  request.match_info["application_id"], why or "", at=now())
     return reply({"application": lifecycle.staff_view(new)})

@@ -138,15 +138,30 @@ async def track_by_code(store: AuditedStore, code: str) -> dict[str, Any]:
     return await _tracking_view(store, found[0])
 
 
-async def request_resurvey(store: AuditedStore, actor: Actor, application_id: str, note: str | None,
+async def request_resurvey(store: AuditedStore, actor: Actor, application_id: str, reason: str,
                            *, at: dt.datetime) -> dict[str, Any]:
-    """The resident asks for a re-survey of an issued application."""
+    """The resident asks for a re-survey (再調査) of an issued application, giving a reason;
+    the request is kept on the application and the next survey names it."""
     async with store.transaction():
         app = await load_application(store, application_id, for_update=True)
+        lifecycle.next_status(app, "request_resurvey")  # 409 before 422: the state comes first
+        reason = _required_text(reason, "resurvey_reason", "resurvey.reason_required")
         needs_reason(actor, towns_of(app))
+        requests = list(app.get("resurvey_requests") or [])
+        request = {"request_id": f"{application_id}-RR{len(requests) + 1}", "reason": reason,
+                   "at": at.isoformat(), "staff": actor.staff.staff_id, "node": store.node_id}
         new = lifecycle.advance(app, "request_resurvey", at=at.isoformat(), node=store.node_id,
-                                staff=actor.staff.staff_id, resurvey_note=note)
+                                staff=actor.staff.staff_id, resurvey_note=reason,
+                                resurvey_requests=[*requests, request],
+                                detail={"request_id": request["request_id"], "reason": reason})
         await store.put("application", app["application_id"], new)
         await audit_other_towns(store, actor, towns=towns_of(app), action="application.resurvey_request",
                                 subject_type="application", subject_id=app["application_id"])
     return new
+
+
+def _required_text(value: str | None, field: str, code: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidRequest.about(field, "a reason is required (理由を入力してください)", code)
+    return text

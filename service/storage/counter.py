@@ -86,6 +86,14 @@ class CounterRepository(Repository, DisasterQueries):
             f"SELECT count(*) FROM (SELECT 1 FROM entities WHERE {' AND '.join(where)}"
             f" AND state->>'town_code' <> ${len(args)} LIMIT {int(cap)}) AS m", *args)
 
+    async def staff_with_role(self, role: str, *, limit: int = 500) -> list[dict]:
+        """Staff account states holding ``role`` (the surveyor picker; a group has a few
+        hundred accounts, read through the entities primary key's type prefix)."""
+        rows = await self.conn.fetch(
+            "SELECT state FROM entities WHERE entity_type = 'staff' AND state->'roles' ? $1"
+            " ORDER BY state->>'town_code', state->>'display_name' LIMIT $2", role, limit)
+        return [json.loads(r["state"]) for r in rows]
+
     async def dwellings_of(self, household_id: str) -> list[dict]:
         """Dwellings a household lives in (GIN index on household_ids)."""
         rows = await self.conn.fetch(

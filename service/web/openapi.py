@@ -52,9 +52,10 @@ APPLICATION = _obj({
     "property": _obj({"description": _TEXT, "location": _TEXT}, ["description", "location"]),
     "reason": _TEXT}, ["applicant_resident_id"])
 SURVEY = _obj({"survey_id": _TEXT, "kind": {"type": "string", "enum": ["first", "second"]},
-               "surveyed_on": _DATE, "damage_ratio": _NUMBER, "flood_depth_m": _NUMBER,
+               "surveyor_id": _TEXT, "surveyed_on": _DATE, "damage_ratio": _NUMBER, "flood_depth_m": _NUMBER,
+               "inundation": {"type": "string", "enum": ["above_floor", "below_floor"]},
                "photo_sha256": {"type": "array", "items": {"type": "string"}}, "notes": {"type": "string"},
-               "reason": _TEXT}, ["surveyed_on"])
+               "reason": _TEXT}, ["surveyed_on", "surveyor_id"])
 
 
 def document() -> dict[str, Any]:
@@ -85,8 +86,12 @@ def document() -> dict[str, Any]:
         "/api/v1/tracking": {"get": _op(
             "Track an application with its tracking code alone (no login; case, spaces, dashes ignored)",
             params=[p("code", required=True)], tag="public")},
-        "/api/v1/applications/{application_id}/surveys": {"post": _op("Enter a survey (surveyor)", params=[APP_ID],
-                                                                      body=SURVEY, ok="201")},
+        "/api/v1/applications/{application_id}/surveys": {
+            "post": _op("Enter a new survey record (一次 or 二次; the surveyor is a staff account)",
+                        params=[APP_ID], body=SURVEY, ok="201"),
+            "get": _op("The application's surveys (oldest first), 再調査 requests and judgement",
+                       params=[APP_ID])},
+        "/api/v1/surveyors": {"get": _op("Active staff with the surveyor role (the picker)")},
         "/api/v1/applications/{application_id}/judgement": {"post": _op(
             "Judge: the class is derived from the survey, never given (supervisor)", params=[APP_ID],
             body=_obj({"survey_id": _TEXT, "reason": _TEXT}))},
@@ -94,7 +99,8 @@ def document() -> dict[str, Any]:
             "Issue the certificate (durable steps; idempotent)", params=[APP_ID],
             body=_obj({"place": _TEXT, "reason": _TEXT}), ok="201", again=True)},
         "/api/v1/applications/{application_id}/resurvey-request": {"post": _op(
-            "Request a re-survey", params=[APP_ID], body=_obj({"note": _TEXT, "reason": _TEXT}))},
+            "Request a re-survey (再調査) with its reason", params=[APP_ID],
+            body=_obj({"resurvey_reason": _TEXT, "note": _TEXT, "reason": _TEXT}))},
         "/api/v1/certificates/{number}": {"get": _op("A certificate and its status", params=[NUMBER])},
         "/api/v1/certificates/{number}/pdf": {"get": _op(
             "The unified-form PDF, rendered on demand; refused (409) for a revoked or superseded certificate "

@@ -47,6 +47,10 @@ class FakeCounterStore:
     async def audit(self, **fields):
         self.audits.append(fields)
 
+    async def staff_with_role(self, role, *, limit=500):
+        found = [s for (t, _), s in self.entities.items() if t == "staff" and role in s["roles"]]
+        return sorted(found, key=lambda s: (s["town_code"], s["display_name"]))[:limit]
+
     async def dwellings_of(self, household_id):
         return [s for (t, _), s in sorted(self.entities.items())
                 if t == "dwelling" and household_id in s["household_ids"]][:20]

@@ -16,7 +16,7 @@ MESSAGES = (ROOT / "service" / "static" / "messages.js").read_text()
 NOT_CODES = {
     "application.create", "application.judge", "application.read", "application.resurvey_request",
     "application_code.issue", "certificate.copy", "certificate.issue", "certificate.pdf", "certificate.read",
-    "certificate.revoke", "resident.read", "resident.search", "survey.enter", "index.html", "root.pem",
+    "certificate.revoke", "resident.read", "resident.search", "survey.enter", "survey.read", "index.html", "root.pem",
     "service.errors", "service.main", "retention.bytes", "retention.ms", "risai.disaster", "risai.events",
     "risai.reason", "risai.town", "node.town_code", "nodes.id", "nodes.signing_alg", "nodes.town",
     "towns.code", "towns.partners", "trust-list.cbor",
