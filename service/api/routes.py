@@ -32,6 +32,8 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/applications/{{application_id}}/tracking", applications.track_application)
     r.add_get(f"{V1}/tracking", applications.track_by_code)
     r.add_post(f"{V1}/applications/{{application_id}}/resurvey-request", applications.request_resurvey)
+    r.add_post(f"{V1}/applications/{{application_id}}/withdrawal", applications.withdraw_application)
+    r.add_post(f"{V1}/applications/{{application_id}}/applicant", applications.update_applicant)
     r.add_post(f"{V1}/applications/{{application_id}}/surveys", surveys.enter_survey)
     r.add_get(f"{V1}/applications/{{application_id}}/surveys", surveys.list_surveys)
     r.add_get(f"{V1}/surveyors", surveys.list_surveyors)

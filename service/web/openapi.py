@@ -45,12 +45,18 @@ def _op(summary: str, *, params: list[dict] | None = None, body: dict | None = N
 
 
 APP_ID, NUMBER = _param("application_id", "path"), _param("number", "path")
+APPLICANT = _obj({"relationship": {"type": "string", "enum": ["householder", "spouse", "child", "parent", "sibling",
+                                                            "grandchild", "grandparent", "other_relative",
+                                                            "cohabitant", "other"]},
+                   "phone": _TEXT, "contact_address": _TEXT})
+AGENT = _obj({"name": _TEXT, "relation": {"type": "string", "enum": ["household", "relative", "legal", "other"]},
+              "phone": _TEXT, "power_of_attorney": {"type": "boolean"}}, ["name", "relation"])
 APPLICATION = _obj({
     "kind": {"type": "string", "enum": ["risai", "hisai"]}, "applicant_resident_id": _TEXT,
     "dwelling_id": _TEXT, "town_code": _TEXT, "disaster_id": _TEXT, "channel": {"type": "string", "enum": ["counter", "kiosk", "mail"]},
     "disaster": _obj({"name": _TEXT, "date": _DATE}, ["name", "date"]),
     "property": _obj({"description": _TEXT, "location": _TEXT}, ["description", "location"]),
-    "reason": _TEXT}, ["applicant_resident_id"])
+    "applicant": APPLICANT, "agent": AGENT, "reason": _TEXT}, ["applicant_resident_id"])
 SURVEY = _obj({"survey_id": _TEXT, "kind": {"type": "string", "enum": ["first", "second"]},
                "surveyor_id": _TEXT, "surveyed_on": _DATE, "damage_ratio": _NUMBER, "flood_depth_m": _NUMBER,
                "inundation": {"type": "string", "enum": ["above_floor", "below_floor"]},
@@ -101,6 +107,12 @@ def document() -> dict[str, Any]:
         "/api/v1/applications/{application_id}/resurvey-request": {"post": _op(
             "Request a re-survey (再調査) with its reason", params=[APP_ID],
             body=_obj({"resurvey_reason": _TEXT, "note": _TEXT, "reason": _TEXT}))},
+        "/api/v1/applications/{application_id}/withdrawal": {"post": _op(
+            "申請取下げ: withdraw before issuance, with its reason", params=[APP_ID],
+            body=_obj({"withdraw_reason": _TEXT, "reason": _TEXT}, ["withdraw_reason"]))},
+        "/api/v1/applications/{application_id}/applicant": {"post": _op(
+            "Correct the applicant's 続柄, contact or agent (代理人, 委任状)", params=[APP_ID],
+            body=_obj({"applicant": APPLICANT, "agent": AGENT, "reason": _TEXT}))},
         "/api/v1/certificates/{number}": {"get": _op("A certificate and its status", params=[NUMBER])},
         "/api/v1/certificates/{number}/pdf": {"get": _op(
             "The unified-form PDF, rendered on demand; refused (409) for a revoked or superseded certificate "

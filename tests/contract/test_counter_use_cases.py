@@ -6,13 +6,14 @@ The same test, the same assertions: what the fake promises, PostgreSQL keeps.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
 import asyncpg
 import pytest
 
-from service.counter import applications, certificates, residents, surveys
+from service.counter import applicants, applications, certificates, lifecycle, residents, surveys
 from service.counter.access import Actor
 from service.counter.certificate_records import Revocation
 from service.counter.records import Inundation, Survey
@@ -263,3 +264,51 @@ async def test_the_surveyor_picker_lists_active_surveyors_own_town_first(store):
     found = await surveys.list_surveyors(store, HOME)
     assert [s["staff_id"] for s in found] == ["surv-1", "surv-2"]
     assert "password_hash" not in found[0]
+
+
+async def test_a_withdrawn_application_is_final(store):
+    app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
+    app_id = app["application_id"]
+    with pytest.raises(InvalidRequest) as err:
+        await applications.withdraw_application(store, _actor(), app_id, None, at=NOW)
+    assert err.value.code == "withdrawal.reason_required"
+    assert (await store.get("application", app_id))["status"] == "received"
+    withdrawn = await applications.withdraw_application(store, _actor(), app_id, "保険の手続に不要となった", at=NOW)
+    assert withdrawn["status"] == "withdrawn" and withdrawn["withdrawal"]["reason"] == "保険の手続に不要となった"
+    assert withdrawn["history"][-1]["reason"] == "保険の手続に不要となった"
+    for attempt in (lambda: surveys.enter_survey(store, _actor(), app_id, "surv-1", _build(), at=NOW),
+                    lambda: surveys.judge(store, _actor(), app_id, None, at=NOW),
+                    lambda: applications.withdraw_application(store, _actor(), app_id, "再度", at=NOW)):
+        with pytest.raises(Conflict) as err:
+            await attempt()
+        assert err.value.code == "application.withdrawn"
+    with pytest.raises(Conflict) as err:
+        lifecycle.next_status(withdrawn, "issue")  # issuance's own gate (service.counter.issuance)
+    assert err.value.code == "application.withdrawn"
+    assert await store.get("survey", "S-1") is None
+
+
+async def test_an_issued_application_is_not_withdrawn(store):
+    issued = await _mark_issued(store, await _judged(store))
+    with pytest.raises(Conflict) as err:
+        await applications.withdraw_application(store, _actor(), issued["application_id"], "不要", at=NOW)
+    assert err.value.code == "application.state"
+
+
+async def test_applicant_details_and_an_agent_with_a_letter_of_attorney(store):
+    agent = applicants.Agent("代理 太郎", "other", "09012345678", power_of_attorney=False)
+    parsed = {**_parsed(), "details": applicants.ApplicantDetails("spouse", "0961234567", "益城町総合体育館", agent)}
+    with pytest.raises(InvalidRequest) as err:
+        await applications.receive_application(store, _actor(), parsed, town=HOME, at=NOW)
+    assert err.value.code == "applicant.power_of_attorney"
+    assert await store.find("application", "dwelling_id", "D1") == []
+    parsed["details"] = dataclasses.replace(parsed["details"], agent=dataclasses.replace(agent, power_of_attorney=True))
+    app, _ = await applications.receive_application(store, _actor(), parsed, town=HOME, at=NOW)
+    details = app["applicant_details"]
+    assert details["relationship"] == "spouse" and details["contact_address"] == "益城町総合体育館"
+    assert details["agent"] == {"name": "代理 太郎", "relation": "other", "phone": "09012345678",
+                                "power_of_attorney": True}
+    updated = await applications.update_applicant(
+        store, _actor(), app["application_id"], applicants.ApplicantDetails("child", "0967000000"), at=NOW)
+    assert updated["applicant_details"]["agent"] is None and updated["applicant_details"]["relationship"] == "child"
+    assert updated["history"][-1]["previous"] == details and updated["status"] == "received"
