@@ -33,13 +33,15 @@ def _phone(f: Fields, name: str) -> str | None:
 
 
 def _parse_details(f: Fields) -> applicants.ApplicantDetails | None:
-    """``applicant`` {relationship, phone, contact_address} and ``agent`` {name, relation,
+    """``applicant`` {relationship, phone, contact_address, delivery} and ``agent`` {name, relation,
     phone, power_of_attorney}; the rules (委任状, 続柄) are service.counter.applicants'."""
     person, agent_f = f.obj("applicant", required=False), f.obj("agent", required=False)
     if person is None and agent_f is None:
         return None
     relationship = phone = address = None
+    delivery = "counter"
     if person is not None:
+        delivery = person.choice("delivery", tuple(applicants.DELIVERIES), default="counter") or "counter"
         relationship = person.choice("relationship", tuple(applicants.RELATIONSHIPS)) \
             if person.body.get("relationship") is not None else None
         phone = _phone(person, "phone")
@@ -52,7 +54,7 @@ def _parse_details(f: Fields) -> applicants.ApplicantDetails | None:
         agent = applicants.Agent(agent_f.text("name", max_len=100) or "",
                                  agent_f.choice("relation", tuple(applicants.AGENT_RELATIONS)) or "",
                                  _phone(agent_f, "phone"), attorney is True)
-    return applicants.ApplicantDetails(relationship, phone, address, agent)
+    return applicants.ApplicantDetails(relationship, phone, address, agent, delivery)
 
 
 def _parse_create(body: dict[str, Any]) -> dict[str, Any]:

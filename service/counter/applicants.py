@@ -1,4 +1,5 @@
-"""Who applies (申請者): 続柄 to the householder, contact, and an agent (代理人) acting for them.
+"""Who applies (申請者): 続柄 to the householder, contact, an agent (代理人) acting for them,
+and how the certificate reaches them (窓口交付 or 郵送交付).
 
 Pure: values and rules, no I/O. An application keeps these as ``applicant_details`` in its
 state. Towns' forms ask for the same: the applicant's 続柄 to the 世帯主, a phone number
@@ -31,6 +32,7 @@ AGENT_RELATIONS = {
     "legal": ("法定代理人", "legal representative"),
     "other": ("その他（知人など）", "other (acquaintance, helper)"),
 }
+DELIVERIES = {"counter": ("窓口交付", "at the counter"), "mail": ("郵送交付", "by post")}
 _PHONE = re.compile(r"\+?[0-9]{10,15}")
 
 
@@ -56,12 +58,13 @@ class ApplicantDetails:
     phone: str | None = None
     contact_address: str | None = None  # where to reach them now (避難所, 親族宅), if not home
     agent: Agent | None = None
+    delivery: str = "counter"  # 郵送交付 ("mail") goes to contact_address: 一括印刷 selects these
 
     def to_state(self) -> dict[str, Any]:
         """JSON form in the application's state."""
         return {"relationship": self.relationship, "phone": self.phone,
                 "contact_address": self.contact_address,
-                "agent": self.agent.to_state() if self.agent else None}
+                "agent": self.agent.to_state() if self.agent else None, "delivery": self.delivery}
 
 
 def normalise_phone(raw: str, field: str) -> str:
@@ -97,4 +100,9 @@ def details_for(given: ApplicantDetails | None, *, is_householder: bool) -> Appl
                                    "applicant.not_householder")
     if details.agent is not None:
         check_agent(details.agent)
+    if details.delivery not in DELIVERIES:
+        raise InvalidRequest.about("applicant.delivery", f"must be one of {', '.join(DELIVERIES)}", "invalid.choice")
+    if details.delivery == "mail" and not details.contact_address:
+        raise InvalidRequest.about("applicant.contact_address", "郵送交付には送付先住所が必要です / "
+                                   "delivery by post needs the address to post it to", "applicant.mail_address")
     return details

@@ -66,6 +66,7 @@ export const ERRORS = {
   "withdrawal.reason_required": ["取下げの理由を入力してください", "Give the reason for the withdrawal"],
   "applicant.phone": ["電話番号は10〜15桁の数字で入力してください", "A phone number of 10-15 digits"],
   "applicant.power_of_attorney": ["同一世帯の親族以外の代理人は委任状が必要です", "An agent from outside the household needs a letter of attorney"],
+  "applicant.mail_address": ["郵送交付には送付先住所が必要です", "Delivery by post needs an address"],
   "applicant.not_householder": ["申請者は世帯主ではありません", "The applicant is not the householder"],
   "application.withdrawn": ["この申請は取り下げられています", "This application was withdrawn"],
   "judgement.class_not_allowed": ["被害の程度は入力できません。調査結果から自動で決まります", "The class is derived from the survey, never given"],

@@ -48,7 +48,8 @@ APP_ID, NUMBER = _param("application_id", "path"), _param("number", "path")
 APPLICANT = _obj({"relationship": {"type": "string", "enum": ["householder", "spouse", "child", "parent", "sibling",
                                                             "grandchild", "grandparent", "other_relative",
                                                             "cohabitant", "other"]},
-                   "phone": _TEXT, "contact_address": _TEXT})
+                   "phone": _TEXT, "contact_address": _TEXT,
+                   "delivery": {"type": "string", "enum": ["counter", "mail"]}})
 AGENT = _obj({"name": _TEXT, "relation": {"type": "string", "enum": ["household", "relative", "legal", "other"]},
               "phone": _TEXT, "power_of_attorney": {"type": "boolean"}}, ["name", "relation"])
 APPLICATION = _obj({

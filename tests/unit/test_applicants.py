@@ -39,3 +39,11 @@ def test_only_a_relative_of_the_same_household_needs_no_letter_of_attorney(relat
         with pytest.raises(InvalidRequest) as err:
             details_for(details, is_householder=False)
         assert err.value.code == "applicant.power_of_attorney"
+
+
+def test_delivery_by_post_needs_the_address_to_post_it_to():
+    with pytest.raises(InvalidRequest) as err:
+        details_for(ApplicantDetails("householder", delivery="mail"), is_householder=True)
+    assert err.value.code == "applicant.mail_address"
+    mailed = details_for(ApplicantDetails(None, contact_address="熊本市中央区1-1", delivery="mail"), is_householder=True)
+    assert mailed.to_state()["delivery"] == "mail"
