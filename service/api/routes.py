@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.web import openapi
-from service.api import applications, certificates, conflicts, disasters, imports, residents, status, surveys, verification
+from service.api import applications, batch_print, certificates, conflicts, disasters, imports, residents, status, surveys, verification
 from service.api.common import reply
 
 V1 = "/api/v1"
@@ -49,10 +49,15 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/verifier-bundle", status.verifier_bundle)
     r.add_post(f"{V1}/imports", imports.start_import)
     r.add_get(f"{V1}/imports/{{job_id}}", imports.import_status)
+    r.add_post(f"{V1}/batch-prints", batch_print.start_batch)
+    r.add_get(f"{V1}/batch-prints/{{job_id}}", batch_print.batch_status)
+    r.add_get(f"{V1}/batch-prints/{{job_id}}/pdf", batch_print.batch_pdf)
     r.add_post(f"{V1}/imports/{{job_id}}/resume", imports.resume_import)
     r.add_get(f"{V1}/conflicts", conflicts.list_conflicts)
     r.add_post(f"{V1}/conflicts/{{conflict_id}}/resolve", conflicts.resolve_conflict)
     r.add_get(f"{V1}/replication/freshness", conflicts.replication_freshness)
     app.on_startup.append(imports.start_jobs)
+    app.on_startup.append(batch_print.start_batches)
+    app.on_shutdown.append(batch_print.stop_batches)
     app[status.STATUS_LISTS] = status.StatusListCache()
     app.on_shutdown.append(imports.cancel_jobs)

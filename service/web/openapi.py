@@ -45,6 +45,7 @@ def _op(summary: str, *, params: list[dict] | None = None, body: dict | None = N
 
 
 APP_ID, NUMBER = _param("application_id", "path"), _param("number", "path")
+JOB_ID = _param("job_id", "path")
 APPLICANT = _obj({"relationship": {"type": "string", "enum": ["householder", "spouse", "child", "parent", "sibling",
                                                             "grandchild", "grandparent", "other_relative",
                                                             "cohabitant", "other"]},
@@ -114,6 +115,14 @@ def document() -> dict[str, Any]:
         "/api/v1/applications/{application_id}/applicant": {"post": _op(
             "Correct the applicant's 続柄, contact or agent (代理人, 委任状)", params=[APP_ID],
             body=_obj({"applicant": APPLICANT, "agent": AGENT, "reason": _TEXT}))},
+        "/api/v1/batch-prints": {"post": _op(
+            "一括印刷: start a batch PDF of the certificates issued on a day here (optionally only 郵送交付), "
+            "or of given numbers; a background job", body=_obj({
+                "issued_on": _DATE, "delivery": {"type": "string", "enum": ["counter", "mail"]},
+                "numbers": {"type": "array", "items": _TEXT}, "reason": _TEXT}), ok="202")},
+        "/api/v1/batch-prints/{job_id}": {"get": _op("A batch print's progress", params=[JOB_ID])},
+        "/api/v1/batch-prints/{job_id}/pdf": {"get": _op("The finished batch PDF", params=[JOB_ID],
+                                                         content="application/pdf")},
         "/api/v1/certificates/{number}": {"get": _op("A certificate and its status", params=[NUMBER])},
         "/api/v1/certificates/{number}/pdf": {"get": _op(
             "The unified-form PDF, rendered on demand; refused (409) for a revoked or superseded certificate "

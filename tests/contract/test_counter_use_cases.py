@@ -13,7 +13,7 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from service.counter import applicants, applications, certificates, lifecycle, residents, surveys
+from service.counter import applicants, applications, batch_print, certificates, lifecycle, residents, surveys
 from service.counter.access import Actor
 from service.counter.certificate_records import Revocation
 from service.counter.records import Inundation, Survey
@@ -312,3 +312,27 @@ async def test_applicant_details_and_an_agent_with_a_letter_of_attorney(store):
         store, _actor(), app["application_id"], applicants.ApplicantDetails("child", "0967000000"), at=NOW)
     assert updated["applicant_details"]["agent"] is None and updated["applicant_details"]["relationship"] == "child"
     assert updated["history"][-1]["previous"] == details and updated["status"] == "received"
+
+
+async def test_a_batch_selects_the_days_certificates_by_delivery_and_asks_for_a_reason(store):
+    day = dt.date(2024, 1, 20)
+    for n, (town, delivery) in enumerate(((HOME, "mail"), (HOME, "counter"), (OTHER, "mail")), start=1):
+        number = f"{town}-mashiki-1-{n:06d}"
+        async with store.transaction():
+            await store.put("application", f"A{n}", {"application_id": f"A{n}",
+                                                     "applicant_details": {"delivery": delivery}})
+            await store.put("certificate", number, {"number": number, "competent_town": town, "qr": "JPRC1:x",
+                                                    "issuing_node": "mashiki-1", "issue_date": day.isoformat(),
+                                                    "application_id": f"A{n}"}, insert_only=True)
+    with pytest.raises(InvalidRequest) as err:  # one of them is another town's
+        await batch_print.select(store, _actor(), batch_print.Selection(day, "mail"))
+    assert err.value.code == "audit.reason_required"
+    mailed = await batch_print.select(store, _actor("郵送交付の一括印刷"), batch_print.Selection(day, "mail"))
+    assert mailed == ("172049-mashiki-1-000003", "434434-mashiki-1-000001")
+    assert await batch_print.select(store, _actor(), batch_print.Selection(day, "counter")) == (
+        "434434-mashiki-1-000002",)
+    with pytest.raises(InvalidRequest) as err:
+        await batch_print.select(store, _actor(), batch_print.Selection(dt.date(2024, 1, 21)))
+    assert err.value.code == "batch.empty"
+    with pytest.raises(NotFound):
+        await batch_print.select(store, _actor(), batch_print.Selection(numbers=("434434-mashiki-1-000099",)))
