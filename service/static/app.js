@@ -8,6 +8,7 @@ import { label } from "./messages.js";
 import { applicationView, certificateView, residentView, searchView } from "./counter.js";
 import { freshnessView, importView, verifyView } from "./tools.js";
 import { conflictsView } from "./admin.js";
+import { batchPrintView } from "./batch.js";
 
 export const towns = {}; // code → {name, mayor}, from the trust list
 
@@ -148,6 +149,7 @@ const routes = {
   import: () => importView(),
   freshness: () => freshnessView(),
   conflicts: () => conflictsView(),
+  "batch-print": () => batchPrintView(),
 };
 
 export async function render() {
