@@ -97,3 +97,18 @@ async def test_todays_postal_certificates_as_one_checked_pdf(database, pki, tmp_
         assert all(n in text for n in printed) and revoked not in text and tampered not in text
         assert at_counter not in text  # 窓口交付: not in the postal batch
         assert "罹災証明書" in text
+
+
+async def test_more_batch_starts_than_connections_queue_or_get_503_and_all_finish(database, pki):
+    async with counter_node(database, pki) as node:  # pool_max 6
+        town = await seed_town(node.app)
+        clerk = await node.login("clerk1", ("clerk",))
+        boss = await node.login("boss1", ("supervisor", "surveyor"))
+        number = await _issued(clerk, boss, *household_pairs(town)[0], "mail")
+        starts = await asyncio.gather(*(clerk.post("/api/v1/batch-prints", {"numbers": [number]}, headers=REASON)
+                                        for _ in range(16)))
+        assert {status for status, _ in starts} <= {202, 503}, starts
+        jobs = [body["job"]["job_id"] for status, body in starts if status == 202]
+        assert jobs, starts
+        finished = await asyncio.gather(*(_finished(clerk, job_id) for job_id in jobs))
+        assert all(job["status"] == "done" and job["pages"] == 1 for job, _ in finished), finished

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.web.appkeys import POOL
 from tests.integration.test_counter_story import DISASTER, REASON, _household_member
 from tests.support.counter import build_pki, counter_node, seed_town
 from tests.support.issuing import staff_id
@@ -75,3 +76,10 @@ async def test_surveys_applicant_details_and_withdrawal_over_http(database, pki)
             assert status == 409 and body["error"]["code"] == "application.withdrawn", (path, body)
         status, listed = await clerk.get(f"/api/v1/applications/{app_id}/surveys", headers=REASON)
         assert len(listed["surveys"]) == 1 and listed["status"] == "withdrawn"
+
+        # Each write went through the outbox in its transaction: the survey record once
+        # (insert-only), the application at each step (received, surveyed, withdrawn).
+        events = await node.app[POOL].fetch("SELECT entity_type, entity_id FROM outbox WHERE entity_id = ANY($1)",
+                                            [app_id, survey["survey_id"]])
+        assert sorted((e["entity_type"], e["entity_id"]) for e in events) == sorted(
+            [("survey", survey["survey_id"])] + [("application", app_id)] * 3)
