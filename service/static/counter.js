@@ -101,7 +101,9 @@ export async function residentView(id) {
     ])),
     panel("住家", "Dwellings", data.dwellings.length
       ? data.dwellings.map((d) => dwellingCard(r, d))
-      : h("p", { class: "muted" }, bi("この世帯の住家は登録されていません", "No dwelling registered for this household"))));
+      : [h("p", { class: "muted" }, bi("この世帯の住家は登録されていません", "No dwelling registered for this household")),
+        // Without a dwelling only a 被災証明 (damage to something else) can be applied for.
+        canWrite() ? applicationForm(r, null) : null]));
 }
 
 function dwellingCard(resident, d) {
@@ -129,15 +131,18 @@ function noDelegation(town) {
 }
 
 // One form for both kinds: a 罹災証明 (this dwelling, surveyed and judged) or a 被災証明
-// (damage to something that is not a dwelling: no survey, no class).
+// (damage to something that is not a dwelling: no survey, no class). Without a dwelling
+// (null) the form is for a 被災証明 only.
 function applicationForm(resident, dwelling) {
   const remembered = JSON.parse(localStorage.getItem("risai.disaster") || "{}");
   const kind = select([["risai", "罹災証明書（住家の被害） / damage certificate (dwelling)"],
     ["hisai", "被災証明書（住家以外の被害） / report of damage (not a dwelling)"]], { id: "application-kind" });
-  const property = h("div", { class: "grid hisai-only", hidden: true },
+  if (!dwelling) { kind.value = "hisai"; kind.querySelector("option[value=risai]").disabled = true; }
+  const property = h("div", { class: "grid hisai-only", hidden: !!dwelling },
     field("property.description", "被害を受けたもの", "What was damaged", input({ placeholder: "車庫・物置・自動車・店舗など / garage, shed, car, shop" })),
-    field("property.location", "所在地", "Location", input({ value: dwelling.location })));
-  const title = h("h4", {}, bi("罹災証明の申請受付", "Receive an application"));
+    field("property.location", "所在地", "Location", input({ value: dwelling ? dwelling.location : resident.address })));
+  const title = h("h4", {}, dwelling ? bi("罹災証明の申請受付", "Receive an application")
+    : bi("被災証明の申請受付", "Receive a report-of-damage application"));
   const form = h("form", { class: "inline-form application-form", novalidate: true }, title,
     field("kind", "証明の種類", "Kind", kind),
     h("div", { class: "grid" },

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.web.appkeys import POOL
 from tests.browser.support import Screenshots, browser_page, log_in, ui_node
 from tests.support.auth import PASSWORD, add_staff
 from tests.support.counter import TOWN_B, build_pki, seed_town
@@ -141,6 +142,20 @@ async def test_casework_screens(chromium, database, pki, tmp_path):
             await expect(page.locator("#resurvey-form")).to_have_count(0)
             await expect(page.locator("#certificate-class")).to_have_count(0)
             await shot(page, "hisai")
+
+            # A household with no dwelling on record can still apply for a 被災証明 (only).
+            lone, gone = pairs[4]
+            await server.app[POOL].execute("DELETE FROM entities WHERE entity_type = 'dwelling' AND entity_id = $1",
+                                           gone.dwelling_id)
+            await page.evaluate(f"location.hash = '#/resident/{lone.resident_id}'")
+            form = page.locator(".application-form")
+            await expect(form.locator("h4")).to_contain_text("被災証明の申請受付")
+            await expect(form.locator("#application-kind")).to_have_value("hisai")
+            await form.locator("[name='disaster.name']").fill("令和6年能登半島豪雨")
+            await form.locator("[name='disaster.date']").fill("2024-09-21")
+            await form.locator("[name='property.description']").fill("自家用車の水没")
+            await form.locator("button[type=submit]").click()
+            await expect(page.locator("#application")).to_have_attribute("data-kind", "hisai")
 
             # An agent without a 委任状 is refused at the field; with it, received; then withdrawn.
             await page.evaluate(f"location.hash = '#/resident/{pairs[3][0].resident_id}'")
