@@ -4,6 +4,7 @@
 // and the judgement, which names the survey it uses.
 
 import * as api from "./api.js";
+import { townName } from "./app.js";
 import { dateLabel, formatJst, todayJst } from "./dates.js";
 import { CLASSES, fromFloodDepth, fromRatio } from "./damage.js";
 import { bi, confirmAction, field, formError, h, input, select, showError, values } from "./dom.js";
@@ -72,7 +73,11 @@ async function surveyForm(a, data) {
   const kind = select([["first", "一次調査（外観） / first (exterior)"], ["second", "二次調査（内部立入） / second (interior)"]], { id: "survey-kind" });
   kind.value = hasFirst && a.status.startsWith("resurvey") ? "second" : "first";
   if (!hasFirst) kind.querySelector("option[value=second]").disabled = true;
-  const picker = select([["", "— 調査員を選択 / choose —"], ...surveyors.map((s) => [s.staff_id, s.display_name])], { id: "survey-surveyor", required: true });
+  // Partners' 応援職員 say which town sent them.
+  const me = api.session.staff.town_code;
+  const picker = select([["", "— 調査員を選択 / choose —"], ...surveyors.map((s) =>
+    [s.staff_id, s.town_code === me ? s.display_name : `${s.display_name}（${townName(s.town_code)}・応援）`])],
+  { id: "survey-surveyor", required: true });
   const basis = select([["damage_ratio", "損害割合（%） / Damage ratio (%)"], ["flood_depth_m", "床上浸水（浸水深 m） / Above-floor flooding (m)"],
     ["below_floor", "床下浸水 / Below-floor flooding"]], { id: "survey-basis" });
   const amount = input({ inputmode: "decimal", id: "survey-value", required: true });
