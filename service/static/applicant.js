@@ -20,8 +20,9 @@ const WITHDRAWABLE = ["received", "surveyed", "judged"];
 const pick = (rows) => rows.map(([v, ja, en]) => [v, `${ja} / ${en}`]);
 const labelOf = (rows, v) => { const r = rows.find((x) => x[0] === v); return r ? bi(r[1], r[2]) : "—"; };
 
-// The applicant's fields of the receiving form (names "applicant.*" and "agent.*").
-export function applicantFields(resident) {
+// The applicant's fields of the receiving form (names "applicant.*" and "agent.*"),
+// filled from `details` when correcting them.
+export function applicantFields(resident, details = null) {
   const relationship = select([["", "— 選択 / choose —"], ...pick(RELATIONSHIPS)], {});
   if (resident.is_householder) relationship.value = "householder";
   const delivery = select([["counter", "窓口交付 / at the counter"], ["mail", "郵送交付 / by post"]], {});
@@ -37,13 +38,27 @@ export function applicantFields(resident) {
         bi("委任状を確認した（同一世帯の親族以外は必須）", "Letter of attorney seen (required unless same household)")),
       h("div", { class: "field-error", role: "alert" })));
   hasAgent.addEventListener("change", () => { agent.hidden = !hasAgent.checked; });
-  return h("div", { class: "applicant" },
+  const fields = h("div", { class: "applicant" },
     h("div", { class: "grid" },
       field("applicant.relationship", "世帯主との続柄", "Relationship", relationship),
       field("applicant.phone", "連絡先電話", "Phone", input({ inputmode: "tel", placeholder: "096-123-4567" })),
       field("applicant.contact_address", "連絡先・送付先住所", "Contact / postal address", input({ placeholder: "避難所・親族宅など / shelter, relative's" })),
       field("applicant.delivery", "交付方法", "Delivery", delivery)),
     h("label", { class: "check" }, hasAgent, bi("代理人による申請", "Applied by an agent")), agent);
+  if (details) fill(fields, details);
+  return fields;
+}
+
+function fill(fields, d) {
+  const set = (name, value) => { const el = fields.querySelector(`[name='${name}']`); if (el && value) el.value = value; };
+  set("applicant.relationship", d.relationship); set("applicant.phone", d.phone);
+  set("applicant.contact_address", d.contact_address); set("applicant.delivery", d.delivery);
+  if (d.agent) {
+    fields.querySelector(".has-agent").checked = true;
+    fields.querySelector("fieldset.agent").hidden = false;
+    set("agent.name", d.agent.name); set("agent.relation", d.agent.relation); set("agent.phone", d.agent.phone);
+    fields.querySelector("[name='agent.power_of_attorney']").checked = !!d.agent.power_of_attorney;
+  }
 }
 
 // The JSON of those fields, from values(form) (and the form, for the check boxes).
@@ -81,10 +96,31 @@ export function applicantPanel(a) {
     card.append(h("div", { class: "notice warn", id: "withdrawn" },
       h("strong", {}, bi("この申請は取り下げられました", "This application was withdrawn")),
       h("div", {}, bi("理由", "Reason"), "：", w.reason || "—", "　", w.at ? formatJst(w.at) : "")));
-  } else if (WITHDRAWABLE.includes(a.status) && api.hasRole("clerk", "supervisor")) {
-    card.append(withdrawForm(a));
+  } else if (api.hasRole("clerk", "supervisor")) {
+    card.append(correctForm(a));
+    if (WITHDRAWABLE.includes(a.status)) card.append(withdrawForm(a));
   }
   return card;
+}
+
+// 訂正: the applicant's details again, filled in; the node keeps the previous ones in the history.
+function correctForm(a) {
+  const d = a.applicant_details || {};
+  const form = h("form", { class: "inline-form", id: "applicant-form", novalidate: true, hidden: true },
+    h("h4", {}, bi("申請者情報の訂正", "Correct the applicant's details")),
+    applicantFields({ is_householder: d.relationship === "householder" }, d),
+    formError(),
+    h("button", { type: "submit", class: "primary" }, bi("訂正を保存", "Save the correction")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api.post(`/api/v1/applications/${encodeURIComponent(a.application_id)}/applicant`, applicantBody(form, values(form)));
+      window.dispatchEvent(new HashChangeEvent("hashchange"));
+    } catch (e) { showError(form, e); }
+  });
+  const open = h("button", { type: "button", class: "link", id: "correct-applicant",
+    onclick: () => { form.hidden = false; open.hidden = true; } }, bi("申請者情報を訂正", "Correct the details"));
+  return h("div", { class: "correct" }, open, form);
 }
 
 function withdrawForm(a) {

@@ -170,6 +170,14 @@ async def test_casework_screens(chromium, database, pki, tmp_path):
             await form.locator("[name='agent.power_of_attorney']").check()
             await form.locator("button[type=submit]").click()
             await expect(page.locator("#applicant-agent")).to_contain_text("委任状あり")
+            await page.locator("#correct-applicant").click()  # 訂正: the phone the agent left later
+            correct = page.locator("#applicant-form")
+            await expect(correct.locator("[name='agent.name']")).to_have_value("代理 太郎")
+            await correct.locator("[name='applicant.phone']").fill("０７６８－２２－３３３３")
+            await correct.locator("button[type=submit]").click()
+            await expect(page.locator("#applicant")).to_contain_text("0768223333")
+            await expect(page.locator("#applicant-agent")).to_contain_text("委任状あり")
+            await expect(page.locator("table.history")).to_contain_text("申請者情報の訂正")
             await page.locator("#withdraw").click()  # no reason given
             await expect(page.locator("#withdraw-form .field-error")).to_contain_text("取下げの理由")
             await page.locator("#withdraw-reason").fill("保険会社への提出が不要になった")
