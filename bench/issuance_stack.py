@@ -211,6 +211,7 @@ class Clerk:
     session: aiohttp.ClientSession
     base: str
     headers: dict[str, str]
+    staff_id: str  # the bench account, which also holds the surveyor role
     busy: int = 0  # 503 replies with Retry-After (node.busy), each retried
 
     @classmethod
@@ -223,7 +224,7 @@ class Clerk:
             body = await resp.json()
             if resp.status != 200:
                 raise RuntimeError(f"login failed: {body}")
-        return cls(session, base, {"X-CSRF-Token": body["csrf_token"], **REASON})
+        return cls(session, base, {"X-CSRF-Token": body["csrf_token"], **REASON}, body["staff"]["staff_id"])
 
     async def post(self, path: str, body: Any) -> tuple[int, Any]:
         """POST; a 503 with Retry-After (the node is busy) is retried, at most 20 times."""
@@ -244,7 +245,8 @@ class Clerk:
         if status != 201:
             raise RuntimeError(f"application: {status} {created}")
         app_id = created["application"]["application_id"]
-        for path, body in ((f"/api/v1/applications/{app_id}/surveys", {"surveyed_on": "2024-01-10", "damage_ratio": 42.5}),
+        for path, body in ((f"/api/v1/applications/{app_id}/surveys", {"surveyed_on": "2024-01-10", "damage_ratio": 42.5,
+                                                                     "surveyor_id": self.staff_id}),
                            (f"/api/v1/applications/{app_id}/judgement", {})):
             status, reply = await self.post(path, body)
             if status not in (200, 201):

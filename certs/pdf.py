@@ -93,9 +93,37 @@ def render_certificate_pdf(cert: Certificate, qr_string: str, *, copy: CopyMark 
     """A4 PDF of ``cert`` with the QR for ``qr_string`` (the signed encoding of ``cert``),
     marked as a 再交付 ``copy`` or as an ``archive`` copy when given; ``seal`` is the competent
     town's seal image (PNG bytes) for the 公印 area, else 公印省略 is printed."""
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, invariant=True)  # invariant: same input, same bytes
-    canvas.setTitle(f"{cert.cert_type.label_ja} {cert.number}")
+    book = CertificateBook(f"{cert.cert_type.label_ja} {cert.number}")
+    book.add(cert, qr_string, copy=copy, archive=archive, seal=seal)
+    return book.finish()
+
+
+class CertificateBook:
+    """Many certificates as the pages of one PDF (一括印刷): one canvas, so the font subset
+    and the document overhead are paid once, not per page. Pages are added in order; the
+    caller adds only certificates it has checked (current, printed boxes matching the QR)."""
+
+    def __init__(self, title: str) -> None:
+        self._buffer = io.BytesIO()
+        self._canvas = Canvas(self._buffer, pagesize=A4, invariant=True)  # invariant: same input, same bytes
+        self._canvas.setTitle(title)
+        self.pages = 0
+
+    def add(self, cert: Certificate, qr_string: str, *, copy: CopyMark | None = None,
+            archive: ArchiveMark | None = None, seal: bytes | None = None) -> None:
+        """Draw ``cert`` as the next page (``seal``: the competent town's seal image)."""
+        _draw_page(self._canvas, cert, qr_string, copy, archive, seal)
+        self._canvas.showPage()
+        self.pages += 1
+
+    def finish(self) -> bytes:
+        """The PDF bytes (the book takes no more pages)."""
+        self._canvas.save()
+        return self._buffer.getvalue()
+
+
+def _draw_page(canvas: Canvas, cert: Certificate, qr_string: str, copy: CopyMark | None,
+               archive: ArchiveMark | None, seal: bytes | None) -> None:
     font = japanese_font()
     if copy is not None:
         _copy_banner(canvas, font, copy)
@@ -112,9 +140,6 @@ def render_certificate_pdf(cert: Certificate, qr_string: str, *, copy: CopyMark 
     canvas.drawRightString(A4[0] - LEFT, 12 * mm, f"発行ノード / issuing node: {cert.issuing.node_id}")
     if archive is not None:
         _archive_mark(canvas, font, archive)  # last, so it lies over everything else
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
 
 
 def draw_qr(canvas: Canvas, qr_string: str, x: float, y: float, size: float) -> None:

@@ -66,6 +66,7 @@ class Client:
                                              connector=aiohttp.TCPConnector(ssl=shared.tls or True),
                                              timeout=aiohttp.ClientTimeout(total=timeout))
         self.headers: dict[str, str] | None = None
+        self.staff_id: str | None = None  # the drill account surveys too (it holds every role)
 
     async def close(self) -> None:
         await self.session.close()
@@ -74,6 +75,7 @@ class Client:
         status, body = await self.request("login", "POST", "/auth/login", {
             "town_code": self.target.town, "username": "chaos", "password": self.shared.password})
         self.headers = {"X-CSRF-Token": body["csrf_token"], **REASON} if status == 200 else None
+        self.staff_id = body["staff"]["staff_id"] if status == 200 else None
         return self.headers is not None
 
     async def request(self, op: str, method: str, path: str, body: Any = None, *,
@@ -124,7 +126,8 @@ async def _story(shared: Shared, client: Client, resident: str, dwelling: str) -
     app_id = body["application"]["application_id"]
     shared.tracking.append((app_id, body["tracking_code"]))
     entity = f"application:{app_id}"
-    steps = [("survey", f"/applications/{app_id}/surveys", {"surveyed_on": "2024-01-10", "damage_ratio": "35"}),
+    steps = [("survey", f"/applications/{app_id}/surveys", {"surveyed_on": "2024-01-10", "damage_ratio": "35",
+                                                            "surveyor_id": client.staff_id}),
              ("judge", f"/applications/{app_id}/judgement", {}),
              ("issue", f"/applications/{app_id}/certificate", {"place": "防災訓練会場"})]
     for op, path, payload in steps:
@@ -163,7 +166,8 @@ async def contender(shared: Shared, inside: Client, outside: Client, at: float, 
         if status == 201:
             app_id = body["application"]["application_id"]
             status, _ = await outside.request("survey", "POST", f"/applications/{app_id}/surveys",
-                                              {"surveyed_on": "2024-01-10", "damage_ratio": "45"},
+                                              {"surveyed_on": "2024-01-10", "damage_ratio": "45",
+                                               "surveyor_id": outside.staff_id},
                                               entity=f"application:{app_id}")
             if status == 201:
                 prepared.append(app_id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.web import openapi
-from service.api import applications, certificates, conflicts, disasters, imports, quarantine, residents, staff, status, surveys, verification
+from service.api import (applications, batch_print, certificates, conflicts, disasters, imports, quarantine, residents,
+                         staff, status, surveys, verification)
 from service.api.common import reply
 
 V1 = "/api/v1"
@@ -32,7 +33,11 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/applications/{{application_id}}/tracking", applications.track_application)
     r.add_get(f"{V1}/tracking", applications.track_by_code)
     r.add_post(f"{V1}/applications/{{application_id}}/resurvey-request", applications.request_resurvey)
+    r.add_post(f"{V1}/applications/{{application_id}}/withdrawal", applications.withdraw_application)
+    r.add_post(f"{V1}/applications/{{application_id}}/applicant", applications.update_applicant)
     r.add_post(f"{V1}/applications/{{application_id}}/surveys", surveys.enter_survey)
+    r.add_get(f"{V1}/applications/{{application_id}}/surveys", surveys.list_surveys)
+    r.add_get(f"{V1}/surveyors", surveys.list_surveyors)
     r.add_post(f"{V1}/applications/{{application_id}}/judgement", surveys.judge)
     r.add_post(f"{V1}/applications/{{application_id}}/certificate", certificates.issue)
     r.add_get(f"{V1}/certificates/{{number}}", certificates.get_certificate)
@@ -45,6 +50,9 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/verifier-bundle", status.verifier_bundle)
     r.add_post(f"{V1}/imports", imports.start_import)
     r.add_get(f"{V1}/imports/{{job_id}}", imports.import_status)
+    r.add_post(f"{V1}/batch-prints", batch_print.start_batch)
+    r.add_get(f"{V1}/batch-prints/{{job_id}}", batch_print.batch_status)
+    r.add_get(f"{V1}/batch-prints/{{job_id}}/pdf", batch_print.batch_pdf)
     r.add_post(f"{V1}/imports/{{job_id}}/resume", imports.resume_import)
     r.add_get(f"{V1}/conflicts", conflicts.list_conflicts)
     r.add_post(f"{V1}/conflicts/{{conflict_id}}/resolve", conflicts.resolve_conflict)
@@ -56,6 +64,8 @@ def setup_api(app: web.Application) -> None:
     r.add_post(f"{V1}/staff/{{staff_id}}", staff.change_staff)
     r.add_post(f"{V1}/staff/{{staff_id}}/password", staff.reset_password)
     app.on_startup.append(imports.start_jobs)
+    app.on_startup.append(batch_print.start_batches)
+    app.on_shutdown.append(batch_print.stop_batches)
     app[status.STATUS_LISTS] = status.StatusListCache()
     app.on_startup.append(status.start_refresher)
     app.on_shutdown.append(status.stop_refresher)

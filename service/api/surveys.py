@@ -1,4 +1,4 @@
-"""Survey entry (被害認定調査, surveyor) and judgement (判定, supervisor).
+"""Survey records (被害認定調査: enter, list, the surveyor picker) and judgement (判定, supervisor).
 
 The damage class is never typed: a body that carries one is refused (common.json_object),
 and judgement derives it from the survey's ratio or flood depth (records.Survey.damage_class).
@@ -17,8 +17,8 @@ from service.counter import lifecycle, surveys
 from service.counter.records import Survey
 from service.staff.sessions import require_role
 
-SURVEY_FIELDS = {"survey_id", "kind", "surveyed_on", "damage_ratio", "flood_depth_m",
-                 "photo_sha256", "notes", "reason"}
+SURVEY_FIELDS = {"survey_id", "kind", "surveyor_id", "surveyed_on", "damage_ratio", "flood_depth_m",
+                 "inundation", "photo_sha256", "notes", "reason"}
 
 
 def _survey_from(body: dict, dwelling_id: str, surveyor: str, node: str) -> Survey:
@@ -27,6 +27,7 @@ def _survey_from(body: dict, dwelling_id: str, surveyor: str, node: str) -> Surv
     kind = f.choice("kind", ("first", "second"), default="first")
     surveyed_on = f.date("surveyed_on", past=True)
     ratio, depth = f.decimal("damage_ratio"), f.decimal("flood_depth_m")
+    inundation = f.choice("inundation", ("above_floor", "below_floor")) if body.get("inundation") else None
     photos = body.get("photo_sha256", [])
     if not isinstance(photos, list):
         f.add("photo_sha256", "must be a list of SHA-256 hex digests", "invalid.type")
@@ -35,20 +36,54 @@ def _survey_from(body: dict, dwelling_id: str, surveyor: str, node: str) -> Surv
         f.add("notes", "must be text", "invalid.type")
     f.check()
     # Range, precision, "exactly one of ratio and depth": the record's own checks (422).
-    return Survey(survey_id, dwelling_id, kind, surveyor, surveyed_on, ratio, depth, photos, notes)
+    return Survey(survey_id, dwelling_id, kind, surveyor, surveyed_on, ratio, depth, photos, notes,
+                  inundation=inundation)
 
 
 @require_role("surveyor", "supervisor")
 async def enter_survey(request: web.Request) -> web.Response:
-    """POST /api/v1/applications/{id}/surveys: record a survey of the application's dwelling."""
+    """POST /api/v1/applications/{id}/surveys: record a new survey (一次 or 二次) of the
+    application's dwelling by the surveyor ``surveyor_id`` (a staff account)."""
     body = await json_object(request)
+    # Chosen from the staff accounts, never the caller by default; checked by the use case
+    # once the application is known to exist (404 before 422).
+    surveyor_id = body.get("surveyor_id")
     who = actor(request, body)
     async with repository(request) as repo:
         survey, new = await surveys.enter_survey(
-            repo, who, request.match_info["application_id"],
-            lambda dwelling_id: _survey_from(body, dwelling_id, who.staff.display_name, repo.node_id),
+            repo, who, request.match_info["application_id"], surveyor_id,
+            lambda dwelling_id, name: _survey_from(body, dwelling_id, name, repo.node_id),
             at=now())
-    return reply({"survey": survey.to_state(), "application": lifecycle.staff_view(new)}, status=201)
+    return reply({"survey": survey_view(survey), "application": lifecycle.staff_view(new)}, status=201)
+
+
+def survey_view(survey: Survey) -> dict:
+    """A survey as the API shows it: its state plus the derived class and labels."""
+    klass = survey.damage_class
+    flooding = survey.flooding
+    return {**survey.to_state(), "kind_ja": survey.kind.label_ja,
+            "flooding": flooding.value if flooding else None,
+            "flooding_ja": flooding.label_ja if flooding else None,
+            "damage_class": {"code": klass.code, "ja": klass.label_ja, "en": klass.label_en}}
+
+
+@require_role()
+async def list_surveys(request: web.Request) -> web.Response:
+    """GET /api/v1/applications/{id}/surveys: every survey of the application, oldest first,
+    the 再調査 requests, and the judgement (naming the survey it used)."""
+    who = actor(request)
+    async with repository(request) as repo:
+        app, found = await surveys.read_surveys(repo, who, request.match_info["application_id"])
+    return reply({"surveys": [survey_view(s) for s in found], "judgement": app.get("judgement"),
+                  "resurvey_requests": app.get("resurvey_requests") or [], "status": app["status"]})
+
+
+@require_role()
+async def list_surveyors(request: web.Request) -> web.Response:
+    """GET /api/v1/surveyors: active staff with the surveyor role (the picker), this town first."""
+    async with repository(request) as repo:
+        found = await surveys.list_surveyors(repo, repo.town)
+    return reply({"surveyors": found})
 
 
 @require_role("supervisor")

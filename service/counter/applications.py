@@ -1,4 +1,5 @@
-"""Applications (申請) at the counter: receive, read, track, request a re-survey.
+"""Applications (申請) at the counter: receive, read, track, request a re-survey, the
+applicant's details (続柄, contact, 代理人: service.counter.applicants), withdraw (申請取下げ).
 
 Use cases over :class:`service.counter.access.AuditedStore`; the state changes come from
 service.counter.lifecycle, the access rule from service.counter.access. Every check raises
@@ -14,7 +15,7 @@ from typing import Any
 
 from certs.errors import InvalidInput
 from certs.town_code import validate_town_code
-from service.counter import codes, disasters, duplicates, lifecycle
+from service.counter import applicants, codes, disasters, duplicates, lifecycle
 from service.counter.certificates import certificate_status
 from service.counter.access import Actor, AuditedStore, audit_other_towns, needs_reason
 from service.errors import InvalidRequest, NotFound
@@ -89,6 +90,8 @@ async def receive_application(store: AuditedStore, actor: Actor, parsed: dict[st
             store, parsed.get("disaster_id"), parsed.get("disaster"), at)}
         state = _new_state(parsed, resident, dwelling, node=store.node_id, town=town,
                            staff_id=actor.staff.staff_id, code=code, at=at.isoformat())
+        state["applicant_details"] = applicants.details_for(
+            parsed.get("details"), is_householder=bool(resident.get("is_householder"))).to_state()
         if parsed["kind"] == "hisai":
             _check_town(state["competent_town"])
         needs_reason(actor, towns_of(state))
@@ -139,15 +142,68 @@ async def track_by_code(store: AuditedStore, code: str) -> dict[str, Any]:
     return await _tracking_view(store, found[0])
 
 
-async def request_resurvey(store: AuditedStore, actor: Actor, application_id: str, note: str | None,
+async def request_resurvey(store: AuditedStore, actor: Actor, application_id: str, reason: str,
                            *, at: dt.datetime) -> dict[str, Any]:
-    """The resident asks for a re-survey of an issued application."""
+    """The resident asks for a re-survey (再調査) of an issued application, giving a reason;
+    the request is kept on the application and the next survey names it."""
     async with store.transaction():
         app = await load_application(store, application_id, for_update=True)
+        lifecycle.next_status(app, "request_resurvey")  # 409 before 422: the state comes first
+        reason = _required_text(reason, "resurvey_reason", "resurvey.reason_required")
         needs_reason(actor, towns_of(app))
+        requests = list(app.get("resurvey_requests") or [])
+        request = {"request_id": f"{application_id}-RR{len(requests) + 1}", "reason": reason,
+                   "at": at.isoformat(), "staff": actor.staff.staff_id, "node": store.node_id}
         new = lifecycle.advance(app, "request_resurvey", at=at.isoformat(), node=store.node_id,
-                                staff=actor.staff.staff_id, resurvey_note=note)
+                                staff=actor.staff.staff_id, resurvey_note=reason,
+                                resurvey_requests=[*requests, request],
+                                detail={"request_id": request["request_id"], "reason": reason})
         await store.put("application", app["application_id"], new)
         await audit_other_towns(store, actor, towns=towns_of(app), action="application.resurvey_request",
+                                subject_type="application", subject_id=app["application_id"])
+    return new
+
+
+def _required_text(value: str | None, field: str, code: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidRequest.about(field, "a reason is required (理由を入力してください)", code)
+    return text
+
+
+async def withdraw_application(store: AuditedStore, actor: Actor, application_id: str, reason: str | None,
+                               *, at: dt.datetime) -> dict[str, Any]:
+    """申請取下げ: the applicant withdraws before a certificate is issued, giving a reason.
+    Final: a withdrawn application is never surveyed, judged or issued (409 application.withdrawn)."""
+    async with store.transaction():
+        app = await load_application(store, application_id, for_update=True)
+        lifecycle.next_status(app, "withdraw")
+        reason = _required_text(reason, "withdraw_reason", "withdrawal.reason_required")
+        needs_reason(actor, towns_of(app))
+        withdrawal = {"reason": reason, "at": at.isoformat(), "staff": actor.staff.staff_id, "node": store.node_id}
+        new = lifecycle.advance(app, "withdraw", at=at.isoformat(), node=store.node_id,
+                                staff=actor.staff.staff_id, withdrawal=withdrawal, detail={"reason": reason})
+        await store.put("application", app["application_id"], new)
+        await audit_other_towns(store, actor, towns=towns_of(app), action="application.withdraw",
+                                subject_type="application", subject_id=app["application_id"])
+    return new
+
+
+async def update_applicant(store: AuditedStore, actor: Actor, application_id: str,
+                           details: applicants.ApplicantDetails, *, at: dt.datetime) -> dict[str, Any]:
+    """Correct the applicant's 続柄, contact or agent (the earlier details stay in the history)."""
+    async with store.transaction():
+        app = await load_application(store, application_id, for_update=True)
+        lifecycle.refuse_withdrawn(app, "update_applicant")
+        resident = await store.get("resident", app["applicant_resident_id"]) or {}
+        checked = applicants.details_for(details, is_householder=bool(resident.get("is_householder")))
+        needs_reason(actor, towns_of(app))
+        new = {**app, "applicant_details": checked.to_state(),
+               "history": [*app["history"], {"status": app["status"], "action": "update_applicant",
+                                             "at": at.isoformat(), "node": store.node_id,
+                                             "staff": actor.staff.staff_id,
+                                             "previous": app.get("applicant_details")}]}
+        await store.put("application", app["application_id"], new)
+        await audit_other_towns(store, actor, towns=towns_of(app), action="application.update_applicant",
                                 subject_type="application", subject_id=app["application_id"])
     return new

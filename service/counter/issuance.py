@@ -41,6 +41,7 @@ from certs.model import Certificate, CertificateType, Disaster, Flooding, Issuin
 from certs.numbers import CertificateNumber
 from replication.events import Change, Event
 from service.counter import lifecycle
+from service.counter.records import Inundation, Survey
 from service.errors import Conflict, NotFound, Unavailable
 
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -307,8 +308,8 @@ def build_certificate(app: dict, inputs: dict, ctx: IssuanceContext, number: Cer
         raise Conflict("town missing from the trust list", code="trust_list.town_missing")
     householder = inputs["householder"]
     risai = app["kind"] == "risai"
-    survey = inputs["survey"]
-    depth = survey.get("flood_depth_m") if survey else None
+    survey = Survey.from_state(inputs["survey"]) if inputs["survey"] else None
+    flooding = survey.flooding if survey else None  # 床上/床下浸水 as the survey recorded it
     return Certificate(
         number=number,
         cert_type=CertificateType.RISAI if risai else CertificateType.HISAI,
@@ -320,7 +321,8 @@ def build_certificate(app: dict, inputs: dict, ctx: IssuanceContext, number: Cer
         competent_town=Town(app["competent_town"], *competent),
         issuing=IssuingPlace(ctx.node_id, ctx.node_town, own[0], ctx.place),
         issue_date=now.astimezone(JST).date(),
-        flooding=Flooding.ABOVE_FLOOR if depth is not None and float(depth) > 0 else None,
+        flooding=Flooding.ABOVE_FLOOR if flooding is Inundation.ABOVE_FLOOR
+        else Flooding.BELOW_FLOOR if flooding is Inundation.BELOW_FLOOR else None,
         other_damage=app["property"]["description"] if not risai else None,
         supersedes=CertificateNumber.parse(supersedes) if supersedes else None,
     )

@@ -2,6 +2,8 @@
 
 received → surveyed → judged → issued; then re-survey requested → resurveyed → rejudged →
 reissued (and again). A 被災証明 application goes received → issued (no survey, no class).
+Before it is issued an application can be withdrawn (申請取下げ): withdrawn is final, and
+nothing more may happen to it (409 application.withdrawn).
 No I/O and no clock: ``at`` comes in. Each function returns a new state dict.
 """
 
@@ -21,10 +23,12 @@ TRANSITIONS: dict[str, dict[str, str]] = {
               "resurveyed": "rejudged", "rejudged": "rejudged"},
     "issue": {"judged": "issued", "rejudged": "reissued"},
     "request_resurvey": {"issued": "resurvey_requested", "reissued": "resurvey_requested"},
+    # Only before a certificate exists: an issued one is revoked instead, never withdrawn.
+    "withdraw": {"received": "withdrawn", "surveyed": "withdrawn", "judged": "withdrawn"},
 }
-HISAI_TRANSITIONS = {"issue": {"received": "issued"}}
+HISAI_TRANSITIONS = {"issue": {"received": "issued"}, "withdraw": {"received": "withdrawn"}}
 STATUSES = ("received", "surveyed", "judged", "issued", "resurvey_requested", "resurveyed",
-            "rejudged", "reissued")
+            "rejudged", "reissued", "withdrawn")
 ISSUED = ("issued", "reissued")
 
 
@@ -37,6 +41,7 @@ def next_status(app: dict[str, Any], action: str) -> str:
     """The status after ``action``, or Conflict (409 application.state) naming what is allowed."""
     table = (HISAI_TRANSITIONS if app["kind"] == "hisai" else TRANSITIONS).get(action, {})
     status = app["status"]
+    refuse_withdrawn(app, action)
     if status not in table:
         allowed = ", ".join(table) or "none"
         raise Conflict(f"cannot {action.replace('_', ' ')} an application that is {status} "
@@ -44,15 +49,25 @@ def next_status(app: dict[str, Any], action: str) -> str:
     return table[status]
 
 
+def refuse_withdrawn(app: dict[str, Any], action: str) -> None:
+    """409 application.withdrawn: nothing more happens to a withdrawn application (checked
+    before the request's own input, so the clerk hears the reason that matters)."""
+    if app["status"] == "withdrawn":
+        raise Conflict(f"the application was withdrawn (申請取下げ); it cannot {action.replace('_', ' ')}",
+                       code="application.withdrawn",
+                       fields=[{"field": "status", "reason": "withdrawn", "code": "application.withdrawn"}])
+
+
 def advance(app: dict[str, Any], action: str, *, at: str, node: str, staff: str | None,
-            **changes: Any) -> dict[str, Any]:
-    """Apply ``action``: new status, the given field changes, and a history entry."""
+            detail: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+    """Apply ``action``: new status, the given field changes, and a history entry (with
+    ``detail``: e.g. the survey a judgement used, or a withdrawal's reason)."""
     status = next_status(app, action)
     new = copy.deepcopy(app)
     new.update(changes)
     new["status"] = status
     new["history"] = [*app["history"], {"status": status, "action": action, "at": at,
-                                         "node": node, "staff": staff}]
+                                         "node": node, "staff": staff, **(detail or {})}]
     return new
 
 

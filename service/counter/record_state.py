@@ -22,6 +22,9 @@ class RecordBase:
     entity_type: ClassVar[str]
     id_field: ClassVar[str]
     CHECKS: ClassVar[dict[str, Check]]
+    # Fields added after records of this type were first stored: a stored state without
+    # them reads with the dataclass default (the upcast on read; see records.Survey).
+    ADDED_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     def _cross_check(self) -> FieldProblem | None:
         return None
@@ -41,7 +44,8 @@ class RecordBase:
         if not isinstance(state, dict):
             raise RecordError.single("state", "must be an object", "record.type")
         names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-        problems = [FieldProblem(n, "is missing", "record.required") for n in names if n not in state]
+        problems = [FieldProblem(n, "is missing", "record.required") for n in names
+                    if n not in state and n not in cls.ADDED_FIELDS]
         problems += [FieldProblem(k, "is not a field", "record.unknown_field") for k in state if k not in names]
         values = {}
         for name in names:

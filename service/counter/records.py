@@ -30,7 +30,7 @@ from .search_keys import search_key, to_katakana
 
 __all__ = [
     "EARLIEST_DATE", "ENTITY_TYPES", "ID_PATTERN", "MAX_FLOOD_DEPTH_M", "STRUCTURE_LABELS",
-    "Check", "Dwelling", "FieldProblem", "Household", "RecordError", "Resident", "Sex",
+    "Check", "Dwelling", "FieldProblem", "Household", "Inundation", "RecordError", "Resident", "Sex",
     "Structure", "Survey", "SurveyKind", "Town", "field_problems", "record_from_state",
     "search_key", "to_katakana",
 ]
@@ -79,6 +79,29 @@ class SurveyKind(enum.Enum):
 
     FIRST = "first"
     SECOND = "second"
+
+    @property
+    def label_ja(self) -> str:
+        """一次調査 / 二次調査, as on screen."""
+        return "一次調査" if self is SurveyKind.FIRST else "二次調査"
+
+
+class Inundation(enum.Enum):
+    """浸水の程度 of a flood survey: 床上浸水 (water above the floor) or 床下浸水 (below it)."""
+
+    ABOVE_FLOOR = "above_floor"  # 床上浸水
+    BELOW_FLOOR = "below_floor"  # 床下浸水
+
+    @property
+    def label_ja(self) -> str:
+        """床上浸水 / 床下浸水."""
+        return "床上浸水" if self is Inundation.ABOVE_FLOOR else "床下浸水"
+
+
+def _optional(check: Check) -> Check:
+    def optional(field: str, value: Any) -> FieldProblem | None:
+        return None if value is None else check(field, value)
+    return optional
 
 
 def _coerce(record: Any, name: str, convert: Callable[[Any], Any], accept: type) -> None:
@@ -204,22 +227,38 @@ class Dwelling(RecordBase):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Survey(RecordBase):
-    """被害認定調査: a damage ratio (損害割合, %) or a flood depth (浸水深, m), never both.
+    """被害認定調査: one survey, kept as its own record and never overwritten.
 
-    The damage class is derived (:attr:`damage_class`), never stored or typed.
+    Its basis is a damage ratio (損害割合, %), a flood depth above the floor (浸水深, m, which
+    is 床上浸水), or 床下浸水 alone (``inundation`` BELOW_FLOOR with neither). The damage class is
+    derived (:attr:`damage_class`), never stored or typed.
+
+    The fields after ``notes`` were added with survey records (issue 14). A survey stored
+    before them (or imported from CSV, which has no application) reads with their defaults
+    (``ADDED_FIELDS``: a read-time mapping, no migration): no application id (the
+    application's ``survey_id`` still names it), no surveyor account (``surveyor`` is the
+    name as typed then), and the flooding box inferred from the depth as issuance did.
     """
 
     entity_type: ClassVar[str] = "survey"
     id_field: ClassVar[str] = "survey_id"
+    ADDED_FIELDS: ClassVar[tuple[str, ...]] = (
+        "application_id", "surveyor_id", "inundation", "resurvey_request", "entered_by", "entered_at")
     survey_id: str
     dwelling_id: str
     kind: SurveyKind
-    surveyor: str
+    surveyor: str  # the surveyor's name as shown (from their staff account when surveyor_id is set)
     surveyed_on: dt.date
     damage_ratio: Decimal | None = None
     flood_depth_m: Decimal | None = None
     photo_sha256: tuple[str, ...] = ()
     notes: str = ""
+    application_id: str | None = None
+    surveyor_id: str | None = None  # the staff account of the surveyor (chosen, not the clerk)
+    inundation: Inundation | None = None
+    resurvey_request: str | None = None  # the 再調査 request this survey answers
+    entered_by: str | None = None  # staff id of who typed it in
+    entered_at: str | None = None  # ISO instant
 
     CHECKS: ClassVar[dict[str, Check]] = {
         "survey_id": check_id, "dwelling_id": check_id, "kind": check_enum(SurveyKind),
@@ -227,28 +266,51 @@ class Survey(RecordBase):
         "damage_ratio": check_decimal(Decimal(0), Decimal(100), "%"),
         "flood_depth_m": check_decimal(Decimal(0), MAX_FLOOD_DEPTH_M, "m"),
         "photo_sha256": check_hashes, "notes": check_text(2000, required=False, multiline=True),
+        "application_id": _optional(check_text(80)), "surveyor_id": _optional(check_text(80)),
+        "inundation": _optional(check_enum(Inundation)), "resurvey_request": _optional(check_text(80)),
+        "entered_by": _optional(check_text(80)), "entered_at": _optional(check_text(40)),
     }
 
     def __post_init__(self) -> None:
         _coerce(self, "kind", SurveyKind, SurveyKind)
         _coerce(self, "photo_sha256", _as_tuple, tuple)
+        if self.inundation is not None:
+            _coerce(self, "inundation", Inundation, Inundation)
         validate_record(self)
 
     def _cross_check(self) -> FieldProblem | None:
-        if (self.damage_ratio is None) == (self.flood_depth_m is None):
-            return FieldProblem(
-                "damage_ratio", "give exactly one of damage_ratio and flood_depth_m", "record.exclusive"
-            )
+        if self.damage_ratio is not None and self.flood_depth_m is not None:
+            return FieldProblem("damage_ratio", "give one of damage_ratio and flood_depth_m, not both",
+                                "record.exclusive")
+        if self.flood_depth_m is not None and self.inundation is Inundation.BELOW_FLOOR:
+            return FieldProblem("inundation", "a depth above the floor is 床上浸水 (above_floor)",
+                                "survey.inundation_depth")
+        if (self.damage_ratio is None and self.flood_depth_m is None
+                and self.inundation is not Inundation.BELOW_FLOOR):
+            return FieldProblem("damage_ratio", "give damage_ratio, flood_depth_m, or inundation below_floor "
+                                "(床下浸水)", "record.exclusive")
+        return None
+
+    @property
+    def flooding(self) -> Inundation | None:
+        """The 床上/床下浸水 box: as recorded, else (an older record) 床上 when a depth above 0 was given."""
+        if self.inundation is not None:
+            return self.inundation
+        if self.flood_depth_m is not None and self.flood_depth_m > 0:
+            return Inundation.ABOVE_FLOOR
         return None
 
     @property
     def damage_class(self) -> Any:
-        """certs.damage.DamageClass derived from the ratio or the flood depth."""
+        """certs.damage.DamageClass derived from the ratio, the flood depth, or 床下浸水 alone."""
         from certs.damage import DamageClass
 
         if self.damage_ratio is not None:
             return DamageClass.from_ratio(self.damage_ratio)
-        return DamageClass.from_flood_depth(self.flood_depth_m)  # type: ignore[arg-type]
+        if self.flood_depth_m is not None:
+            return DamageClass.from_flood_depth(self.flood_depth_m)
+        # 床下浸水 alone: 準半壊に至らない (内閣府「災害に係る住家の被害認定基準運用指針」, 浸水による被害).
+        return DamageClass.ICHIBU_SONKAI
 
 
 ENTITY_TYPES: dict[str, type] = {

@@ -10,6 +10,7 @@ import { freshnessView, importView, verifyView } from "./tools.js";
 import { conflictsView } from "./admin.js";
 import { staffView } from "./staff.js";
 import { quarantineView } from "./quarantine.js";
+import { batchPrintView } from "./batch.js";
 
 export const towns = {}; // code → {name, mayor}, from the trust list
 
@@ -154,6 +155,7 @@ const routes = {
   conflicts: () => conflictsView(),
   staff: () => staffView(),
   quarantine: () => quarantineView(),
+  "batch-print": () => batchPrintView(),
 };
 
 export async function render() {

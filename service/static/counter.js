@@ -1,11 +1,14 @@
-// The counter workflow: resident search → resident and dwellings → application →
-// survey → judgement (derived class) → issue → certificate.
+// The counter workflow: resident search → resident and dwellings → application (罹災証明
+// or 被災証明) → survey records and judgement (surveys.js; 罹災証明 only) → issue →
+// certificate. The applicant's details and withdrawal are applicant.js's.
 
 import * as api from "./api.js";
 import { canIssueHere, dataTowns, issuersOf, townName } from "./app.js";
-import { dateLabel, formatJst, todayJst } from "./dates.js";
+import { dateLabel, formatJst } from "./dates.js";
 import { label } from "./messages.js";
-import { CLASSES, REPLICATION, STATUS, fromFloodDepth, fromRatio } from "./damage.js";
+import { CLASSES, REPLICATION, STATUS } from "./damage.js";
+import { applicantBody, applicantFields, applicantPanel } from "./applicant.js";
+import { surveyPanels } from "./surveys.js";
 import { bi, button, clear, clearErrors, confirmAction, field, formError, h, input, select, showError, values } from "./dom.js";
 import { disasterPicker, duplicateNotice, rememberDisaster, underReviewNote } from "./duplicates.js";
 
@@ -99,7 +102,9 @@ export async function residentView(id) {
     ])),
     panel("住家", "Dwellings", data.dwellings.length
       ? data.dwellings.map((d) => dwellingCard(r, d))
-      : h("p", { class: "muted" }, bi("この世帯の住家は登録されていません", "No dwelling registered for this household"))));
+      : [h("p", { class: "muted" }, bi("この世帯の住家は登録されていません", "No dwelling registered for this household")),
+        // Without a dwelling only a 被災証明 (damage to something else) can be applied for.
+        canWrite() ? applicationForm(r, null) : null]));
 }
 
 function dwellingCard(resident, d) {
@@ -126,22 +131,41 @@ function noDelegation(town) {
         `${town} has delegated issuing to no node; its own office issues.`)));
 }
 
+// One form for both kinds: a 罹災証明 (this dwelling, surveyed and judged) or a 被災証明
+// (damage to something that is not a dwelling: no survey, no class). Without a dwelling
+// (null) the form is for a 被災証明 only.
 function applicationForm(resident, dwelling) {
   const picker = h("div", { class: "grid disaster-choice" });
-  disasterPicker(dwelling.town_code).then((el) => picker.append(el), (e) => showError(form, e));
-  const form = h("form", { class: "inline-form application-form", novalidate: true },
-    h("h4", {}, bi("罹災証明の申請受付", "Receive an application")),
+  const kind = select([["risai", "罹災証明書（住家の被害） / damage certificate (dwelling)"],
+    ["hisai", "被災証明書（住家以外の被害） / report of damage (not a dwelling)"]], { id: "application-kind" });
+  if (!dwelling) { kind.value = "hisai"; kind.querySelector("option[value=risai]").disabled = true; }
+  const property = h("div", { class: "grid hisai-only", hidden: !!dwelling },
+    field("property.description", "被害を受けたもの", "What was damaged", input({ placeholder: "車庫・物置・自動車・店舗など / garage, shed, car, shop" })),
+    field("property.location", "所在地", "Location", input({ value: dwelling ? dwelling.location : resident.address })));
+  const title = h("h4", {}, dwelling ? bi("罹災証明の申請受付", "Receive an application")
+    : bi("被災証明の申請受付", "Receive a report-of-damage application"));
+  const form = h("form", { class: "inline-form application-form", novalidate: true }, title,
+    field("kind", "証明の種類", "Kind", kind),
     picker,
+    property, applicantFields(resident),
     formError(),
     h("button", { type: "submit", class: "primary" }, bi("申請を受け付ける", "Receive application")));
+  disasterPicker((dwelling || resident).town_code).then((el) => picker.append(el), (e) => showError(form, e));
+  kind.addEventListener("change", () => {
+    property.hidden = kind.value !== "hisai";
+    title.replaceChildren(kind.value === "hisai" ? bi("被災証明の申請受付", "Receive a report-of-damage application")
+      : bi("罹災証明の申請受付", "Receive an application"));
+  });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const { disaster_id } = values(form);
+    const v = values(form);
     form.querySelector("#duplicate-notice")?.remove();
+    const body = { kind: v.kind, applicant_resident_id: resident.resident_id, disaster_id: v.disaster_id, ...applicantBody(form, v) };
+    if (v.kind === "hisai") body.property = { description: v["property.description"] || null, location: v["property.location"] || null };
+    else body.dwelling_id = dwelling.dwelling_id;
     try {
-      const data = await api.post("/api/v1/applications", {
-        applicant_resident_id: resident.resident_id, dwelling_id: dwelling.dwelling_id, disaster_id });
-      rememberDisaster(disaster_id);
+      const data = await api.post("/api/v1/applications", body);
+      rememberDisaster(v.disaster_id);
       trackingCodes.set(data.application.application_id, data.tracking_code);
       location.hash = `#/application/${encodeURIComponent(data.application.application_id)}`;
     } catch (e) {
@@ -157,21 +181,17 @@ function applicationForm(resident, dwelling) {
 
 const MAIN_STEPS = ["received", "surveyed", "judged", "issued"];
 const RESURVEY_STEPS = ["resurvey_requested", "resurveyed", "rejudged", "reissued"];
+const HISAI_STEPS = ["received", "issued"]; // 被災証明: no survey, no judgement
 
 export async function applicationView(id) {
   const { application: a } = await api.get(`/api/v1/applications/${encodeURIComponent(id)}`);
   dataTowns([a.competent_town, a.applicant_town]);
-  const parts = [summary(a), noDelegation(a.competent_town)];
+  const parts = [summary(a), noDelegation(a.competent_town), applicantPanel(a)];
   const code = trackingCodes.get(a.application_id);
   if (code) parts.push(h("div", { class: "card notice", id: "tracking" }, bi("追跡コード（申請者に渡してください。一度だけ表示）",
     "Tracking code (give it to the applicant; shown once)"), h("strong", { class: "code" }, code)));
   const s = a.status;
-  if (["received", "surveyed", "resurvey_requested", "resurveyed"].includes(s) && a.kind === "risai") {
-    parts.push(api.hasRole("surveyor", "supervisor") ? surveyForm(a) : roleNote("調査", "Survey", "調査員・監督者", "surveyor or supervisor"));
-  }
-  if (["surveyed", "resurveyed"].includes(s)) {
-    parts.push(api.hasRole("supervisor") ? await judgeForm(a) : roleNote("判定", "Judgement", "監督者", "supervisor"));
-  }
+  if (a.kind === "risai") parts.push(...await surveyPanels(a));
   if (["judged", "rejudged"].includes(s) || (a.kind === "hisai" && s === "received")) {
     parts.push(derivedClass(a));
     if (canIssueHere(a.competent_town)) {
@@ -180,93 +200,34 @@ export async function applicationView(id) {
   }
   if (a.current_certificate) parts.push(await certificateCard(a.current_certificate, a));
   parts.push(history(a));
-  return h("div", { id: "application", dataset: { status: s } }, parts);
+  return h("div", { id: "application", dataset: { status: s, kind: a.kind } }, parts);
 }
 
 function roleNote(ja, en, roleJa, roleEn) {
   return panel(ja, en, h("p", { class: "muted" }, bi(`${roleJa}が行います`, `Done by a ${roleEn}`)));
 }
 
+function steps(a) {
+  if (a.kind === "hisai") return HISAI_STEPS;
+  return a.history.some((x) => RESURVEY_STEPS.includes(x.status)) ? [...MAIN_STEPS, ...RESURVEY_STEPS] : MAIN_STEPS;
+}
+
 function summary(a) {
-  const steps = a.history.some((x) => RESURVEY_STEPS.includes(x.status)) ? [...MAIN_STEPS, ...RESURVEY_STEPS] : MAIN_STEPS;
   const done = new Set(a.history.map((x) => x.status));
-  return panel("申請", "Application",
-    h("ol", { class: "steps" }, steps.map((st) => h("li", {
+  const shown = a.status === "withdrawn" ? [...steps(a).filter((st) => done.has(st)), "withdrawn"] : steps(a);
+  const hisai = a.kind === "hisai";
+  return panel(hisai ? "被災証明の申請" : "罹災証明の申請", hisai ? "Report-of-damage application" : "Damage certificate application",
+    h("ol", { class: "steps" }, shown.map((st) => h("li", {
       class: [done.has(st) ? "done" : "", a.status === st ? "current" : ""].join(" ").trim() }, statusLabel(st)))),
     dl([["申請番号", "Application", h("code", {}, a.application_id)],
       ["状態", "Status", statusLabel(a.status), "application-status"],
-      ["種別", "Kind", bi(...label("cert_type", a.kind))],
+      ["種別", "Kind", bi(...label("cert_type", a.kind)), "application-kind"],
+      hisai && a.property ? ["被害を受けたもの", "What was damaged", `${a.property.description}（${a.property.location}）`, "application-property"] : null,
       ["受付経路", "Channel", bi(...label("channel", a.channel))],
       ["管轄市町村", "Competent town", `${townName(a.competent_town)}（${a.competent_town}）`],
       ["災害", "Disaster", `${a.disaster.name}　${dateLabel(a.disaster.date)}`],
       ["受付日時", "Received", h("span", {}, formatJst(a.received_at), " ", h("small", { class: "muted" }, a.received_node)),
         "application-received"]]));
-}
-
-function surveyForm(a) {
-  const resurvey = a.status.startsWith("resurvey");
-  const basis = select([["damage_ratio", "損害割合（%） / Damage ratio (%)"], ["flood_depth_m", "浸水深（m） / Flood depth (m)"]], { id: "survey-basis" });
-  const amount = input({ inputmode: "decimal", id: "survey-value", required: true });
-  const preview = h("output", { class: "preview", id: "class-preview" });
-  const valueField = field("damage_ratio", "損害割合（%）", "Damage ratio (%)", amount);
-  const update = () => {
-    const isRatio = basis.value === "damage_ratio";
-    amount.name = basis.value;
-    valueField.dataset.field = basis.value;
-    valueField.querySelector("label").replaceChildren(isRatio ? bi("損害割合（%）", "Damage ratio (%)") : bi("床上浸水深（m）", "Flood depth above floor (m)"));
-    const code = amount.value === "" ? null : (isRatio ? fromRatio(amount.value) : fromFloodDepth(amount.value));
-    preview.replaceChildren(bi("見込み", "Preview"), "：", code ? classLabel(code) : "—");
-  };
-  basis.addEventListener("change", update);
-  amount.addEventListener("input", update);
-  const form = h("form", { class: "card", id: "survey-form", novalidate: true },
-    h("h3", {}, bi("被害認定調査の入力", "Enter the damage survey")),
-    h("div", { class: "grid" },
-      field("kind", "調査", "Survey", select([["first", "第1次調査 / first (exterior)"], ["second", "第2次調査 / second (interior)"]])),
-      field("surveyed_on", "調査日", "Surveyed on", input({ type: "date", value: todayJst() })),
-      field("basis", "判定の基準", "Basis", basis), valueField,
-      field("notes", "備考", "Notes", input({}))),
-    h("p", { class: "muted" }, bi("被害の程度は入力しません。判定で自動的に決まります。", "The damage class is never typed: the judgement derives it."), " ", preview),
-    formError(),
-    h("button", { type: "submit", class: "primary" }, bi("調査結果を登録", "Record survey")));
-  if (resurvey) form.elements.kind.value = "second";
-  update();
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const v = values(form);
-    const body = { kind: v.kind, surveyed_on: v.surveyed_on, [basis.value]: v[basis.value] };
-    if (v.notes) body.notes = v.notes;
-    try {
-      await api.post(`/api/v1/applications/${encodeURIComponent(a.application_id)}/surveys`, body);
-      rerender();
-    } catch (e) { showError(form, e); }
-  });
-  return form;
-}
-
-async function judgeForm(a) {
-  let survey = null;
-  try {
-    const d = await api.get(`/api/v1/dwellings/${encodeURIComponent(a.dwelling_id)}`);
-    survey = d.surveys.find((s) => s.survey_id === a.survey_id) || null;
-  } catch (e) { /* the judgement still works; only the summary is missing */ }
-  const form = h("form", { class: "card", id: "judge-form" },
-    h("h3", {}, bi("判定", "Judgement")),
-    survey ? dl([["調査", "Survey", h("span", {}, bi(...label("survey_kind", survey.kind)), " ", dateLabel(survey.surveyed_on))],
-      survey.damage_ratio !== null && survey.damage_ratio !== undefined ? ["損害割合", "Damage ratio", `${survey.damage_ratio} %`] : null,
-      survey.flood_depth_m !== null && survey.flood_depth_m !== undefined ? ["浸水深", "Flood depth", `${survey.flood_depth_m} m`] : null,
-      ["調査員", "Surveyor", survey.surveyor]]) : null,
-    h("p", { class: "muted" }, bi("被害の程度は調査結果から自動で決まります。", "The class is derived from the survey.")),
-    formError(),
-    h("button", { type: "submit", class: "primary" }, bi("判定する", "Judge")));
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    try {
-      await api.post(`/api/v1/applications/${encodeURIComponent(a.application_id)}/judgement`, {});
-      rerender();
-    } catch (e) { showError(form, e); }
-  });
-  return form;
 }
 
 function derivedClass(a) {
@@ -278,7 +239,7 @@ function derivedClass(a) {
 function issueForm(a) {
   const me = api.session.staff.town_code;
   const form = h("form", { class: "card", id: "issue-form", novalidate: true },
-    h("h3", {}, bi("罹災証明書の交付", "Issue the certificate")),
+    h("h3", {}, a.kind === "hisai" ? bi("被災証明書の交付", "Issue the report of damage") : bi("罹災証明書の交付", "Issue the certificate")),
     a.competent_town !== me ? h("p", { class: "notice" }, bi(
       `${townName(a.competent_town)}長の名で代行発行します（交付場所: ${townName(me)}）`,
       `Issued on behalf of the mayor of ${a.competent_town} (place: ${me})`)) : null,
@@ -318,12 +279,22 @@ function confirmIssue(a, place) {
 
 const mayorOf = (code) => `${townName(code)}長`;
 
+const ACTIONS = { survey: ["調査記録", "survey"], judge: ["判定", "judgement"], request_resurvey: ["再調査依頼", "re-survey request"],
+  withdraw: ["取下げ", "withdrawal"], update_applicant: ["申請者情報の訂正", "applicant corrected"] };
+
+function historyDetail(x) {
+  const what = ACTIONS[x.action] ? bi(...ACTIONS[x.action]) : null;
+  const detail = x.reason || (x.survey_id ? `${x.survey_id}${x.damage_class ? ` → ${CLASSES[x.damage_class][0]}` : ""}` : "");
+  return what ? h("span", {}, what, detail ? `：${detail}` : "") : detail;
+}
+
 function history(a) {
   return panel("履歴", "History", h("table", { class: "history" },
     h("thead", {}, h("tr", {}, h("th", {}, bi("日時（日本時間）", "Time (JST)")), h("th", {}, bi("状態", "Status")),
-      h("th", {}, bi("ノード", "Node")))),
+      h("th", {}, bi("内容", "Detail")), h("th", {}, bi("ノード", "Node")))),
     h("tbody", {}, a.history.map((x) =>
-      h("tr", {}, h("td", {}, formatJst(x.at, { seconds: true })), h("td", {}, statusLabel(x.status)), h("td", {}, h("code", {}, x.node)))))));
+      h("tr", {}, h("td", {}, formatJst(x.at, { seconds: true })), h("td", {}, statusLabel(x.status)),
+        h("td", {}, historyDetail(x)), h("td", {}, h("code", {}, x.node)))))));
 }
 
 function rerender() { window.dispatchEvent(new HashChangeEvent("hashchange")); }
@@ -356,7 +327,8 @@ async function certificateCard(number, application) {
       c.cert_type === "hisai" ? null : ["住家の被害の程度", "Damage class", classLabel(c.damage_class), "certificate-class"],
       ["罹災原因", "Cause", `${content.disaster.name}　${dateLabel(content.disaster.date)}`],
       ["世帯主", "Householder", `${content.householder_name}　${content.householder_address}`],
-      ["被災住家の所在地", "Dwelling", content.dwelling_address],
+      c.cert_type === "hisai" ? ["被害の所在地", "Location of the damage", content.dwelling_address]
+        : ["被災住家の所在地", "Dwelling", content.dwelling_address],
       ["発行者", "Issued by (competent town)", mayor, "certificate-mayor"],
       ["交付場所", "Issuing place", h("span", {}, place, content.on_behalf ? h("span", { class: "pill behind" }, " 代行 / on behalf") : null), "certificate-place"],
       ["交付日", "Issue date", dateLabel(content.issue_date), "certificate-issue-date"],
@@ -373,12 +345,7 @@ async function certificateCard(number, application) {
   }
   actions.append(h("a", { class: "button", href: `#/verify/${encodeURIComponent(c.qr)}` }, bi("検証", "Verify")));
   if (st.state === "issued" && canWrite()) actions.append(copyButton(c.number, data.copies));
-  if (application && ["issued", "reissued"].includes(application.status) && canWrite()) {
-    actions.append(button("再調査依頼", "Request re-survey", { id: "resurvey", onclick: async () => {
-      try { await api.post(`/api/v1/applications/${encodeURIComponent(application.application_id)}/resurvey-request`, {}); rerender(); }
-      catch (e) { alertError(el, e); }
-    } }));
-  }
+  // 再調査 is asked for on the survey records (surveys.js), with its reason; a 被災証明 has none.
   el.append(formError());
   if (st.state !== "revoked" && api.hasRole("supervisor")) el.append(revokeForm(c.number));
   return el;

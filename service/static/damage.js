@@ -39,6 +39,7 @@ export const STATUS = {
   resurveyed: ["再調査済", "Re-surveyed"],
   rejudged: ["再判定済", "Re-judged"],
   reissued: ["再交付済", "Reissued"],
+  withdrawn: ["取下げ", "Withdrawn"],
 };
 
 export const REPLICATION = {

@@ -89,6 +89,27 @@ class CounterRepository(Repository, DisasterQueries, DuplicateQueries, StatusLis
             f"SELECT count(*) FROM (SELECT 1 FROM entities WHERE {' AND '.join(where)}"
             f" AND state->>'town_code' <> ${len(args)} LIMIT {int(cap)}) AS m", *args)
 
+    async def staff_with_role(self, role: str, *, limit: int = 500) -> list[dict]:
+        """Staff account states holding ``role`` (the surveyor picker; a group has a few
+        hundred accounts, read through the entities primary key's type prefix)."""
+        rows = await self.conn.fetch(
+            "SELECT state FROM entities WHERE entity_type = 'staff' AND state->'roles' ? $1"
+            " ORDER BY state->>'town_code', state->>'display_name' LIMIT $2", role, limit)
+        return [json.loads(r["state"]) for r in rows]
+
+    async def certificates_issued(self, issuing_node: str, issue_date: Any, *, limit: int) -> list[dict]:
+        """{number, competent_town, delivery} of what ``issuing_node`` issued on ``issue_date``
+        (the batch print's selection; index 0431), with the application's 交付方法."""
+        rows = await self.conn.fetch(
+            "SELECT c.entity_id AS number, c.state->>'competent_town' AS competent_town,"
+            " a.state->'applicant_details'->>'delivery' AS delivery"
+            " FROM entities c LEFT JOIN entities a ON a.entity_type = 'application'"
+            " AND a.entity_id = c.state->>'application_id'"
+            " WHERE c.entity_type = 'certificate' AND c.state->>'issue_date' = $1"
+            " AND c.state->>'issuing_node' = $2 ORDER BY c.entity_id LIMIT $3",
+            issue_date.isoformat(), issuing_node, limit)
+        return [dict(r) for r in rows]
+
     async def dwellings_of(self, household_id: str) -> list[dict]:
         """Dwellings a household lives in (GIN index on household_ids)."""
         await self.flush()  # a read sees this transaction's collected writes

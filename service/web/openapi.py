@@ -118,6 +118,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "id": _INT, "topic": _STR, "partition": _INT, "offset": _INT, "origin": _STR, "reason": _STR,
         "received_at": _STR, "size": _INT, "replayed_at": _NULL_STR, "replayed_by": _NULL_STR,
         "last_tried_at": _NULL_STR, "replay_result": _NULL_STR}),
+    "SurveyView": {"allOf": [_ref("Survey"), _obj({
+        "kind_ja": _STR, "flooding": _NULL_STR, "flooding_ja": _NULL_STR, "damage_class": _ref("DamageClass")},
+        ["kind_ja", "damage_class"])]},
+    "BatchPrint": _obj({"job_id": _STR, "status": {"type": S, "enum": ["queued", "rendering", "done", "failed"]},
+                        "total": _INT, "done": _INT, "pages": _INT, "progress": {"type": "number"},
+                        "skipped": {"type": "array", "items": _obj({"number": _STR, "code": _STR, "reason": _STR},
+                                                                   ["number", "code", "reason"])},
+                        "error": {"type": ["object", "string", "null"]}, "created_at": _STR,
+                        "finished_at": _NULL_STR},
+                       ["job_id", "status", "total", "done", "pages", "progress", "skipped"]),
     "KioskSession": _obj({"kiosk_id": _STR, "town_code": _STR, "resident_id": _STR, "method": _STR,
                           "expires_at": _STR}, ["kiosk_id", "town_code", "resident_id"]),
 }
@@ -158,20 +168,30 @@ def _param(name: str, where: str = "query", schema: dict | None = None, required
 
 
 APP_ID, NUMBER = _param("application_id", "path"), _param("number", "path")
+JOB_ID = _param("job_id", "path")
+APPLICANT = _obj({"relationship": {"type": "string", "enum": ["householder", "spouse", "child", "parent", "sibling",
+                                                            "grandchild", "grandparent", "other_relative",
+                                                            "cohabitant", "other"]},
+                   "phone": _TEXT, "contact_address": _TEXT,
+                   "delivery": {"type": "string", "enum": ["counter", "mail"]}})
+AGENT = _obj({"name": _TEXT, "relation": {"type": "string", "enum": ["household", "relative", "legal", "other"]},
+              "phone": _TEXT, "power_of_attorney": {"type": "boolean"}}, ["name", "relation"])
 APPLICATION = _obj({
     "kind": {"type": S, "enum": ["risai", "hisai"]}, "applicant_resident_id": _text(64),
     "dwelling_id": _text(64), "town_code": _text(6), "disaster_id": _text(64),
     "channel": {"type": S, "enum": ["counter", "kiosk", "mail"]},
     "disaster": _obj({"name": _text(100), "date": _DATE}, ["name", "date"]),
     "property": _obj({"description": _text(100), "location": _TEXT}, ["description", "location"]),
-    "reason": _TEXT}, ["applicant_resident_id"])
+    "applicant": APPLICANT, "agent": AGENT, "reason": _TEXT}, ["applicant_resident_id"])
 SURVEY = _obj({"survey_id": _text(64), "kind": {"type": S, "enum": ["first", "second"]},
-               "surveyed_on": _DATE, "damage_ratio": _NUMBER, "flood_depth_m": _NUMBER,
+               "surveyor_id": _text(64), "surveyed_on": _DATE, "damage_ratio": _NUMBER, "flood_depth_m": _NUMBER,
+               "inundation": {"type": S, "enum": ["above_floor", "below_floor"]},
                "photo_sha256": {"type": "array", "items": _STR}, "notes": {"type": S},
-               "reason": _TEXT}, ["surveyed_on"])
+               "reason": _TEXT}, ["surveyed_on", "surveyor_id"])
 APPLICATION_REPLY = _obj({"application": _ref("Application")}, ["application"])
 STAFF_REPLY = _obj({"staff": _ref("StaffAccount")}, ["staff"])
 JOB_REPLY = _obj({"job": _ref("ImportJob"), "status_url": _STR}, ["job"])
+BATCH_REPLY = _obj({"job": _ref("BatchPrint")}, ["job"])
 PAGING = [_param("limit", schema={"type": "integer"}), _param("offset", schema={"type": "integer"})]
 
 
@@ -231,9 +251,21 @@ def document() -> dict[str, Any]:
             "Track an application with its tracking code alone (no login; case, spaces, dashes ignored)",
             params=[p("code", required=True)], tag="public",
             reply=o({"application": _ref("Tracking")}, ["application"]))},
-        "/api/v1/applications/{application_id}/surveys": {"post": _op(
-            "Enter a survey (surveyor)", params=[APP_ID], body=SURVEY, ok="201",
-            reply=o({"survey": _ref("Survey"), "application": _ref("Application")}, ["survey", "application"]))},
+        "/api/v1/applications/{application_id}/surveys": {
+            "post": _op("Enter a new survey record (一次 or 二次; the surveyor is a staff account)",
+                        params=[APP_ID], body=SURVEY, ok="201",
+                        reply=o({"survey": _ref("SurveyView"), "application": _ref("Application")},
+                                ["survey", "application"])),
+            "get": _op("The application's surveys (oldest first), 再調査 requests and judgement",
+                       params=[APP_ID], reply=o({"surveys": _list("SurveyView"), "judgement": {"type": ["object", "null"]},
+                                                 "resurvey_requests": {"type": "array", "items": {"type": "object"}},
+                                                 "status": _STR}, ["surveys", "resurvey_requests", "status"]))},
+        "/api/v1/surveyors": {"get": _op(
+            "Active staff with the surveyor role (the picker)",
+            reply=o({"surveyors": {"type": "array", "items": o({"staff_id": _STR, "display_name": _STR,
+                                                                 "town_code": _STR},
+                                                                ["staff_id", "display_name", "town_code"])}},
+                    ["surveyors"]))},
         "/api/v1/applications/{application_id}/judgement": {"post": _op(
             "Judge: the class is derived from the survey, never given (supervisor)", params=[APP_ID],
             body=o({"survey_id": _text(64), "reason": _TEXT}),
@@ -246,8 +278,22 @@ def document() -> dict[str, Any]:
                      "replication": {"type": S, "enum": ["acknowledged", "pending", "local-only", "not configured", "already issued"]}},
                     ["certificate", "existing", "replication"]))},
         "/api/v1/applications/{application_id}/resurvey-request": {"post": _op(
-            "Request a re-survey", params=[APP_ID], body=o({"note": _text(500), "reason": _TEXT}),
-            reply=APPLICATION_REPLY)},
+            "Request a re-survey (再調査) with its reason", params=[APP_ID],
+            body=o({"resurvey_reason": _text(500), "note": _text(500), "reason": _TEXT}), reply=APPLICATION_REPLY)},
+        "/api/v1/applications/{application_id}/withdrawal": {"post": _op(
+            "申請取下げ: withdraw before issuance, with its reason", params=[APP_ID],
+            body=o({"withdraw_reason": _TEXT, "reason": _TEXT}, ["withdraw_reason"]), reply=APPLICATION_REPLY)},
+        "/api/v1/applications/{application_id}/applicant": {"post": _op(
+            "Correct the applicant's 続柄, contact or agent (代理人, 委任状)", params=[APP_ID],
+            body=o({"applicant": APPLICANT, "agent": AGENT, "reason": _TEXT}), reply=APPLICATION_REPLY)},
+        "/api/v1/batch-prints": {"post": _op(
+            "一括印刷: start a batch PDF of the certificates issued on a day here (optionally only 郵送交付), "
+            "or of given numbers; a background job", body=o({
+                "issued_on": _DATE, "delivery": {"type": S, "enum": ["counter", "mail"]},
+                "numbers": {"type": "array", "items": _TEXT}, "reason": _TEXT}), ok="202", reply=BATCH_REPLY)},
+        "/api/v1/batch-prints/{job_id}": {"get": _op("A batch print's progress", params=[JOB_ID], reply=BATCH_REPLY)},
+        "/api/v1/batch-prints/{job_id}/pdf": {"get": _op("The finished batch PDF", params=[JOB_ID],
+                                                         content="application/pdf")},
         # ---- certificates
         "/api/v1/certificates/{number}": {"get": _op(
             "A certificate and its status", params=[NUMBER],

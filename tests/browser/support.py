@@ -100,3 +100,20 @@ async def log_in(page, server: TestServer, town: str, username: str, password: s
     await form.locator("[name=password]").fill(password)
     await form.locator("button[type=submit]").click()
     await expect(page.locator("#nav")).to_be_visible()
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+class Screenshots:
+    """Screenshots named counter-ui-NAME.png: into docs/ with RISAI_UI_SCREENSHOT=1 (for
+    docs/counter-ui.md), else into ``fallback`` so a test run leaves the tree clean."""
+
+    def __init__(self, fallback: Path) -> None:
+        self.folder = DOCS if os.environ.get("RISAI_UI_SCREENSHOT") == "1" else fallback
+        self.taken: list[Path] = []
+
+    async def __call__(self, page, name: str, full_page: bool = True) -> None:
+        path = self.folder / f"counter-ui-{name}.png"
+        await page.screenshot(path=str(path), full_page=full_page)
+        self.taken.append(path)

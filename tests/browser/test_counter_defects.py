@@ -184,6 +184,7 @@ async def test_a_town_without_delegation_is_said_at_the_start(chromium, database
             await expect(card.locator(".no-delegation")).to_contain_text("この町の証明書はこのノードでは交付できません")
             await _to_application(page, server, resident, dwelling)
             await expect(page.locator("#application .no-delegation")).to_be_visible()
+            await page.locator("#survey-surveyor").select_option(index=1)  # the surveyor is chosen, never assumed
             await page.locator("#survey-form #survey-value").fill("42.5")
             await page.locator("#survey-form button[type=submit]").click()
             await page.locator("#judge-form button[type=submit]").click()
@@ -233,6 +234,7 @@ async def test_japanese_first_errors_codes_and_roles(chromium, database, pki):
             await expect(page.locator("#staff-who")).not_to_contain_text("clerk")
             await _to_application(page, server, resident, dwelling)
             survey = page.locator("#survey-form")
+            await page.locator("#survey-surveyor").select_option(index=1)  # the surveyor is chosen, never assumed
             await survey.locator("#survey-value").fill("150")
             await survey.locator("button[type=submit]").click()
             await expect(survey.locator("[data-field=damage_ratio] .field-error .ja")).to_have_text("範囲外の値です")
@@ -260,6 +262,7 @@ async def test_confirmations_before_issuing_reissuing_and_revoking(chromium, dat
         async with browser_page(chromium) as (page, problems):
             await log_in(page, server, TOWN_B, "counter1", PASSWORD)
             await _to_application(page, server, resident, dwelling)
+            await page.locator("#survey-surveyor").select_option(index=1)  # the surveyor is chosen, never assumed
             await page.locator("#survey-form #survey-value").fill("25")
             await page.locator("#survey-form button[type=submit]").click()
             await page.locator("#judge-form button[type=submit]").click()

@@ -100,6 +100,7 @@ async def test_counter_story_in_the_browser(chromium, database, pki, tmp_path):
 
             # A ratio of 150 % is refused; the reason is shown next to the field.
             survey = page.locator("#survey-form")
+            await page.locator("#survey-surveyor").select_option(index=1)  # the surveyor is chosen, never assumed
             await survey.locator("#survey-value").fill("150")
             await survey.locator("button[type=submit]").click()
             await expect(survey.locator("[data-field=damage_ratio] .field-error")).not_to_be_empty()
@@ -135,7 +136,9 @@ async def test_counter_story_in_the_browser(chromium, database, pki, tmp_path):
             # Back at the application: the resident asks for a re-survey (second survey
             # next), and a supervisor revokes the certificate.
             await page.go_back()
+            await page.locator("#resurvey-reason").fill("内部の損傷も見てほしい")
             await page.locator("#resurvey").click()
+            await page.locator("#confirm-ok").click()
             await expect(page.locator("#application-status")).to_contain_text("再調査依頼")
             await expect(page.locator("#survey-form [name=kind]")).to_have_value("second")
             await page.locator("#revoke-form [name=reason]").fill("誤発行")

@@ -7,20 +7,17 @@ is taken after the screen shows what it is meant to show.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 
 from service.web.appkeys import POOL
-from tests.browser.support import browser_page, log_in, ui_node
+from tests.browser.support import Screenshots, browser_page, log_in, ui_node
 from tests.browser.test_counter_defects import _quiet_origin, _with_reason
 from tests.support.auth import PASSWORD, add_staff
 from tests.support.disasters import NOTO_ID, register_disaster
 from tests.support.counter import TOWN_A, TOWN_B, TOWN_X, build_pki, seed_town
 
 pytestmark = pytest.mark.integration
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +28,7 @@ def pki():
 async def test_screens_of_issue_15(chromium, database, pki, tmp_path):
     from playwright.async_api import expect
 
-    out = DOCS if os.environ.get("RISAI_UI_SCREENSHOT") == "1" else tmp_path
-    shots: list[Path] = []
-
-    async def shot(page, name: str, full_page: bool = True) -> None:
-        path = out / f"counter-ui-{name}.png"
-        await page.screenshot(path=str(path), full_page=full_page)
-        shots.append(path)
+    shot = Screenshots(tmp_path)
 
     async with ui_node(database, pki) as server:
         town = await seed_town(server.app)
@@ -75,6 +66,7 @@ async def test_screens_of_issue_15(chromium, database, pki, tmp_path):
             card = page.locator(".dwelling", has_text=dwelling.location)
             await card.locator("[name=disaster_id]").select_option(NOTO_ID)
             await card.locator("button[type=submit]").click()
+            await page.locator("#survey-surveyor").select_option(index=1)  # the surveyor is chosen, never assumed
             await page.locator("#survey-form #survey-value").fill("42.5")
             await page.locator("#survey-form button[type=submit]").click()
             await page.locator("#judge-form button[type=submit]").click()
@@ -97,4 +89,4 @@ async def test_screens_of_issue_15(chromium, database, pki, tmp_path):
             await expect(page.locator("#freshness tr[data-origin=mashiki-1]")).to_contain_text("最新")
             await shot(page, "freshness", full_page=False)
             assert problems == [], problems
-    assert all(p.stat().st_size > 10_000 for p in shots), shots
+    assert all(p.stat().st_size > 10_000 for p in shot.taken), shot.taken

@@ -6,16 +6,17 @@ The same test, the same assertions: what the fake promises, PostgreSQL keeps.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
 import asyncpg
 import pytest
 
-from service.counter import applications, certificates, residents, surveys
+from service.counter import applicants, applications, batch_print, certificates, lifecycle, residents, surveys
 from service.counter.access import Actor
 from service.counter.certificate_records import Revocation
-from service.counter.records import Survey
+from service.counter.records import Inundation, Survey
 from service.errors import Conflict, InvalidRequest, NotFound
 from service.staff.accounts import Staff
 from service.storage.counter import CounterRepository
@@ -59,7 +60,16 @@ async def store(any_store):
                                                       "town_code": town})
             await any_store.put("dwelling", f"D{n}", {"dwelling_id": f"D{n}", "household_ids": [f"H{n}"],
                                                       "town_code": town, "location": f"{town} 1-{n}"})
+        for staff_id, town, name, roles, disabled in STAFF:
+            await any_store.put("staff", staff_id, {"staff_id": staff_id, "town_code": town, "username": staff_id,
+                                                    "display_name": name, "roles": roles, "disabled": disabled,
+                                                    "password_hash": "x"})
     return any_store
+
+
+# (id, town, name, roles, disabled): the surveyor picker's candidates and non-candidates.
+STAFF = [("surv-1", HOME, "調査 花子", ["surveyor"], False), ("surv-2", OTHER, "応援 次郎", ["surveyor"], False),
+         ("surv-3", HOME, "退職 三郎", ["surveyor"], True), ("clerk-9", HOME, "窓口 九子", ["clerk"], False)]
 
 
 def _parsed(resident: str = "R1", dwelling: str = "D1") -> dict:
@@ -67,10 +77,14 @@ def _parsed(resident: str = "R1", dwelling: str = "D1") -> dict:
             "disaster": {"name": "令和6年能登半島地震", "date": dt.date(2024, 1, 1)}}
 
 
+def _build(survey_id: str = "S-1", kind: str = "first", ratio: str | None = "55", **more):
+    return lambda dwelling, name: Survey(survey_id, dwelling, kind, name, dt.date(2024, 1, 5),
+                                         Decimal(ratio) if ratio else None, **more)
+
+
 async def _judged(store) -> dict:
     app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
-    build = lambda dwelling: Survey("S-1", dwelling, "first", "調査 花子", dt.date(2024, 1, 5), Decimal("55"))
-    await surveys.enter_survey(store, _actor(), app["application_id"], build, at=NOW)
+    await surveys.enter_survey(store, _actor(), app["application_id"], "surv-1", _build(), at=NOW)
     judged, _ = await surveys.judge(store, _actor(), app["application_id"], None, at=NOW)
     return judged
 
@@ -120,10 +134,13 @@ async def test_judgement_derives_the_class_from_the_stored_survey(store):
     judged = await _judged(store)
     assert judged["status"] == "judged" and judged["damage_class"] == "zenkai"  # 55 %: 全壊
     assert (await store.load(Survey, "S-1")).damage_ratio == Decimal("55")
-    build = lambda dwelling: Survey("S-1", dwelling, "first", "調査 花子", dt.date(2024, 1, 6), Decimal("20"))
+    assert judged["judgement"]["survey_id"] == "S-1" and judged["history"][-1]["survey_id"] == "S-1"
+    await _mark_issued(store, judged)
+    await applications.request_resurvey(store, _actor(), judged["application_id"], "外壁の損傷が大きい", at=NOW)
     with pytest.raises(Conflict) as err:
-        await surveys.enter_survey(store, _actor(), judged["application_id"], build, at=NOW)
+        await surveys.enter_survey(store, _actor(), judged["application_id"], "surv-1", _build(ratio="20"), at=NOW)
     assert err.value.code == "survey.exists"
+    assert (await store.load(Survey, "S-1")).damage_ratio == Decimal("55")  # never overwritten
 
 
 async def test_a_second_revoke_returns_the_first(store):
@@ -166,3 +183,156 @@ async def test_dwellings_by_household_and_address(store):
     assert [d["dwelling_id"] for d in found] == ["D1"]
     resident, _, dwellings = await residents.read_resident(store, _actor(), "R1")
     assert resident["town_code"] == HOME and [d["dwelling_id"] for d in dwellings] == ["D1"]
+
+
+async def _mark_issued(store, app: dict) -> dict:
+    """The application as issuance leaves it (issuance itself needs keys: tests/unit/test_issuance)."""
+    issued = {**app, "status": "issued", "current_certificate": "434434-mashiki-1-000001",
+              "certificates": ["434434-mashiki-1-000001"]}
+    async with store.transaction():
+        await store.put("application", app["application_id"], issued)
+    return issued
+
+
+async def test_surveys_are_kept_apart_and_the_judgement_names_the_one_it_used(store):
+    judged = await _judged(store)
+    app_id = judged["application_id"]
+    await _mark_issued(store, judged)
+    with pytest.raises(InvalidRequest) as err:
+        await applications.request_resurvey(store, _actor(), app_id, "  ", at=NOW)
+    assert err.value.code == "resurvey.reason_required"
+    assert (await store.get("application", app_id))["status"] == "issued"
+    requested = await applications.request_resurvey(store, _actor(), app_id, "内部の損傷を見てほしい", at=NOW)
+    assert requested["resurvey_requests"][0]["reason"] == "内部の損傷を見てほしい"
+    second, _ = await surveys.enter_survey(store, _actor(), app_id, "surv-2", _build("S-2", "second", "42"), at=NOW)
+    assert second.resurvey_request == requested["resurvey_requests"][0]["request_id"]
+    assert (second.surveyor_id, second.surveyor, second.entered_by) == ("surv-2", "応援 次郎", "staff-1")
+    _, found = await surveys.read_surveys(store, _actor(), app_id)
+    assert [(s.survey_id, s.kind.value, s.damage_ratio) for s in found] == [
+        ("S-1", "first", Decimal("55")), ("S-2", "second", Decimal("42"))]
+    rejudged, klass = await surveys.judge(store, _actor(), app_id, None, at=NOW)
+    assert rejudged["status"] == "rejudged" and klass.code == "daikibo-hankai"
+    assert rejudged["judgement"]["survey_id"] == "S-2" and rejudged["judgement"]["survey_kind"] == "second"
+    again, klass = await surveys.judge(store, _actor(), app_id, "S-1", at=NOW)
+    assert again["judgement"]["survey_id"] == "S-1" and klass.code == "zenkai"
+
+
+@pytest.mark.parametrize("surveyor_id, code", [
+    (None, "survey.surveyor_required"), ("nobody", "survey.unknown_surveyor"),
+    ("clerk-9", "survey.not_surveyor"), ("surv-3", "survey.not_surveyor")])
+async def test_the_surveyor_is_an_active_surveyor_account(store, surveyor_id, code):
+    app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
+    with pytest.raises(InvalidRequest) as err:
+        await surveys.enter_survey(store, _actor(), app["application_id"], surveyor_id, _build(), at=NOW)
+    assert err.value.code == code and err.value.problems[0].field == "surveyor_id"
+    assert await store.get("survey", "S-1") is None
+    assert (await store.get("application", app["application_id"]))["status"] == "received"
+
+
+async def test_a_second_survey_follows_a_first(store):
+    app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
+    with pytest.raises(Conflict) as err:
+        await surveys.enter_survey(store, _actor(), app["application_id"], "surv-1", _build(kind="second"), at=NOW)
+    assert err.value.code == "survey.first_missing"
+    assert await store.get("survey", "S-1") is None
+
+
+async def test_below_floor_flooding_alone_is_less_than_near_half_collapse(store):
+    app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
+    build = _build(ratio=None, inundation=Inundation.BELOW_FLOOR)
+    survey, _ = await surveys.enter_survey(store, _actor(), app["application_id"], "surv-1", build, at=NOW)
+    assert survey.flooding is Inundation.BELOW_FLOOR
+    _, klass = await surveys.judge(store, _actor(), app["application_id"], None, at=NOW)
+    assert klass.code == "ichibu-sonkai"  # 準半壊に至らない
+
+
+async def test_a_survey_stored_before_survey_records_still_reads(store):
+    app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
+    old = {"survey_id": "S-old", "dwelling_id": "D1", "kind": "first", "surveyor": "調査 花子",
+           "surveyed_on": "2024-01-05", "damage_ratio": None, "flood_depth_m": "0.6", "photo_sha256": [], "notes": ""}
+    async with store.transaction():
+        await store.put("survey", "S-old", old)
+        await store.put("application", app["application_id"], {**app, "status": "surveyed", "survey_id": "S-old"})
+    _, found = await surveys.read_surveys(store, _actor(), app["application_id"])
+    assert [(s.survey_id, s.application_id, s.surveyor_id) for s in found] == [("S-old", None, None)]
+    assert found[0].flooding is Inundation.ABOVE_FLOOR  # as issuance inferred it from the depth
+    judged, klass = await surveys.judge(store, _actor(), app["application_id"], None, at=NOW)
+    assert klass.code == "chukibo-hankai" and judged["judgement"]["survey_id"] == "S-old"
+
+
+async def test_the_surveyor_picker_lists_active_surveyors_own_town_first(store):
+    found = await surveys.list_surveyors(store, HOME)
+    assert [s["staff_id"] for s in found] == ["surv-1", "surv-2"]
+    assert "password_hash" not in found[0]
+
+
+async def test_a_withdrawn_application_is_final(store):
+    app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
+    app_id = app["application_id"]
+    with pytest.raises(InvalidRequest) as err:
+        await applications.withdraw_application(store, _actor(), app_id, None, at=NOW)
+    assert err.value.code == "withdrawal.reason_required"
+    assert (await store.get("application", app_id))["status"] == "received"
+    withdrawn = await applications.withdraw_application(store, _actor(), app_id, "保険の手続に不要となった", at=NOW)
+    assert withdrawn["status"] == "withdrawn" and withdrawn["withdrawal"]["reason"] == "保険の手続に不要となった"
+    assert withdrawn["history"][-1]["reason"] == "保険の手続に不要となった"
+    for attempt in (lambda: surveys.enter_survey(store, _actor(), app_id, "surv-1", _build(), at=NOW),
+                    lambda: surveys.judge(store, _actor(), app_id, None, at=NOW),
+                    lambda: applications.withdraw_application(store, _actor(), app_id, "再度", at=NOW)):
+        with pytest.raises(Conflict) as err:
+            await attempt()
+        assert err.value.code == "application.withdrawn"
+    with pytest.raises(Conflict) as err:
+        lifecycle.next_status(withdrawn, "issue")  # issuance's own gate (service.counter.issuance)
+    assert err.value.code == "application.withdrawn"
+    assert await store.get("survey", "S-1") is None
+
+
+async def test_an_issued_application_is_not_withdrawn(store):
+    issued = await _mark_issued(store, await _judged(store))
+    with pytest.raises(Conflict) as err:
+        await applications.withdraw_application(store, _actor(), issued["application_id"], "不要", at=NOW)
+    assert err.value.code == "application.state"
+
+
+async def test_applicant_details_and_an_agent_with_a_letter_of_attorney(store):
+    agent = applicants.Agent("代理 太郎", "other", "09012345678", power_of_attorney=False)
+    parsed = {**_parsed(), "details": applicants.ApplicantDetails("spouse", "0961234567", "益城町総合体育館", agent)}
+    with pytest.raises(InvalidRequest) as err:
+        await applications.receive_application(store, _actor(), parsed, town=HOME, at=NOW)
+    assert err.value.code == "applicant.power_of_attorney"
+    assert await store.find("application", "dwelling_id", "D1") == []
+    parsed["details"] = dataclasses.replace(parsed["details"], agent=dataclasses.replace(agent, power_of_attorney=True))
+    app, _ = await applications.receive_application(store, _actor(), parsed, town=HOME, at=NOW)
+    details = app["applicant_details"]
+    assert details["relationship"] == "spouse" and details["contact_address"] == "益城町総合体育館"
+    assert details["agent"] == {"name": "代理 太郎", "relation": "other", "phone": "09012345678",
+                                "power_of_attorney": True}
+    updated = await applications.update_applicant(
+        store, _actor(), app["application_id"], applicants.ApplicantDetails("child", "0967000000"), at=NOW)
+    assert updated["applicant_details"]["agent"] is None and updated["applicant_details"]["relationship"] == "child"
+    assert updated["history"][-1]["previous"] == details and updated["status"] == "received"
+
+
+async def test_a_batch_selects_the_days_certificates_by_delivery_and_asks_for_a_reason(store):
+    day = dt.date(2024, 1, 20)
+    for n, (town, delivery) in enumerate(((HOME, "mail"), (HOME, "counter"), (OTHER, "mail")), start=1):
+        number = f"{town}-mashiki-1-{n:06d}"
+        async with store.transaction():
+            await store.put("application", f"A{n}", {"application_id": f"A{n}",
+                                                     "applicant_details": {"delivery": delivery}})
+            await store.put("certificate", number, {"number": number, "competent_town": town, "qr": "JPRC1:x",
+                                                    "issuing_node": "mashiki-1", "issue_date": day.isoformat(),
+                                                    "application_id": f"A{n}"}, insert_only=True)
+    with pytest.raises(InvalidRequest) as err:  # one of them is another town's
+        await batch_print.select(store, _actor(), batch_print.Selection(day, "mail"))
+    assert err.value.code == "audit.reason_required"
+    mailed = await batch_print.select(store, _actor("郵送交付の一括印刷"), batch_print.Selection(day, "mail"))
+    assert mailed == ("172049-mashiki-1-000003", "434434-mashiki-1-000001")
+    assert await batch_print.select(store, _actor(), batch_print.Selection(day, "counter")) == (
+        "434434-mashiki-1-000002",)
+    with pytest.raises(InvalidRequest) as err:
+        await batch_print.select(store, _actor(), batch_print.Selection(dt.date(2024, 1, 21)))
+    assert err.value.code == "batch.empty"
+    with pytest.raises(NotFound):
+        await batch_print.select(store, _actor(), batch_print.Selection(numbers=("434434-mashiki-1-000099",)))

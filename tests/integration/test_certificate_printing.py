@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from tests.integration.test_counter_story import DISASTER, REASON, _household_member
+from tests.support.issuing import staff_id
 from tests.support.counter import build_pki, counter_node, seed_town
 
 pytestmark = pytest.mark.integration
@@ -30,7 +31,8 @@ async def _pdf(staff, number: str, **params) -> tuple[int, object]:
 
 
 async def _resurvey(clerk, boss, app_id: str) -> str:
-    assert (await clerk.post(f"/api/v1/applications/{app_id}/resurvey-request", {}, headers=REASON))[0] == 200
+    assert (await clerk.post(f"/api/v1/applications/{app_id}/resurvey-request",
+                             {"resurvey_reason": "内部の損傷"}, headers=REASON))[0] == 200
     return await _certify(clerk, boss, app_id, "second", "55")
 
 
@@ -117,7 +119,8 @@ async def _issue(clerk, boss, resident, dwelling) -> tuple[str, tuple[str, str]]
 
 async def _certify(clerk, boss, app_id: str, kind: str, ratio: str) -> str:
     assert (await boss.post(f"/api/v1/applications/{app_id}/surveys", {
-        "kind": kind, "surveyed_on": "2024-02-01", "damage_ratio": ratio}, headers=REASON))[0] == 201
+        "kind": kind, "surveyed_on": "2024-02-01", "damage_ratio": ratio, "surveyor_id": staff_id(boss)},
+        headers=REASON))[0] == 201
     assert (await boss.post(f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON))[0] == 200
     status, body = await clerk.post(f"/api/v1/applications/{app_id}/certificate", {}, headers=REASON)
     assert status == 201, body

@@ -10,6 +10,7 @@ import pytest
 
 from service.api.certificates import BEFORE_STORE
 from tests.integration.test_counter_story import DISASTER, REASON, _household_member
+from tests.support.issuing import staff_id
 from tests.support.counter import TOWN_A, build_pki, counter_node, seed_town
 
 pytestmark = pytest.mark.integration
@@ -44,11 +45,12 @@ async def test_future_dates_are_refused(database, pki):
         surveyor = await node.login("surveyor1", ("surveyor",))
         app_id = created["application"]["application_id"]
         status, body = await surveyor.post(f"/api/v1/applications/{app_id}/surveys", {
-            "surveyed_on": "2099-12-31", "damage_ratio": 30}, headers=REASON)
+            "surveyed_on": "2099-12-31", "damage_ratio": 30, "surveyor_id": staff_id(surveyor)}, headers=REASON)
         assert status == 422 and body["error"]["fields"][0]["field"] == "surveyed_on", body
         # A ratio given as the string "50.000" is the same as the number 50.000 (defect 12).
         status, body = await surveyor.post(f"/api/v1/applications/{app_id}/surveys", {
-            "surveyed_on": "2024-01-10", "damage_ratio": "50.000"}, headers=REASON)
+            "surveyed_on": "2024-01-10", "damage_ratio": "50.000", "surveyor_id": staff_id(surveyor)},
+            headers=REASON)
         assert status == 201, body
 
 
@@ -106,9 +108,10 @@ async def test_a_connection_lost_inside_a_transaction_is_503(database, pki):
         town = await seed_town(node.app)
         clerk, _, _, created = await _application(node, town)
         app_id = created["application"]["application_id"]
-        boss = await node.login("boss1", ("supervisor",))
+        boss = await node.login("boss1", ("supervisor", "surveyor"))
         assert (await boss.post(f"/api/v1/applications/{app_id}/surveys",
-                                {"surveyed_on": "2024-01-10", "damage_ratio": 35}, headers=REASON))[0] == 201
+                                {"surveyed_on": "2024-01-10", "damage_ratio": 35, "surveyor_id": staff_id(boss)},
+                                headers=REASON))[0] == 201
         assert (await boss.post(f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON))[0] == 200
 
         async def kill_the_issuing_backend():

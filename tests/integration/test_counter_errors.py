@@ -11,6 +11,7 @@ import pytest
 from service.api.certificates import BEFORE_STORE
 from service.web.appkeys import POOL
 from tests.integration.test_counter_story import DISASTER, REASON, _household_member
+from tests.support.issuing import staff_id
 from tests.support.counter import TOWN_X, build_pki, counter_node, seed_town
 
 pytestmark = pytest.mark.integration
@@ -35,6 +36,7 @@ async def test_bad_input_is_refused_with_structured_errors_and_no_state(database
         clerk = await node.login("clerk1", ("clerk",))
         surveyor = await node.login("surveyor1", ("surveyor",))
         boss = await node.login("boss1", ("supervisor",))
+        sid = staff_id(surveyor)
         resident, dwelling = _household_member(town)
         status, created = await clerk.post("/api/v1/applications", {
             "applicant_resident_id": resident.resident_id, "dwelling_id": dwelling.dwelling_id,
@@ -55,11 +57,18 @@ async def test_bad_input_is_refused_with_structured_errors_and_no_state(database
              422, "audit.reason_required"),  # no X-Access-Reason for another town's resident
             (clerk, "/api/v1/applications", [1, 2], 422, "invalid.type"),
             (surveyor, f"/api/v1/applications/{app_id}/surveys",
-             {"surveyed_on": "2024-01-10", "damage_ratio": 120}, 422, "record.range"),
+             {"surveyed_on": "2024-01-10", "damage_ratio": 120, "surveyor_id": sid}, 422, "record.range"),
             (surveyor, f"/api/v1/applications/{app_id}/surveys",
-             {"surveyed_on": "2024-01-10", "damage_ratio": 20, "flood_depth_m": 1}, 422, "record.exclusive"),
+             {"surveyed_on": "2024-01-10", "damage_ratio": 20, "flood_depth_m": 1, "surveyor_id": sid}, 422, "record.exclusive"),
             (surveyor, f"/api/v1/applications/{app_id}/surveys",
-             {"surveyed_on": "2024-01-10", "damage_ratio": True}, 422, "invalid.type"),
+             {"surveyed_on": "2024-01-10", "damage_ratio": True, "surveyor_id": sid}, 422, "invalid.type"),
+            (surveyor, f"/api/v1/applications/{app_id}/surveys",
+             {"surveyed_on": "2024-01-10", "damage_ratio": 30}, 422, "survey.surveyor_required"),
+            (surveyor, f"/api/v1/applications/{app_id}/surveys",
+             {"surveyed_on": "2024-01-10", "damage_ratio": 30, "surveyor_id": staff_id(clerk)}, 422,
+             "survey.not_surveyor"),
+            (clerk, f"/api/v1/applications/{app_id}/resurvey-request", {"resurvey_reason": "x"}, 409,
+             "application.state"),
             (surveyor, f"/api/v1/applications/{app_id}/surveys",
              {"surveyed_on": "2024-01-10", "damage_ratio": 30, "damage_class": "zenkai"}, 422,
              "judgement.class_not_allowed"),
@@ -103,7 +112,8 @@ async def test_issuing_without_delegation_is_a_clear_error(database, pki):
             "disaster": DISASTER}, headers=REASON)
         app_id = created["application"]["application_id"]
         await boss.post(f"/api/v1/applications/{app_id}/surveys", {"surveyed_on": "2024-01-10",
-                                                                   "flood_depth_m": "1.2"}, headers=REASON)
+                                                                   "flood_depth_m": "1.2", "surveyor_id": staff_id(boss)},
+                        headers=REASON)
         await boss.post(f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON)
         before = await _snapshot(node.app)
         status, body = await clerk.post(f"/api/v1/applications/{app_id}/certificate", {}, headers=REASON)
@@ -123,7 +133,8 @@ async def test_concurrent_issuance_gives_one_certificate(database, pki):
             "disaster": DISASTER}, headers=REASON)
         app_id = created["application"]["application_id"]
         await boss.post(f"/api/v1/applications/{app_id}/surveys", {"surveyed_on": "2024-01-10",
-                                                                   "damage_ratio": 25}, headers=REASON)
+                                                                   "damage_ratio": 25, "surveyor_id": staff_id(boss)},
+                        headers=REASON)
         await boss.post(f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON)
 
         calls = 0

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.support.issuing import staff_id
 from tests.support.counter import TOWN_A, TOWN_B, build_pki, counter_node, seed_town
 
 pytestmark = pytest.mark.integration
@@ -55,7 +56,7 @@ async def test_resident_of_a_applies_at_b_and_certificate_is_superseded(database
         assert created["application"]["competent_town"] == TOWN_A
 
         status, body = await surveyor.post(f"/api/v1/applications/{app_id}/surveys", {
-            "surveyed_on": "2024-01-10", "damage_ratio": 42.5}, headers=REASON)
+            "surveyed_on": "2024-01-10", "damage_ratio": 42.5, "surveyor_id": staff_id(surveyor)}, headers=REASON)
         assert status == 201, body
         status, body = await supervisor.post(f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON)
         assert status == 200, body
@@ -85,9 +86,11 @@ async def test_resident_of_a_applies_at_b_and_certificate_is_superseded(database
         assert "輪島市役所 窓口" in text.decode()
 
         # Re-survey: requested, surveyed again (second survey), re-judged, reissued.
-        assert (await clerk.post(f"/api/v1/applications/{app_id}/resurvey-request", {}, headers=REASON))[0] == 200
+        assert (await clerk.post(f"/api/v1/applications/{app_id}/resurvey-request",
+                                 {"resurvey_reason": "内部の損傷を見てほしい"}, headers=REASON))[0] == 200
         status, body = await surveyor.post(f"/api/v1/applications/{app_id}/surveys", {
-            "kind": "second", "surveyed_on": "2024-02-01", "damage_ratio": "55"}, headers=REASON)
+            "kind": "second", "surveyed_on": "2024-02-01", "damage_ratio": "55",
+            "surveyor_id": staff_id(surveyor)}, headers=REASON)
         assert status == 201, body
         assert (await supervisor.post(f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON))[0] == 200
         status, second = await clerk.post(f"/api/v1/applications/{app_id}/certificate", {}, headers=REASON)
@@ -171,7 +174,8 @@ async def issue_for(clerk, supervisor, resident, dwelling, ratio="35") -> str:
     assert status == 201, created
     app_id = created["application"]["application_id"]
     assert (await supervisor.post(f"/api/v1/applications/{app_id}/surveys",
-                                  {"surveyed_on": "2024-01-10", "damage_ratio": ratio}, headers=REASON))[0] == 201
+                                  {"surveyed_on": "2024-01-10", "damage_ratio": ratio,
+                                   "surveyor_id": staff_id(supervisor)}, headers=REASON))[0] == 201
     assert (await supervisor.post(f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON))[0] == 200
     status, issued = await clerk.post(f"/api/v1/applications/{app_id}/certificate", {}, headers=REASON)
     assert status == 201, issued

@@ -147,7 +147,8 @@ async def judged(clerk: Any, boss: Any, resident: Any, dwelling: Any) -> tuple[s
     assert status == 201, created
     app_id = created["application"]["application_id"]
     status, body, _ = await call(boss, "POST", f"/api/v1/applications/{app_id}/surveys",
-                                 {"surveyed_on": "2024-01-10", "damage_ratio": 42.5}, headers=REASON)
+                                 {"surveyed_on": "2024-01-10", "damage_ratio": 42.5,
+                                  "surveyor_id": boss.session.staff["staff_id"]}, headers=REASON)
     assert status == 201, body
     status, body, _ = await call(boss, "POST", f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON)
     assert status == 200, body

@@ -51,6 +51,7 @@ class Counter:
         status, body = await self.post("/auth/login", {"town_code": town, "username": "demo", "password": password})
         assert status == 200, body
         self.headers = {"X-CSRF-Token": body["csrf_token"]}
+        self.staff_id = body["staff"]["staff_id"]  # the demo account holds every role, surveyor too
 
     async def post(self, path: str, body: dict) -> tuple[int, dict]:
         async with self.session.post(self.base + path, json=body, headers=self.headers) as resp:
@@ -64,7 +65,8 @@ class Counter:
         return app_id, await self.issue(app_id, "first", ratio)
 
     async def issue(self, app_id: str, kind: str, ratio: str) -> dict:
-        steps = [(f"/applications/{app_id}/surveys", {"kind": kind, "surveyed_on": "2024-01-10", "damage_ratio": ratio}),
+        steps = [(f"/applications/{app_id}/surveys", {"kind": kind, "surveyed_on": "2024-01-10", "damage_ratio": ratio,
+                                                   "surveyor_id": self.staff_id}),
                  (f"/applications/{app_id}/judgement", {}), (f"/applications/{app_id}/certificate", {})]
         for path, body in steps:
             status, reply = await self.post(path, body)
@@ -109,7 +111,8 @@ async def _story(fed) -> None:
         app_id, old = await counter.application(*pairs[1], "25")
         status, body = await counter.post(f"/certificates/{revoked['number']}/revoke", {"reason": "誤交付"})
         assert status == 201, body
-        assert (await counter.post(f"/applications/{app_id}/resurvey-request", {}))[0] == 200
+        assert (await counter.post(f"/applications/{app_id}/resurvey-request",
+                                   {"resurvey_reason": "内部の損傷"}))[0] == 200
         new = await counter.issue(app_id, "second", "55")
         assert new["supersedes"] == old["number"]
         await _replicated(fed.postgres(c).dsn(NODE_DB), revoked["number"], new["number"])

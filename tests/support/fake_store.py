@@ -59,6 +59,19 @@ class FakeCounterStore:
     async def audit(self, **fields):
         self.audits.append(fields)
 
+    async def staff_with_role(self, role, *, limit=500):
+        found = [s for (t, _), s in self.entities.items() if t == "staff" and role in s["roles"]]
+        return sorted(found, key=lambda s: (s["town_code"], s["display_name"]))[:limit]
+
+    async def certificates_issued(self, issuing_node, issue_date, *, limit):
+        found = []
+        for (t, number), s in sorted(self.entities.items()):
+            if t == "certificate" and s.get("issuing_node") == issuing_node and s.get("issue_date") == issue_date.isoformat():
+                app = self.entities.get(("application", s.get("application_id") or ""), {})
+                found.append({"number": number, "competent_town": s["competent_town"],
+                              "delivery": (app.get("applicant_details") or {}).get("delivery")})
+        return found[:limit]
+
     async def dwellings_of(self, household_id):
         return [s for (t, _), s in sorted(self.entities.items())
                 if t == "dwelling" and household_id in s["household_ids"]][:20]

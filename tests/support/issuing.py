@@ -8,6 +8,12 @@ from urllib.parse import quote
 REASON = {"X-Access-Reason": quote("避難所での申請受付（益城町からの避難者）")}
 
 
+def staff_id(staffed: Any) -> str:
+    """The staff id of a logged-in test client (tests/support/counter.Staffed): a survey
+    names its surveyor's account."""
+    return staffed.session.staff["staff_id"]
+
+
 def household_pairs(town: Any) -> list[tuple[Any, Any]]:
     """(householder, dwelling) for every dwelling of a synthetic town that has a household."""
     by_household = {r.household_id: r for r in town.residents if r.is_householder}
@@ -17,14 +23,16 @@ def household_pairs(town: Any) -> list[tuple[Any, Any]]:
 
 async def judged_application(clerk: Any, supervisor: Any, resident: Any, dwelling: Any,
                              disaster: dict[str, str], ratio: str = "35") -> str:
-    """Drive one application through survey and judgement; returns its id (ready to issue)."""
+    """Drive one application through survey (by ``supervisor``, who must hold the surveyor
+    role) and judgement; returns its id (ready to issue)."""
     status, created = await clerk.post("/api/v1/applications", {
         "applicant_resident_id": resident.resident_id, "dwelling_id": dwelling.dwelling_id,
         "disaster": disaster}, headers=REASON)
     assert status == 201, created
     app_id = created["application"]["application_id"]
     status, body = await supervisor.post(f"/api/v1/applications/{app_id}/surveys",
-                                         {"surveyed_on": "2024-01-10", "damage_ratio": ratio}, headers=REASON)
+                                         {"surveyed_on": "2024-01-10", "damage_ratio": ratio,
+                                          "surveyor_id": staff_id(supervisor)}, headers=REASON)
     assert status == 201, body
     status, body = await supervisor.post(f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON)
     assert status == 200, body

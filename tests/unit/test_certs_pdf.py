@@ -21,7 +21,7 @@ from certs.boxes import PrintedBoxes
 from certs.encoding import encode_certificate
 from certs.model import Flooding, IssuingPlace
 from certs.node_keys import load_node_signer
-from certs.pdf import ArchiveMark, CopyMark, CopyReason, render_certificate_pdf, wareki
+from certs.pdf import ArchiveMark, CertificateBook, CopyMark, CopyReason, render_certificate_pdf, wareki
 from certs.trust_list import load_trust_list
 from certs.verify import Status, verify
 from tests.unit.certs_fixtures import MASHIKI, NOW, WAJIMA, at, build_pki, certificate
@@ -112,3 +112,22 @@ def test_pdf_has_a_seal_area_wareki_and_no_node_id_where_the_resident_reads(tmp_
     # The 整理番号 names its node by design (number = town-node-sequence); nothing else may.
     lines_with_node = [line for line in text.splitlines() if "wajima-1" in line and line != str(cert.number)]
     assert lines_with_node == ["発行ノード / issuing node: wajima-1"], lines_with_node
+
+
+def test_a_book_holds_many_certificates_one_per_page(tmp_path):
+    _require_poppler()
+    build_pki(tmp_path / "fed")
+    signer = load_node_signer(tmp_path / "fed" / "nodes" / "wajima-1", MASHIKI.code, NOW)
+    book = CertificateBook("一括印刷")
+    numbers = []
+    for sequence in (7, 8, 9):
+        cert = certificate(sequence=sequence)
+        book.add(cert, encode_certificate(cert, signer, NOW))
+        numbers.append(str(cert.number))
+    pdf = tmp_path / "book.pdf"
+    pdf.write_bytes(book.finish())
+    assert book.pages == 3
+    for page, number in enumerate(numbers, start=1):
+        text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-enc", "UTF-8", str(pdf), "-"],
+                              check=True, capture_output=True).stdout.decode()
+        assert number in text and all(other not in text for other in numbers if other != number)

@@ -117,7 +117,9 @@ def _store() -> FakeStore:
                               "address": "熊本県益城町宮園1番地"}
     e[("resident", "R1")] = {"resident_id": "R1", "family_name": "山田", "given_name": "花子"}
     e[("dwelling", "D1")] = {"dwelling_id": "D1", "location": "熊本県益城町宮園1番地"}
-    e[("survey", "S1")] = {"survey_id": "S1", "damage_ratio": "45", "flood_depth_m": None}
+    e[("survey", "S1")] = {"survey_id": "S1", "dwelling_id": "D1", "kind": "first", "surveyor": "調査 一郎",
+                           "surveyed_on": "2024-01-05", "damage_ratio": "45", "flood_depth_m": None,
+                           "photo_sha256": [], "notes": ""}
     e[("application", "A1")] = {
         "application_id": "A1", "kind": "risai", "status": "judged", "competent_town": "434434",
         "applicant_town": "434434", "household_id": "H1", "dwelling_id": "D1", "survey_id": "S1",

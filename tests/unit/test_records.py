@@ -18,6 +18,7 @@ from service.counter.records import (
     RecordError,
     Resident,
     Sex,
+    Inundation,
     Structure,
     Survey,
     SurveyKind,
@@ -134,6 +135,10 @@ def test_valid_kana_forms():
         ({"surveyor": ""}, "surveyor", "record.required"),
         ({"surveyed_on": None}, "surveyed_on", "record.type"),
         ({"notes": "x\x07"}, "notes", "record.control_char"),
+        ({"inundation": "roof"}, "inundation", "record.choice"),
+        ({"damage_ratio": None, "inundation": "above_floor"}, "damage_ratio", "record.exclusive"),
+        ({"damage_ratio": None, "flood_depth_m": Decimal("0.3"), "inundation": "below_floor"},
+         "inundation", "survey.inundation_depth"),
     ],
 )
 def test_survey_validation(changes, field, code):
@@ -146,6 +151,24 @@ def test_survey_accepts_plain_forms_and_derives_class():
     assert s.damage_class is DamageClass.DAIKIBO_HANKAI
     flooded = survey(damage_ratio=None, flood_depth_m=Decimal("1.8"))
     assert flooded.damage_class is DamageClass.ZENKAI
+    assert flooded.flooding is Inundation.ABOVE_FLOOR  # a depth above the floor is 床上浸水
+
+
+def test_below_floor_flooding_alone_is_less_than_near_half_collapse():
+    # 運用指針: 床下浸水 alone gives 準半壊に至らない (一部損壊), never a higher class.
+    below = survey(damage_ratio=None, inundation="below_floor")
+    assert below.inundation is Inundation.BELOW_FLOOR and below.damage_class is DamageClass.ICHIBU_SONKAI
+    # A ratio survey may record the flooding box too; the class is still the ratio's.
+    assert survey(inundation="below_floor").damage_class is DamageClass.DAIKIBO_HANKAI
+
+
+def test_a_survey_state_from_before_survey_records_reads_with_defaults():
+    state = survey().to_state()
+    for name in Survey.ADDED_FIELDS:
+        del state[name]
+    old = Survey.from_state(state)
+    assert (old.application_id, old.surveyor_id, old.inundation, old.resurvey_request) == (None, None, None, None)
+    assert Survey.from_state(survey(application_id="A-1", surveyor_id="u-1").to_state()).surveyor_id == "u-1"
 
 
 @pytest.mark.parametrize(

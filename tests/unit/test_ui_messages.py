@@ -12,11 +12,13 @@ from service.staff.accounts import ROLES
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = (ROOT / "service" / "static" / "messages.js").read_text()
 # Dotted strings in the sources that are not error codes: audit actions, file, logger,
-# topic and setting names.
+# topic and setting names, nested field names.
 NOT_CODES = {
     "application.create", "application.judge", "application.read", "application.resurvey_request",
     "application_code.issue", "certificate.copy", "certificate.issue", "certificate.pdf", "certificate.read",
-    "certificate.revoke", "resident.read", "resident.search", "survey.enter", "index.html", "root.pem",
+    "certificate.revoke", "resident.read", "resident.search", "survey.enter", "survey.read", "application.withdraw",
+    "application.update_applicant", "agent.power_of_attorney", "agent.relation", "applicant.relationship",
+    "applicant.delivery", "applicant.contact_address", "index.html", "root.pem",
     "service.errors", "service.main", "retention.bytes", "retention.ms", "risai.disaster", "risai.events",
     "risai.reason", "risai.town", "node.town_code", "nodes.id", "nodes.signing_alg", "nodes.town",
     "towns.code", "towns.partners", "trust-list.cbor",
