@@ -17,7 +17,7 @@ from service.counter.batch_print import BatchPrints, Selection, select
 from service.errors import InvalidRequest
 from service.staff.sessions import require_role
 from service.storage.counter import open_repository
-from service.web.appkeys import POOL, SETTINGS
+from service.web.appkeys import POOL, SEALS, SETTINGS
 
 BATCH_PRINTS: web.AppKey[BatchPrints] = web.AppKey("batch_prints", BatchPrints)  # set by start_batches
 
@@ -81,7 +81,7 @@ async def start_batches(app: web.Application) -> None:
         # ReportLab is CPU-bound: off the event loop so the counter's requests keep flowing.
         return await asyncio.get_running_loop().run_in_executor(None, work)
 
-    app[BATCH_PRINTS] = BatchPrints(open_store, render, now)
+    app[BATCH_PRINTS] = BatchPrints(open_store, render, now, seal_for=app[SEALS].for_town)
 
 
 async def stop_batches(app: web.Application) -> None:

@@ -114,8 +114,10 @@ class BatchPrints:
     """The node's batch jobs: start, read, the PDF; one renders at a time."""
 
     def __init__(self, open_store: Callable[[], AsyncContextManager[RecordStore]], render: Render,
-                 clock: Callable[[], dt.datetime], folder: str | None = None) -> None:
+                 clock: Callable[[], dt.datetime], folder: str | None = None,
+                 seal_for: Callable[[str], bytes | None] = lambda _town: None) -> None:
         self._open, self._render, self._clock = open_store, render, clock
+        self._seal_for = seal_for  # the competent town's seal image, as a single print has it
         self._folder = folder or tempfile.mkdtemp(prefix="risai-batch-")
         self._jobs: dict[str, BatchJob] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -153,7 +155,8 @@ class BatchPrints:
                 book = CertificateBook(f"一括印刷 {job.job_id}")
                 for start in range(0, len(job.numbers), CHUNK):
                     pages = await self._load_with_retry(job, actor, job.numbers[start:start + CHUNK])
-                    await self._render(lambda: [book.add(content, qr) for content, qr in pages])
+                    await self._render(lambda: [book.add(content, qr, seal=self._seal_for(content.competent_town.code))
+                                                for content, qr in pages])
                     job.pages += len(pages)
                     job.done = min(start + CHUNK, len(job.numbers))
                 data = await self._render(book.finish)

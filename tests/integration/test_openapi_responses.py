@@ -6,6 +6,7 @@ documented operation of the walk must have been answered with a documented statu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -21,7 +22,7 @@ from service.web import openapi
 from service.web.appkeys import POOL
 from tests.integration.test_quarantine_replay import _quarantine, _sealed
 from tests.support.counter import TOWN_A, build_pki, counter_node, csv_bytes, seed_town
-from tests.support.issuing import household_pairs
+from tests.support.issuing import household_pairs, staff_id
 
 pytestmark = pytest.mark.integration
 REASON = {"X-Access-Reason": quote("避難所での申請受付（益城町からの避難者）")}
@@ -85,8 +86,13 @@ async def _walk(node, town) -> None:
     await node.client.get(f"/api/v1/applications/{app_id}/tracking", params={"code": code})
     await node.client.get("/api/v1/tracking", params={"code": code})
     await node.client.get("/api/v1/tracking", params={"code": "0000-0000"})
+    await clerk.get("/api/v1/surveyors")
     await surveyor.post(f"/api/v1/applications/{app_id}/surveys",
-                        {"surveyed_on": "2024-01-10", "damage_ratio": 42.5}, headers=REASON)
+                        {"surveyed_on": "2024-01-10", "damage_ratio": 42.5, "surveyor_id": staff_id(surveyor)},
+                        headers=REASON)
+    await clerk.get(f"/api/v1/applications/{app_id}/surveys", headers=REASON)
+    await clerk.post(f"/api/v1/applications/{app_id}/applicant", {"applicant": {"phone": "096-123-4567"}},
+                     headers=REASON)
     await boss.post(f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON)
     await clerk.post(f"/api/v1/applications/{app_id}/certificate", {"place": "輪島市役所"}, headers=REASON)
     _, issued = await clerk.post(f"/api/v1/applications/{app_id}/certificate", {}, headers=REASON)
@@ -96,11 +102,25 @@ async def _walk(node, town) -> None:
     await clerk.post(f"/api/v1/certificates/{number}/copies", {"copy_reason": "紛失"}, headers=REASON)
     await node.client.post("/api/v1/verify", json={"qr": issued["certificate"]["qr"]})
     await node.client.post("/api/v1/verify", json={"qr": "HC1:nonsense"})
-    await clerk.post(f"/api/v1/applications/{app_id}/resurvey-request", {}, headers=REASON)
+    await clerk.post(f"/api/v1/applications/{app_id}/resurvey-request", {"resurvey_reason": "内部の被害"},
+                     headers=REASON)
+    _, other = await clerk.post("/api/v1/applications", {
+        "applicant_resident_id": resident2.resident_id, "dwelling_id": dwelling2.dwelling_id,
+        "disaster_id": disaster["disaster"]["disaster_id"]}, headers=REASON)
+    await clerk.post(f"/api/v1/applications/{other['application']['application_id']}/withdrawal",
+                     {"withdraw_reason": "申請者の申出"}, headers=REASON)
     await clerk.post(f"/api/v1/certificates/{number}/revoke", {"reason": "誤発行"}, headers=REASON)
     await boss.post(f"/api/v1/certificates/{number}/revoke", {"reason": "誤発行"}, headers=REASON)
     await boss.post(f"/api/v1/certificates/{number}/revoke", {"reason": "誤発行"}, headers=REASON)
     await clerk.post(f"/api/v1/certificates/{number}/copies", {"copy_reason": "追加"}, headers=REASON)
+
+    _, batch = await clerk.post("/api/v1/batch-prints", {"numbers": [number]}, headers=REASON)
+    for _ in range(300):  # bounded: one page
+        _, progress = await clerk.get(f"/api/v1/batch-prints/{batch['job']['job_id']}", headers=REASON)
+        if progress["job"]["status"] in ("done", "failed"):
+            break
+        await asyncio.sleep(0.1)
+    await clerk.get(f"/api/v1/batch-prints/{batch['job']['job_id']}/pdf", headers=REASON)
 
     await node.client.get("/api/v1/trust-list")
     await node.client.get("/api/v1/status-lists/wajima-1")
