@@ -32,7 +32,7 @@ async def test_the_pdf_carries_the_competent_towns_seal(database, pki, tmp_path)
     async with counter_node(database, pki, configure=with_seals) as node:
         town = await seed_town(node.app)
         clerk = await node.login("clerk1", ("clerk",))
-        boss = await node.login("boss1", ("supervisor",))
+        boss = await node.login("boss1", ("supervisor", "surveyor"))
         (resident, dwelling), *_ = household_pairs(town)
         number = (await issue(clerk, await judged_application(clerk, boss, resident, dwelling, DISASTER)))[
             "certificate"]["number"]

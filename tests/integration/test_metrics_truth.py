@@ -54,7 +54,7 @@ async def test_issuing_moves_every_local_panel(database, pki):
     async with counter_node(database, pki) as node:
         town = await seed_town(node.app)
         clerk = await node.login("clerk1", ("clerk",))
-        supervisor = await node.login("boss1", ("supervisor",))
+        supervisor = await node.login("boss1", ("supervisor", "surveyor"))
         before = await _samples(node.client)
 
         (resident, dwelling), *_ = household_pairs(town)
