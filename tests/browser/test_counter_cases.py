@@ -8,6 +8,8 @@ otherwise to a temporary folder. Each is taken once the screen shows what it is 
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 import pytest
 
@@ -15,6 +17,11 @@ from service.web.appkeys import POOL
 from tests.browser.support import Screenshots, browser_page, log_in, ui_node
 from tests.support.auth import PASSWORD, add_staff
 from tests.support.counter import TOWN_B, build_pki, seed_town
+from tests.support.disasters import register_disaster
+from service.counter.disasters import disaster_id
+
+RAIN = ("令和6年能登半島豪雨", dt.date(2024, 9, 21))
+RAIN_ID = disaster_id(*RAIN)
 from tests.support.issuing import household_pairs
 
 pytestmark = pytest.mark.integration
@@ -32,8 +39,7 @@ async def _receive(page, resident, dwelling, *, kind: str = "risai", **fields: s
     await page.evaluate(f"location.hash = '#/resident/{resident.resident_id}'")
     form = page.locator(".dwelling", has_text=dwelling.location).locator(".application-form")
     await form.locator("#application-kind").select_option(kind)
-    await form.locator("[name='disaster.name']").fill("令和6年能登半島豪雨")
-    await form.locator("[name='disaster.date']").fill("2024-09-21")
+    await form.locator("[name=disaster_id]").select_option(RAIN_ID)
     for name, value in fields.items():
         control = form.locator(f"[name='{name}']")
         if await control.evaluate("el => el.tagName") == "SELECT":
@@ -70,6 +76,7 @@ async def test_casework_screens(chromium, database, pki, tmp_path):
 
     async with ui_node(database, pki) as server:
         town = await seed_town(server.app, code=TOWN_B, residents=30)
+        await register_disaster(server.app, [TOWN_B], *RAIN)
         await add_staff(server.app, username="counter1", roles=("clerk", "surveyor", "supervisor"),
                         display_name="輪島 花子")
         await add_staff(server.app, username="surveyor1", roles=("surveyor",), display_name="調査 一郎")
@@ -151,8 +158,7 @@ async def test_casework_screens(chromium, database, pki, tmp_path):
             form = page.locator(".application-form")
             await expect(form.locator("h4")).to_contain_text("被災証明の申請受付")
             await expect(form.locator("#application-kind")).to_have_value("hisai")
-            await form.locator("[name='disaster.name']").fill("令和6年能登半島豪雨")
-            await form.locator("[name='disaster.date']").fill("2024-09-21")
+            await form.locator("[name=disaster_id]").select_option(RAIN_ID)
             await form.locator("[name='property.description']").fill("自家用車の水没")
             await form.locator("button[type=submit]").click()
             await expect(page.locator("#application")).to_have_attribute("data-kind", "hisai")
@@ -160,8 +166,7 @@ async def test_casework_screens(chromium, database, pki, tmp_path):
             # An agent without a 委任状 is refused at the field; with it, received; then withdrawn.
             await page.evaluate(f"location.hash = '#/resident/{pairs[3][0].resident_id}'")
             form = page.locator(".dwelling", has_text=pairs[3][1].location).locator(".application-form")
-            await form.locator("[name='disaster.name']").fill("令和6年能登半島豪雨")
-            await form.locator("[name='disaster.date']").fill("2024-09-21")
+            await form.locator("[name=disaster_id]").select_option(RAIN_ID)
             await form.locator(".has-agent").check()
             await form.locator("[name='agent.name']").fill("代理 太郎")
             await form.locator("[name='agent.relation']").select_option("other")
