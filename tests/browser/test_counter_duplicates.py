@@ -44,6 +44,7 @@ async def test_a_second_application_points_at_the_existing_case_and_a_duplicate_
             await log_in(page, server, TOWN_B, "counter1", PASSWORD)
             card = await _to_application(page, server, resident, dwelling)
             await expect(page.locator("#application")).to_contain_text("令和6年能登半島地震")
+            await page.locator("#survey-surveyor").select_option(index=1)  # the surveyor is chosen, never assumed
             await page.locator("#survey-form #survey-value").fill("42.5")
             await page.locator("#survey-form button[type=submit]").click()
             await page.locator("#judge-form button[type=submit]").click()
