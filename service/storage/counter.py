@@ -21,6 +21,7 @@ from service.counter.records import search_key
 from service.counter.search_keys import address_key
 from service.counter.residents import ResidentQuery
 from service.counter.record_state import RecordBase
+from service.storage.casework import CaseworkQueries
 from service.storage.db import acquire
 from service.storage.disasters import DisasterQueries
 from service.storage.repository import Repository
@@ -56,9 +57,9 @@ def _where(query: ResidentQuery) -> tuple[list[str], list[Any]]:
     return where, args
 
 
-class CounterRepository(Repository, DisasterQueries):
-    """The Repository plus typed records (the storage seam), the counter's search queries and
-    the disaster registry's."""
+class CounterRepository(Repository, DisasterQueries, CaseworkQueries):
+    """The Repository plus typed records (the storage seam), the counter's search queries, the
+    disaster registry's and the casework lists' (service.storage.casework)."""
 
     async def load(self, record_type: type[R], entity_id: str) -> R | None:
         """The record of ``record_type`` with this id, rebuilt from its held state, or None."""
