@@ -21,12 +21,12 @@ from service.staff.sessions import require_role
 log = logging.getLogger("service.casework")
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
 
 
 def _page_body(page: casework.ListPage) -> dict[str, Any]:
-    return {"rows": [{k: _json_value(v) for k, v in row.items()} for row in page.rows],
+    return {"rows": [{k: json_value(v) for k, v in row.items()} for row in page.rows],
             "total": page.total, "next": page.next_cursor}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.web import openapi
-from service.api import applications, casework, certificates, conflicts, disasters, imports, residents, status, surveys, verification
+from service.api import applications, casework, casework_report, certificates, conflicts, disasters, imports, residents, status, surveys, verification
 from service.api.common import reply
 
 V1 = "/api/v1"
@@ -32,6 +32,8 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/certificates", casework.list_certificates)
     r.add_get(f"{V1}/exports/applications", casework.export_applications)
     r.add_get(f"{V1}/exports/certificates", casework.export_certificates)
+    r.add_get(f"{V1}/reports/daikou", casework_report.daikou_report)
+    r.add_get(f"{V1}/statistics", casework_report.statistics_figures)
     r.add_get(f"{V1}/applications/{{application_id}}", applications.get_application)
     r.add_get(f"{V1}/applications/{{application_id}}/tracking", applications.track_application)
     r.add_get(f"{V1}/tracking", applications.track_by_code)

@@ -77,6 +77,7 @@ class ApplicationQuery:
     channel: str | None = None
     kind: str | None = None
     damage_class: str | None = None
+    on_behalf: bool | None = None  # received at another town's node (代行受付)
     received_from: dt.datetime | None = None  # inclusive, start of a JST day
     received_before: dt.datetime | None = None  # exclusive, start of the next JST day
     search: Search | None = None
@@ -105,7 +106,7 @@ class CertificateQuery:
     after: Cursor | None = None
 
 
-class _Parser:
+class QueryParser:
     """Collects every bad parameter, then raises one 400 naming them."""
 
     def __init__(self, params: Mapping[str, str], allowed: set[str]) -> None:
@@ -150,7 +151,7 @@ class _Parser:
                                code=self.problems[0]["code"], fields=self.problems)
 
 
-def _town(value: str) -> str:
+def town_param(value: str) -> str:
     validate_town_code(value, "town")
     return value
 
@@ -180,7 +181,7 @@ def _search(value: str) -> Search:
     return Search(value, codes.tracking_lookup_key(value) if looks_like_code else None)
 
 
-def _common(p: _Parser) -> dict[str, Any]:
+def _common(p: QueryParser) -> dict[str, Any]:
     return {
         "disaster_id": p.checked("disaster_id", _disaster, "must be a disaster id (D-YYYYMMDD-…)"),
         "search": p.checked("q", _search, "must be text"),
@@ -194,7 +195,7 @@ def _jst_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), JST).astimezone(dt.timezone.utc)
 
 
-def _date_range(p: _Parser, low: str, high: str) -> tuple[dt.date | None, dt.date | None]:
+def _date_range(p: QueryParser, low: str, high: str) -> tuple[dt.date | None, dt.date | None]:
     first = p.checked(low, dt.date.fromisoformat, "must be a date YYYY-MM-DD")
     last = p.checked(high, dt.date.fromisoformat, "must be a date YYYY-MM-DD")
     if first and last and first > last:
@@ -204,16 +205,17 @@ def _date_range(p: _Parser, low: str, high: str) -> tuple[dt.date | None, dt.dat
 
 def application_query(params: Mapping[str, str]) -> ApplicationQuery:
     """The 申請一覧 query of these parameters, or a 400 naming each bad one."""
-    p = _Parser(params, _COMMON | {"status", "competent_town", "received_node", "kiosk_id", "channel",
-                                   "kind", "damage_class", "received_from", "received_to"})
+    p = QueryParser(params, _COMMON | {"status", "competent_town", "received_node", "kiosk_id", "channel",
+                                   "kind", "damage_class", "received_from", "received_to", "on_behalf"})
     first, last = _date_range(p, "received_from", "received_to")
+    behalf = p.choice("on_behalf", ("true", "false"))
     query = ApplicationQuery(
-        status=p.choice("status", STATUSES), competent_town=p.checked("competent_town", _town,
+        status=p.choice("status", STATUSES), competent_town=p.checked("competent_town", town_param,
                                                                       "must be a 6-digit town code"),
         received_node=p.checked("received_node", _node, "must be a node id"),
         kiosk_id=p.checked("kiosk_id", _node, "must be a kiosk id"),
         channel=p.choice("channel", CHANNELS), kind=p.choice("kind", KINDS),
-        damage_class=p.choice("damage_class", DAMAGE_CODES),
+        damage_class=p.choice("damage_class", DAMAGE_CODES), on_behalf=None if behalf is None else behalf == "true",
         received_from=_jst_start(first) if first else None,
         received_before=_jst_start(last + dt.timedelta(days=1)) if last else None, **_common(p))
     p.done()
@@ -222,14 +224,14 @@ def application_query(params: Mapping[str, str]) -> ApplicationQuery:
 
 def certificate_query(params: Mapping[str, str]) -> CertificateQuery:
     """The 交付台帳 query of these parameters, or a 400 naming each bad one."""
-    p = _Parser(params, _COMMON | {"competent_town", "issuing_node", "issuing_town", "on_behalf",
+    p = QueryParser(params, _COMMON | {"competent_town", "issuing_node", "issuing_town", "on_behalf",
                                    "damage_class", "cert_type", "state", "issued_from", "issued_to"})
     first, last = _date_range(p, "issued_from", "issued_to")
     behalf = p.choice("on_behalf", ("true", "false"))
     query = CertificateQuery(
-        competent_town=p.checked("competent_town", _town, "must be a 6-digit town code"),
+        competent_town=p.checked("competent_town", town_param, "must be a 6-digit town code"),
         issuing_node=p.checked("issuing_node", _node, "must be a node id"),
-        issuing_town=p.checked("issuing_town", _town, "must be a 6-digit town code"),
+        issuing_town=p.checked("issuing_town", town_param, "must be a 6-digit town code"),
         on_behalf=None if behalf is None else behalf == "true",
         damage_class=p.choice("damage_class", DAMAGE_CODES), cert_type=p.choice("cert_type", KINDS),
         state=p.choice("state", CERT_STATES), issued_from=first, issued_to=last, **_common(p))

@@ -78,6 +78,8 @@ def _application_where(query: ApplicationQuery, towns: frozenset[str] | None) ->
     for column in ("status", "competent_town", "disaster_id", "received_node", "kiosk_id", "channel",
                    "kind", "damage_class"):
         w.equal(f"a.{column}", getattr(query, column))
+    if query.on_behalf is not None:
+        w.add(f"{'' if query.on_behalf else 'NOT '}(a.received_town IS DISTINCT FROM a.competent_town)")
     if query.received_from is not None:
         w.add("a.received_at >= ?", query.received_from)
     if query.received_before is not None:

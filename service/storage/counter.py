@@ -22,6 +22,7 @@ from service.counter.search_keys import address_key
 from service.counter.residents import ResidentQuery
 from service.counter.record_state import RecordBase
 from service.storage.casework import CaseworkQueries
+from service.storage.casework_report import ReportQueries
 from service.storage.db import acquire
 from service.storage.disasters import DisasterQueries
 from service.storage.repository import Repository
@@ -57,9 +58,9 @@ def _where(query: ResidentQuery) -> tuple[list[str], list[Any]]:
     return where, args
 
 
-class CounterRepository(Repository, DisasterQueries, CaseworkQueries):
+class CounterRepository(Repository, DisasterQueries, CaseworkQueries, ReportQueries):
     """The Repository plus typed records (the storage seam), the counter's search queries, the
-    disaster registry's and the casework lists' (service.storage.casework)."""
+    disaster registry's and the casework lists' and reports' (service.storage.casework*)."""
 
     async def load(self, record_type: type[R], entity_id: str) -> R | None:
         """The record of ``record_type`` with this id, rebuilt from its held state, or None."""
