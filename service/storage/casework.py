@@ -113,7 +113,9 @@ def _certificate_where(query: CertificateQuery, towns: frozenset[str] | None) ->
     return w
 
 
-def _page_sql(select: str, w: _Where, order: tuple[str, str], after: Cursor | None, limit: int) -> str:
+def _page_sql(select: str, w: _Where, alias: str, columns: tuple[str, str], after: Cursor | None,
+              limit: int) -> str:
+    order = tuple(f"{alias}.{c}" for c in columns)
     if after is not None:
         w.add(f"({order[0]}, {order[1]}) < (?, ?)", dt.datetime.fromisoformat(after.at), after.key)
     return f"{select}{w.sql} ORDER BY {order[0]} DESC, {order[1]} DESC LIMIT {int(limit)}"
@@ -133,7 +135,7 @@ class CaseworkQueries:
                                limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` applications after the query's cursor, newest first."""
         w = _application_where(query, towns)
-        sql = _page_sql(_APPLICATION_ROW, w, ("a.received_at", "a.application_id"), query.after, limit)
+        sql = _page_sql(_APPLICATION_ROW, w, "a", ("received_at", "application_id"), query.after, limit)
         return _rows(await self.conn.fetch(sql, *w.args))
 
     async def application_count(self, query: ApplicationQuery, towns: frozenset[str] | None) -> int:
@@ -145,7 +147,7 @@ class CaseworkQueries:
                                limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` certificates of the 交付台帳 after the cursor, newest first."""
         w = _certificate_where(query, towns)
-        sql = _page_sql(_CERTIFICATE_ROW, w, ("c.signed_at", "c.number"), query.after, limit)
+        sql = _page_sql(_CERTIFICATE_ROW, w, "c", ("signed_at", "number"), query.after, limit)
         return _rows(await self.conn.fetch(sql, *w.args))
 
     async def certificate_count(self, query: CertificateQuery, towns: frozenset[str] | None) -> int:

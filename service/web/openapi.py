@@ -56,6 +56,17 @@ SURVEY = _obj({"survey_id": _TEXT, "kind": {"type": "string", "enum": ["first", 
                "photo_sha256": {"type": "array", "items": {"type": "string"}}, "notes": {"type": "string"},
                "reason": _TEXT}, ["surveyed_on"])
 
+_COMMON_FILTERS = [_param(n) for n in ("q", "disaster_id", "after")] + [
+    _param("scope", schema={"type": "string", "enum": ["own", "all"]}),
+    _param("limit", schema={"type": "integer", "minimum": 1, "maximum": 200})]
+APPLICATION_FILTERS = [_param(n) for n in (
+    "status", "competent_town", "received_node", "kiosk_id", "channel", "kind", "damage_class", "on_behalf",
+    "received_from", "received_to")] + _COMMON_FILTERS
+CERTIFICATE_FILTERS = [_param(n) for n in (
+    "competent_town", "issuing_node", "issuing_town", "on_behalf", "damage_class", "cert_type", "state",
+    "issued_from", "issued_to")] + _COMMON_FILTERS
+ENCODING = _param("encoding", schema={"type": "string", "enum": ["utf-8", "cp932"]})
+
 
 def document() -> dict[str, Any]:
     """The whole OpenAPI document."""
@@ -77,7 +88,17 @@ def document() -> dict[str, Any]:
                 "saigai_kyujo_ho": {"type": "boolean"}, "shien_ho": {"type": "boolean"}},
                 ["name", "date", "towns"]))},
         "/api/v1/disasters/{disaster_id}": {"get": _op("One disaster", params=[p("disaster_id", "path")])},
-        "/api/v1/applications": {"post": _op("Receive an application (any node)", body=APPLICATION, ok="201")},
+        "/api/v1/applications": {"post": _op("Receive an application (any node)", body=APPLICATION, ok="201"),
+                                 "get": _op("申請一覧: filtered, keyset-paged, with the total", params=APPLICATION_FILTERS)},
+        "/api/v1/certificates": {"get": _op("交付台帳: filtered, keyset-paged, with the total", params=CERTIFICATE_FILTERS)},
+        "/api/v1/exports/applications": {"get": _op("申請一覧 as CSV (UTF-8 with BOM or CP932)",
+                                                    params=[*APPLICATION_FILTERS, ENCODING], content="text/csv")},
+        "/api/v1/exports/certificates": {"get": _op("交付台帳 as CSV (UTF-8 with BOM or CP932)",
+                                                    params=[*CERTIFICATE_FILTERS, ENCODING], content="text/csv")},
+        "/api/v1/reports/daikou": {"get": _op("代行 report: what other towns' nodes did in a town's name",
+                                              params=[p("town")])},
+        "/api/v1/statistics": {"get": _op("集計 by damage class, 大字, day and node", params=[
+            p("scope", schema={"type": "string", "enum": ["town", "node"]}), p("town")])},
         "/api/v1/applications/{application_id}": {"get": _op("An application (staff view)", params=[APP_ID])},
         "/api/v1/applications/{application_id}/tracking": {"get": _op(
             "Track an application with its tracking code (no login)", params=[APP_ID, p("code", required=True)],
