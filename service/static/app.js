@@ -8,6 +8,8 @@ import { label } from "./messages.js";
 import { applicationView, certificateView, residentView, searchView } from "./counter.js";
 import { freshnessView, importView, verifyView } from "./tools.js";
 import { conflictsView } from "./admin.js";
+import { applicationsView, daikouView, ledgerView } from "./lists.js";
+import { statsView } from "./stats.js";
 
 export const towns = {}; // code → {name, mayor}, from the trust list
 
@@ -148,6 +150,10 @@ const routes = {
   import: () => importView(),
   freshness: () => freshnessView(),
   conflicts: () => conflictsView(),
+  applications: () => applicationsView(),
+  ledger: () => ledgerView(),
+  daikou: (town) => daikouView(town),
+  stats: (arg) => statsView(arg),
 };
 
 export async function render() {

@@ -38,6 +38,7 @@ _CERTIFICATE_ROW = f"""
            a.disaster_id, a.disaster_name,
            (r.state->>'family_name') || ' ' || (r.state->>'given_name') AS householder_name,
            coalesce(d.state->>'location', a.property_location) AS location,
+           st.state->>'display_name' AS staff_name, st.state->>'username' AS staff_username,
            {_STATE} AS state, {_SUCCESSOR} AS superseded_by,
            (SELECT count(*) FROM entities cp WHERE cp.entity_type = 'certificate_copy'
                 AND cp.state->>'number' = c.number) AS copies
@@ -45,7 +46,8 @@ _CERTIFICATE_ROW = f"""
       LEFT JOIN casework_applications a ON a.application_id = c.application_id
       LEFT JOIN entities h ON h.entity_type = 'household' AND h.entity_id = a.household_id
       LEFT JOIN entities r ON r.entity_type = 'resident' AND r.entity_id = h.state->>'householder_id'
-      LEFT JOIN entities d ON d.entity_type = 'dwelling' AND d.entity_id = c.dwelling_id"""
+      LEFT JOIN entities d ON d.entity_type = 'dwelling' AND d.entity_id = c.dwelling_id
+      LEFT JOIN entities st ON st.entity_type = 'staff' AND st.entity_id = c.staff_id"""
 
 
 class _Where:

@@ -142,7 +142,8 @@ async def test_lists_filters_paging_search_scope_and_exports(database, pki):
         table = list(csv.reader(io.StringIO((await resp.read()).decode("cp932"), newline="")))
         assert resp.status == 200 and sorted(r[0] for r in table[1:]) == sorted([copied, revoked])
         by_number = {r[0]: r for r in table[1:]}
-        assert by_number[revoked][11] == "失効" and by_number[copied][4] == "全壊" and by_number[copied][13] == "1"
+        assert by_number[revoked][12] == "失効" and by_number[copied][4] == "全壊" and by_number[copied][14] == "1"
+        assert by_number[copied][10] == "clerk1"  # the issuing clerk by name, the id beside it
 
         # An export of another town's cases needs a reason too, before any byte is sent.
         resp = await clerk_b.client.get("/api/v1/exports/certificates", params={"scope": "all"})

@@ -51,7 +51,7 @@ def test_cp932_handling_is_explicit(text, shown, replaced):
 def test_a_formula_looking_cell_is_kept_as_text_and_utf8_has_a_bom():
     row = {name: None for name in ("number", "issue_date", "householder_name", "location", "damage_class",
                                    "cert_type", "competent_town", "issuing_node", "issuing_town", "on_behalf",
-                                   "staff_id", "state", "superseded_by", "copies", "application_id",
+                                   "staff_id", "staff_name", "state", "superseded_by", "copies", "application_id",
                                    "disaster_name")}
     row.update(number="=HYPERLINK(1)", copies=0)
     encoder = Encoder(CERTIFICATE_COLUMNS, "utf-8")
