@@ -27,7 +27,7 @@ def json_value(value: Any) -> Any:
 
 def _page_body(page: casework.ListPage) -> dict[str, Any]:
     return {"rows": [{k: json_value(v) for k, v in row.items()} for row in page.rows],
-            "total": page.total, "next": page.next_cursor}
+            "total": page.total, "total_capped": page.total_capped, "next": page.next_cursor}
 
 
 @require_role()

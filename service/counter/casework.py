@@ -29,24 +29,32 @@ class CaseworkStore(AuditedStore, Protocol):
                                limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` rows after the cursor, newest first."""
 
-    async def application_count(self, query: ApplicationQuery, towns: frozenset[str] | None) -> int:
-        """Matching rows, the cursor aside."""
+    async def application_count(self, query: ApplicationQuery, towns: frozenset[str] | None, cap: int) -> int:
+        """Matching rows, the cursor aside, counted up to ``cap``."""
 
     async def certificate_page(self, query: CertificateQuery, towns: frozenset[str] | None,
                                limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` rows after the cursor, newest first."""
 
-    async def certificate_count(self, query: CertificateQuery, towns: frozenset[str] | None) -> int:
-        """Matching rows, the cursor aside."""
+    async def certificate_count(self, query: CertificateQuery, towns: frozenset[str] | None, cap: int) -> int:
+        """Matching rows, the cursor aside, counted up to ``cap``."""
+
+
+# Counting stops here: a count costs a read of every matching index entry, so an exact total
+# of 120,000 rows would cost more than the page itself. Below it the total is exact; at it
+# the list says "10,000 or more" (集計 gives exact figures by class, day and node).
+COUNT_CAP = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
 class ListPage:
-    """One page of a list: its rows, how many match in all, and the next page's cursor."""
+    """One page of a list: its rows, how many match (exactly, unless ``total_capped``: then
+    at least ``total``), and the next page's cursor."""
 
     rows: list[dict[str, Any]]
     total: int
     next_cursor: str | None
+    total_capped: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,11 +105,11 @@ async def list_page(store: CaseworkStore, actor: Actor, query: Query) -> ListPag
     towns = visible_towns(actor, query)
     async with store.transaction():
         rows = await getattr(store, kind.page)(query, towns, query.limit + 1)
-        total = await getattr(store, kind.count)(query, towns)
+        total = await getattr(store, kind.count)(query, towns, COUNT_CAP)
         shown = rows[:query.limit]
         await _audit_page(store, actor, kind, query, shown, set())
     more = len(rows) > query.limit
-    return ListPage(shown, total, _cursor(kind, shown[-1]) if more and shown else None)
+    return ListPage(shown, total, _cursor(kind, shown[-1]) if more and shown else None, total >= COUNT_CAP)
 
 
 async def export_rows(open_store: Callable[[], contextlib.AbstractAsyncContextManager[CaseworkStore]],

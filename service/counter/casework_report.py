@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any, Protocol
 
 from service.counter.access import Actor, audit_other_towns
-from service.counter.casework import CaseworkStore
+from service.counter.casework import COUNT_CAP, CaseworkStore
 from service.counter.casework_filters import ApplicationQuery, CertificateQuery
 
 ACTIVITIES = ("applications", "surveys", "certificates", "copies", "revocations")
@@ -58,9 +58,9 @@ async def daikou_report(store: ReportStore, actor: Actor, town: str, *, with_aud
         report: dict[str, Any] = {
             "town": town, "by_day": days, "by_node": nodes,
             "certificates": await store.certificate_page(certificates, None, MAX_ITEMS),
-            "certificates_total": await store.certificate_count(certificates, None),
+            "certificates_total": await store.certificate_count(certificates, None, COUNT_CAP),
             "applications": await store.application_page(applications, None, MAX_ITEMS),
-            "applications_total": await store.application_count(applications, None),
+            "applications_total": await store.application_count(applications, None, COUNT_CAP),
             "audits": await store.cross_town_audits(town, MAX_AUDITS) if with_audits else None,
         }
         await audit_other_towns(store, actor, towns={town}, action="daikou.report",

@@ -53,8 +53,9 @@ CREATE TABLE casework_applications (
 -- The default order (newest first) and the common filters, each ending in the order so a
 -- page is an index range and the keyset cursor (received_at, application_id) continues it.
 CREATE INDEX casework_applications_order ON casework_applications (received_at DESC, application_id DESC);
+-- The staff's own scope is competent town = applicant's town = theirs.
 CREATE INDEX casework_applications_town ON casework_applications
-    (competent_town, received_at DESC, application_id DESC);
+    (competent_town, applicant_town, received_at DESC, application_id DESC);
 CREATE INDEX casework_applications_town_status ON casework_applications
     (competent_town, status, received_at DESC, application_id DESC);
 CREATE INDEX casework_applications_node ON casework_applications
@@ -81,6 +82,7 @@ CREATE TABLE casework_certificates (
 CREATE INDEX casework_certificates_order ON casework_certificates (signed_at DESC, number DESC);
 CREATE INDEX casework_certificates_town ON casework_certificates (competent_town, signed_at DESC, number DESC);
 CREATE INDEX casework_certificates_node ON casework_certificates (issuing_node, signed_at DESC, number DESC);
+CREATE INDEX casework_certificates_day ON casework_certificates (competent_town, issue_date);
 CREATE INDEX casework_certificates_application ON casework_certificates (application_id);
 CREATE INDEX casework_certificates_supersedes ON casework_certificates (supersedes);
 
@@ -104,7 +106,8 @@ BEGIN
     s := NEW.state;
     IF NEW.entity_type = 'application' THEN
         INSERT INTO casework_applications VALUES (
-            NEW.entity_id, s->>'kind', s->>'status', s->>'competent_town', s->>'applicant_town',
+            NEW.entity_id, s->>'kind', s->>'status', s->>'competent_town',
+            coalesce(s->>'applicant_town', s->>'competent_town'),
             s->'disaster'->>'id', s->'disaster'->>'name', s->>'received_node', s->>'received_town',
             s->>'channel', coalesce(risai_try_timestamptz(s->>'received_at'), NEW.updated_at), s->>'damage_class',
             s->>'household_id', s->>'dwelling_id', s->>'applicant_resident_id',

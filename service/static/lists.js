@@ -69,7 +69,8 @@ function listView({ id, title, path, exportPath, filters, columns }) {
     const last = page * limit + data.rows.length;
     const pager = h("div", { class: "pager actions" },
       h("span", { class: "count", id: `${id}-count` }, data.total
-        ? bi(`全 ${data.total} 件中 ${first}–${last} 件`, `${first}–${last} of ${data.total}`)
+        ? (data.total_capped ? bi(`${data.total.toLocaleString()} 件以上中 ${first}–${last} 件`, `${first}–${last} of ${data.total.toLocaleString()} or more`)
+          : bi(`全 ${data.total} 件中 ${first}–${last} 件`, `${first}–${last} of ${data.total}`))
         : bi("該当なし", "Nothing matches")),
       button("前へ", "Previous", { id: `${id}-prev`, disabled: page === 0, onclick: () => load(page - 1) }),
       button("次へ", "Next", { id: `${id}-next`, disabled: !data.next, onclick: () => load(page + 1) }));

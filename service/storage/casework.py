@@ -22,15 +22,26 @@ _APPLICATION_ROW = """
            a.damage_class, a.dwelling_id, a.current_certificate,
            (r.state->>'family_name') || ' ' || (r.state->>'given_name') AS applicant_name,
            coalesce(d.state->>'location', a.property_location) AS location
-      FROM casework_applications a
+      FROM ({page}) a
       LEFT JOIN entities r ON r.entity_type = 'resident' AND r.entity_id = a.applicant_id
       LEFT JOIN entities d ON d.entity_type = 'dwelling' AND d.entity_id = a.dwelling_id"""
 
 # 失効 first (a revoked certificate that was also superseded is shown as revoked), then 差替え.
 _REVOKED = ("EXISTS (SELECT 1 FROM entities v WHERE v.entity_type = 'revocation'"
             " AND v.entity_id = c.number)")
+_SUPERSEDED = "EXISTS (SELECT 1 FROM casework_certificates s WHERE s.supersedes = c.number)"
 _SUCCESSOR = "(SELECT min(s.number) FROM casework_certificates s WHERE s.supersedes = c.number)"
 _STATE = f"CASE WHEN {_REVOKED} THEN 'revoked' WHEN {_SUCCESSOR} IS NOT NULL THEN 'superseded' ELSE 'issued' END"
+# The state filter. Revoked and superseded certificates are few: their numbers are gathered
+# first (an init plan) and looked up by primary key; issued ones are the rest (anti-joins,
+# checked per row while the order index is walked).
+_REVOKED_NUMBERS = "c.number = ANY(ARRAY(SELECT v.entity_id FROM entities v WHERE v.entity_type = 'revocation'))"
+_STATE_FILTER = {
+    "revoked": _REVOKED_NUMBERS,
+    "superseded": ("c.number = ANY(ARRAY(SELECT s.supersedes FROM casework_certificates s"
+                   f" WHERE s.supersedes IS NOT NULL)) AND NOT {_REVOKED}"),
+    "issued": f"NOT {_REVOKED} AND NOT {_SUPERSEDED}",
+}
 
 _CERTIFICATE_ROW = f"""
     SELECT c.number, c.application_id, c.cert_type, c.competent_town, c.issuing_node, c.issuing_town,
@@ -42,7 +53,7 @@ _CERTIFICATE_ROW = f"""
            {_STATE} AS state, {_SUCCESSOR} AS superseded_by,
            (SELECT count(*) FROM entities cp WHERE cp.entity_type = 'certificate_copy'
                 AND cp.state->>'number' = c.number) AS copies
-      FROM casework_certificates c
+      FROM ({{page}}) c
       LEFT JOIN casework_applications a ON a.application_id = c.application_id
       LEFT JOIN entities h ON h.entity_type = 'household' AND h.entity_id = a.household_id
       LEFT JOIN entities r ON r.entity_type = 'resident' AND r.entity_id = h.state->>'householder_id'
@@ -74,9 +85,9 @@ class _Where:
 
 def _application_where(query: ApplicationQuery, towns: frozenset[str] | None) -> _Where:
     w = _Where()
-    if towns is not None:
-        w.add("a.competent_town = ANY(?) AND coalesce(a.applicant_town, a.competent_town) = ANY(?)",
-              sorted(towns), sorted(towns))
+    if towns is not None:  # one town (the staff's own): equality, so the town indexes serve it
+        (town,) = towns
+        w.add("a.competent_town = ? AND a.applicant_town = ?", town, town)
     for column in ("status", "competent_town", "disaster_id", "received_node", "kiosk_id", "channel",
                    "kind", "damage_class"):
         w.equal(f"a.{column}", getattr(query, column))
@@ -87,40 +98,48 @@ def _application_where(query: ApplicationQuery, towns: frozenset[str] | None) ->
     if query.received_before is not None:
         w.add("a.received_at < ?", query.received_before)
     if query.search is not None:
-        w.add("(a.application_id = ? OR a.tracking_key = ? OR a.application_id IN"
-              " (SELECT application_id FROM casework_certificates WHERE number = lower(?)))",
-              query.search.text, query.search.tracking_key, query.search.text)
+        # The few ids the text may name, found first (an init plan of index probes), then
+        # looked up by primary key: an OR across tables would scan the whole list.
+        w.add("a.application_id = ANY(ARRAY(SELECT ?::text UNION SELECT application_id FROM casework_certificates"
+              " WHERE number = lower(?) UNION SELECT application_id FROM casework_applications"
+              " WHERE tracking_key = ?))", query.search.text, query.search.text, query.search.tracking_key)
     return w
 
 
 def _certificate_where(query: CertificateQuery, towns: frozenset[str] | None) -> _Where:
     w = _Where()
     if towns is not None:
-        w.add("c.competent_town = ANY(?)", sorted(towns))
+        (town,) = towns
+        w.add("c.competent_town = ?", town)
     for column in ("competent_town", "issuing_node", "issuing_town", "on_behalf", "damage_class", "cert_type"):
         w.equal(f"c.{column}", getattr(query, column))
     if query.disaster_id is not None:
         w.add("c.application_id IN (SELECT application_id FROM casework_applications WHERE disaster_id = ?)",
               query.disaster_id)
     if query.state is not None:
-        w.add(f"{_STATE} = ?", query.state)
+        w.add(_STATE_FILTER[query.state])
     if query.issued_from is not None:
         w.add("c.issue_date >= ?", query.issued_from)
     if query.issued_to is not None:
         w.add("c.issue_date <= ?", query.issued_to)
     if query.search is not None:
-        w.add("(c.number = lower(?) OR c.application_id = ? OR c.application_id IN"
-              " (SELECT application_id FROM casework_applications WHERE tracking_key = ?))",
+        w.add("c.number = ANY(ARRAY(SELECT lower(?) UNION SELECT number FROM casework_certificates"
+              " WHERE application_id = ? UNION SELECT x.number FROM casework_certificates x"
+              " JOIN casework_applications t ON t.application_id = x.application_id WHERE t.tracking_key = ?))",
               query.search.text, query.search.text, query.search.tracking_key)
     return w
 
 
-def _page_sql(select: str, w: _Where, alias: str, columns: tuple[str, str], after: Cursor | None,
-              limit: int) -> str:
+def _page_sql(select: str, table: str, w: _Where, alias: str, columns: tuple[str, str],
+              after: Cursor | None, limit: int) -> str:
+    """The page is chosen on the list table alone (an index range), then joined to the
+    entities it shows: joining first would join every matching row before the LIMIT."""
     order = tuple(f"{alias}.{c}" for c in columns)
     if after is not None:
         w.add(f"({order[0]}, {order[1]}) < (?, ?)", dt.datetime.fromisoformat(after.at), after.key)
-    return f"{select}{w.sql} ORDER BY {order[0]} DESC, {order[1]} DESC LIMIT {int(limit)}"
+    by = f"ORDER BY {order[0]} DESC, {order[1]} DESC"
+    page = f"SELECT * FROM {table} {alias}{w.sql} {by} LIMIT {int(limit)}"
+    return f"{select.format(page=page)} {by}"
 
 
 def _rows(records: list[asyncpg.Record]) -> list[dict[str, Any]]:
@@ -137,22 +156,24 @@ class CaseworkQueries:
                                limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` applications after the query's cursor, newest first."""
         w = _application_where(query, towns)
-        sql = _page_sql(_APPLICATION_ROW, w, "a", ("received_at", "application_id"), query.after, limit)
+        sql = _page_sql(_APPLICATION_ROW, "casework_applications", w, "a", ("received_at", "application_id"), query.after, limit)
         return _rows(await self.conn.fetch(sql, *w.args))
 
-    async def application_count(self, query: ApplicationQuery, towns: frozenset[str] | None) -> int:
-        """How many applications match (the cursor aside)."""
+    async def application_count(self, query: ApplicationQuery, towns: frozenset[str] | None, cap: int) -> int:
+        """How many applications match (the cursor aside), counting stops at ``cap``."""
         w = _application_where(query, towns)
-        return await self.conn.fetchval(f"SELECT count(*) FROM casework_applications a{w.sql}", *w.args)
+        return await self.conn.fetchval(
+            f"SELECT count(*) FROM (SELECT 1 FROM casework_applications a{w.sql} LIMIT {int(cap)}) AS m", *w.args)
 
     async def certificate_page(self, query: CertificateQuery, towns: frozenset[str] | None,
                                limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` certificates of the 交付台帳 after the cursor, newest first."""
         w = _certificate_where(query, towns)
-        sql = _page_sql(_CERTIFICATE_ROW, w, "c", ("signed_at", "number"), query.after, limit)
+        sql = _page_sql(_CERTIFICATE_ROW, "casework_certificates", w, "c", ("signed_at", "number"), query.after, limit)
         return _rows(await self.conn.fetch(sql, *w.args))
 
-    async def certificate_count(self, query: CertificateQuery, towns: frozenset[str] | None) -> int:
-        """How many certificates match (the cursor aside)."""
+    async def certificate_count(self, query: CertificateQuery, towns: frozenset[str] | None, cap: int) -> int:
+        """How many certificates match (the cursor aside), counting stops at ``cap``."""
         w = _certificate_where(query, towns)
-        return await self.conn.fetchval(f"SELECT count(*) FROM casework_certificates c{w.sql}", *w.args)
+        return await self.conn.fetchval(
+            f"SELECT count(*) FROM (SELECT 1 FROM casework_certificates c{w.sql} LIMIT {int(cap)}) AS m", *w.args)

@@ -145,6 +145,21 @@ async def test_lists_filters_paging_search_scope_and_exports(database, pki):
         assert by_number[revoked][12] == "失効" and by_number[copied][4] == "全壊" and by_number[copied][14] == "1"
         assert by_number[copied][10] == "clerk1"  # the issuing clerk by name, the id beside it
 
+        # A re-survey supersedes the copied certificate: 差替え in the ledger, pointing at the new one.
+        assert (await clerk_b.post(f"/api/v1/applications/{apps[0]}/resurvey-request", {}, headers=REASON))[0] == 200
+        status, body = await supervisor.post(f"/api/v1/applications/{apps[0]}/surveys", {
+            "kind": "second", "surveyed_on": "2024-02-01", "damage_ratio": "45"}, headers=REASON)
+        assert status == 201, body
+        assert (await supervisor.post(f"/api/v1/applications/{apps[0]}/judgement", {}, headers=REASON))[0] == 200
+        status, body = await clerk_b.post(f"/api/v1/applications/{apps[0]}/certificate", {}, headers=REASON)
+        assert status == 201, body
+        newer = body["certificate"]["number"]
+        status, ledger = await clerk_a.get("/api/v1/certificates", params={"state": "superseded"})
+        assert [(r["number"], r["superseded_by"]) for r in ledger["rows"]] == [(copied, newer)]
+        assert (await _ids(clerk_a, "/api/v1/certificates", "number", state="issued"))[1] == [newer]
+        assert (await _ids(clerk_a, "/api/v1/certificates", "number"))[1][0] == newer  # newest first
+        assert (await _ids(clerk_a, "/api/v1/applications", "application_id", status="reissued"))[1] == [apps[0]]
+
         # An export of another town's cases needs a reason too, before any byte is sent.
         resp = await clerk_b.client.get("/api/v1/exports/certificates", params={"scope": "all"})
         assert resp.status == 422 and (await resp.json())["error"]["code"] == "audit.reason_required"
@@ -169,3 +184,23 @@ async def test_bad_filters_are_400_naming_the_field(database, pki, path, params,
         assert status == 400, body
         assert sorted(f["field"] for f in body["error"]["fields"]) == sorted(fields)
         assert all(f["reason"] and f["code"].startswith("list.") for f in body["error"]["fields"])
+
+
+async def test_more_concurrent_list_readers_than_connections_degrade_never_wedge(database, pki):
+    """Pool of 6: 30 list, ledger, export and report requests at once all finish, each 200
+    or 503 node.busy, and the node answers normally afterwards."""
+    import asyncio
+
+    async with counter_node(database, pki) as node:
+        clerk = await node.login("clerk1", ("clerk",))
+        paths = ["/api/v1/applications", "/api/v1/certificates", "/api/v1/exports/applications",
+                 "/api/v1/reports/daikou", "/api/v1/statistics"] * 6
+
+        async def one(path):
+            resp = await clerk.client.get(path)
+            await resp.read()
+            return resp.status
+
+        statuses = await asyncio.wait_for(asyncio.gather(*(one(p) for p in paths)), timeout=60)
+        assert set(statuses) <= {200, 503}, statuses
+        assert (await clerk.get("/api/v1/applications"))[0] == 200
