@@ -3,6 +3,10 @@ service.counter.casework_report and service.counter.statistics."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+
 from aiohttp import web
 
 from service.api.casework import json_value
@@ -11,6 +15,11 @@ from service.api.context import acting_staff, actor, keyring, town_info
 from service.counter import casework_report, statistics
 from service.counter.casework_filters import QueryParser, town_param
 from service.staff.sessions import require_role
+from service.storage.counter import open_repository
+from service.web.appkeys import KEYRING, POOL, SETTINGS
+
+log = logging.getLogger("service.casework")
+TOWN_NAMES: web.AppKey[asyncio.Task] = web.AppKey("casework_town_names", asyncio.Task)
 
 
 def _rows(rows: list[dict] | None) -> list[dict] | None:
@@ -41,3 +50,31 @@ async def statistics_figures(request: web.Request) -> web.Response:
     async with repository(request) as repo:
         body = await statistics.figures(repo, scope, town, town_info(request), known)
     return reply(body)
+
+
+async def _sync_town_names(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    names = {t.code: t.name for t in app[KEYRING].trust_list.towns}
+    try:
+        async with open_repository(app[POOL], node_id=settings.node.id, town=settings.node.town_code,
+                                   timeout=settings.database.acquire_timeout_s) as repo:
+            changed = await repo.sync_town_names(names)
+        log.info("town names for 集計", extra={"changed": changed})
+    except Exception:  # the statistics request syncs again; a failure here must not stop the node
+        log.exception("could not record the town names for 集計")
+
+
+async def start_town_names(app: web.Application) -> None:
+    """on_startup: work out the 大字 of every dwelling with the trust list's town names, in
+    the background (a changed name re-reads every dwelling of that town: seconds at 200,000)."""
+    if KEYRING in app:
+        app[TOWN_NAMES] = asyncio.create_task(_sync_town_names(app))
+
+
+async def stop_town_names(app: web.Application) -> None:
+    """on_shutdown: stop that work if it still runs (it is redone at the next start)."""
+    task = app.get(TOWN_NAMES)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

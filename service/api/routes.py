@@ -56,5 +56,7 @@ def setup_api(app: web.Application) -> None:
     r.add_post(f"{V1}/conflicts/{{conflict_id}}/resolve", conflicts.resolve_conflict)
     r.add_get(f"{V1}/replication/freshness", conflicts.replication_freshness)
     app.on_startup.append(imports.start_jobs)
+    app.on_startup.append(casework_report.start_town_names)
+    app.on_shutdown.append(casework_report.stop_town_names)
     app[status.STATUS_LISTS] = status.StatusListCache()
     app.on_shutdown.append(imports.cancel_jobs)

@@ -23,7 +23,10 @@ class StatisticsStore(Protocol):
 
     node_id: str
 
-    async def statistics(self, scope: str, subject: str, town_names: dict[str, str]) -> dict[str, list[dict]]:
+    async def sync_town_names(self, names: dict[str, str]) -> int:
+        """Give the store the towns' names (the 大字 is what follows them in a 所在地)."""
+
+    async def statistics(self, scope: str, subject: str) -> dict[str, list[dict]]:
         """Counts by class, district, day and node."""
 
 
@@ -63,7 +66,8 @@ async def figures(store: StatisticsStore, scope: str, town: str | None,
                   town_names: Callable[[str], tuple[str, str] | None], known_towns: list[str]) -> dict[str, Any]:
     """The 集計 for one competent town (``scope`` "town") or this node ("node")."""
     names = {code: info[0] for code in known_towns if (info := town_names(code))}
-    raw = await store.statistics(scope, town if scope == "town" else store.node_id, names)
+    await store.sync_town_names(names)
+    raw = await store.statistics(scope, town if scope == "town" else store.node_id)
     return {
         "scope": scope, "town": town, "node": store.node_id if scope == "node" else None,
         "applications_by_class": _by_class(raw["applications_by_class"]),

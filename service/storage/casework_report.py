@@ -49,18 +49,57 @@ _CROSS_TOWN_AUDITS = """
      ORDER BY state->>'at' DESC LIMIT $2"""
 
 
-def _apps_scope(scope: str) -> str:
-    return "a.competent_town = $1" if scope == "town" else "a.received_node = $1"
-
-
-def _certs_scope(scope: str) -> str:
+def _scope(alias: str, scope: str) -> str:
+    if alias == "a":
+        return "a.competent_town = $1" if scope == "town" else "a.received_node = $1"
     return "c.competent_town = $1" if scope == "town" else "c.issuing_node = $1"
 
 
+# The 大字 of a case: its dwelling's (migration 0411), or for a 被災証明 (no dwelling) that of
+# the property's location, worked out here (few rows).
+_DISTRICT = ("CASE WHEN {0}.dwelling_id IS NULL THEN risai_district(a.property_location, coalesce(t.name, ''))"
+             " ELSE cd.district END")
+_CASES = """
+    LEFT JOIN casework_dwellings cd ON cd.dwelling_id = {0}.dwelling_id
+    LEFT JOIN casework_town_names t ON t.code = {0}.competent_town"""
 # Certificates in the figures are the current ones: neither revoked nor superseded.
 _CURRENT = ("NOT EXISTS (SELECT 1 FROM entities v WHERE v.entity_type = 'revocation' AND v.entity_id = c.number)"
             " AND NOT EXISTS (SELECT 1 FROM casework_certificates s WHERE s.supersedes = c.number)")
-_TOWN_NAMES = "LEFT JOIN unnest($2::text[], $3::text[]) AS t(code, name) ON t.code = {}.competent_town"
+# One scan per table, every grouping at once; GROUPING() tells the sets apart (a bit per
+# column, 1 = not grouped by it).
+_APPLICATION_FIGURES = f"""
+    SELECT GROUPING(class, day, node, town, district) AS g, class, day, node, town, district, count(*) AS n
+      FROM (SELECT coalesce(a.damage_class, '') AS class, {_JST_DAY.format('a.received_at')} AS day,
+                   a.received_node AS node, a.competent_town AS town, coalesce({_DISTRICT.format('a')}, '') AS district
+              FROM casework_applications a {_CASES.format('a')}
+             WHERE {{scope}}) AS x
+     GROUP BY GROUPING SETS ((class), (day), (node), (town, district))"""
+_CERTIFICATE_FIGURES = f"""
+    SELECT GROUPING(class, day, node, town, district) AS g, class, day, node, town, district, count(*) AS n
+      FROM (SELECT coalesce(c.damage_class, '') AS class, c.issue_date AS day, c.issuing_node AS node,
+                   c.competent_town AS town, coalesce({_DISTRICT.format('c')}, '') AS district
+              FROM casework_certificates c LEFT JOIN casework_applications a ON a.application_id = c.application_id
+                   {_CASES.format('c')}
+             WHERE {{scope}} AND {_CURRENT}) AS x
+     GROUP BY GROUPING SETS ((class), (day), (node), (town, district, class))"""
+_SETS = {0b01111: "by_class", 0b10111: "by_day", 0b11011: "by_node", 0b11100: "by_district", 0b01100: "by_district"}
+
+
+def _split(rows: list[asyncpg.Record], prefix: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {f"{prefix}_{name}": [] for name in set(_SETS.values())}
+    for r in rows:
+        name = _SETS[r["g"]]
+        if name == "by_district":
+            row = {"town": r["town"], "key": r["district"], "n": r["n"]}
+            if prefix == "certificates":
+                row["class"] = r["class"]
+        else:
+            key = {"by_class": r["class"], "by_day": r["day"], "by_node": r["node"]}[name]
+            row = {"key": key.isoformat() if isinstance(key, dt.date) else key, "n": r["n"]}
+        out[f"{prefix}_{name}"].append(row)
+    for name, rows_ in out.items():
+        rows_.sort(key=lambda x: (x.get("town") or "", str(x["key"]), x.get("class") or ""))
+    return out
 
 
 class ReportQueries:
@@ -76,44 +115,25 @@ class ReportQueries:
         """Audit records of ``town``'s data by staff (or kiosks) of other towns, newest first."""
         return [json.loads(r["state"]) for r in await self.conn.fetch(_CROSS_TOWN_AUDITS, town, limit)]
 
-    async def statistics(self, scope: str, subject: str, town_names: dict[str, str]) -> dict[str, list[dict]]:
+    async def sync_town_names(self, names: dict[str, str]) -> int:
+        """Keep casework_town_names as the trust list names them; a town whose name is new or
+        changed has its dwellings' districts worked out again. Returns the towns changed."""
+        changed = [r["code"] for r in await self.conn.fetch(
+            "INSERT INTO casework_town_names AS t (code, name) SELECT * FROM unnest($1::text[], $2::text[])"
+            " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name WHERE t.name <> EXCLUDED.name"
+            " RETURNING code", list(names), list(names.values()))]
+        if changed:
+            await self.conn.execute(
+                "UPDATE casework_dwellings d SET town_name = t.name, district = risai_district(d.location, t.name)"
+                " FROM casework_town_names t WHERE t.code = d.town_code AND t.code = ANY($1::text[])", changed)
+        return len(changed)
+
+    async def statistics(self, scope: str, subject: str) -> dict[str, list[dict]]:
         """Counts by class, district, day and node of applications and current certificates.
 
         ``scope`` "town": the cases of competent town ``subject``; "node": the cases node
         ``subject`` received (applications) or issued (certificates).
         """
-        names = (list(town_names), list(town_names.values()))
-        apps, certs = _apps_scope(scope), _certs_scope(scope)
-        district = "coalesce(risai_district(coalesce(d.state->>'location', {0}.property_location), t.name), '')"
-        queries = {
-            "applications_by_class": f"SELECT coalesce(a.damage_class, '') AS key, count(*) AS n"
-                                     f" FROM casework_applications a WHERE {apps} GROUP BY 1",
-            "certificates_by_class": f"SELECT coalesce(c.damage_class, '') AS key, count(*) AS n"
-                                     f" FROM casework_certificates c WHERE {certs} AND {_CURRENT} GROUP BY 1",
-            "applications_by_day": f"SELECT {_JST_DAY.format('a.received_at')} AS key, count(*) AS n"
-                                   f" FROM casework_applications a WHERE {apps} GROUP BY 1 ORDER BY 1",
-            "certificates_by_day": f"SELECT c.issue_date AS key, count(*) AS n FROM casework_certificates c"
-                                   f" WHERE {certs} AND {_CURRENT} GROUP BY 1 ORDER BY 1",
-            "applications_by_node": f"SELECT a.received_node AS key, count(*) AS n"
-                                    f" FROM casework_applications a WHERE {apps} GROUP BY 1 ORDER BY 1",
-            "certificates_by_node": f"SELECT c.issuing_node AS key, count(*) AS n FROM casework_certificates c"
-                                    f" WHERE {certs} AND {_CURRENT} GROUP BY 1 ORDER BY 1",
-            "applications_by_district": (
-                f"SELECT a.competent_town AS town, {district.format('a')} AS key, count(*) AS n"
-                f" FROM casework_applications a {_TOWN_NAMES.format('a')}"
-                " LEFT JOIN entities d ON d.entity_type = 'dwelling' AND d.entity_id = a.dwelling_id"
-                f" WHERE {apps} GROUP BY 1, 2 ORDER BY 1, 2"),
-            "certificates_by_district": (
-                f"SELECT c.competent_town AS town, {district.format('a')} AS key,"
-                " coalesce(c.damage_class, '') AS class, count(*) AS n"
-                " FROM casework_certificates c LEFT JOIN casework_applications a ON a.application_id = c.application_id"
-                f" {_TOWN_NAMES.format('c')}"
-                " LEFT JOIN entities d ON d.entity_type = 'dwelling' AND d.entity_id = c.dwelling_id"
-                f" WHERE {certs} AND {_CURRENT} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
-        }
-        out = {}
-        for name, sql in queries.items():
-            args = (subject, *names) if "unnest" in sql else (subject,)
-            out[name] = [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()}
-                         for r in await self.conn.fetch(sql, *args)]
-        return out
+        apps = await self.conn.fetch(_APPLICATION_FIGURES.format(scope=_scope("a", scope)), subject)
+        certs = await self.conn.fetch(_CERTIFICATE_FIGURES.format(scope=_scope("c", scope)), subject)
+        return {**_split(apps, "applications"), **_split(certs, "certificates")}
