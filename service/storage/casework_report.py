@@ -6,7 +6,7 @@ town); surveys, copies and revocations from ``entity_versions``, whose ``origin_
 the town of the node that wrote them, whichever node this one learnt them from. Days are
 JST: an instant is shifted by nine hours before its date is taken.
 
-集計: counts grouped by damage class, 大字 (risai_district, migration 0410), day and node,
+集計: counts grouped by damage class, 大字 (kept per write, migration 0411), day and node,
 over one competent town's cases or over every case this node received or issued.
 """
 
@@ -55,13 +55,6 @@ def _scope(alias: str, scope: str) -> str:
     return "c.competent_town = $1" if scope == "town" else "c.issuing_node = $1"
 
 
-# The 大字 of a case: its dwelling's (migration 0411), or for a 被災証明 (no dwelling) that of
-# the property's location, worked out here (few rows).
-_DISTRICT = ("CASE WHEN {0}.dwelling_id IS NULL THEN risai_district(a.property_location, coalesce(t.name, ''))"
-             " ELSE cd.district END")
-_CASES = """
-    LEFT JOIN casework_dwellings cd ON cd.dwelling_id = {0}.dwelling_id
-    LEFT JOIN casework_town_names t ON t.code = {0}.competent_town"""
 # Certificates in the figures are the current ones: neither revoked nor superseded.
 _CURRENT = ("NOT EXISTS (SELECT 1 FROM entities v WHERE v.entity_type = 'revocation' AND v.entity_id = c.number)"
             " AND NOT EXISTS (SELECT 1 FROM casework_certificates s WHERE s.supersedes = c.number)")
@@ -70,16 +63,15 @@ _CURRENT = ("NOT EXISTS (SELECT 1 FROM entities v WHERE v.entity_type = 'revocat
 _APPLICATION_FIGURES = f"""
     SELECT GROUPING(class, day, node, town, district) AS g, class, day, node, town, district, count(*) AS n
       FROM (SELECT coalesce(a.damage_class, '') AS class, {_JST_DAY.format('a.received_at')} AS day,
-                   a.received_node AS node, a.competent_town AS town, coalesce({_DISTRICT.format('a')}, '') AS district
-              FROM casework_applications a {_CASES.format('a')}
+                   a.received_node AS node, a.competent_town AS town, coalesce(a.district, '') AS district
+              FROM casework_applications a
              WHERE {{scope}}) AS x
      GROUP BY GROUPING SETS ((class), (day), (node), (town, district))"""
 _CERTIFICATE_FIGURES = f"""
     SELECT GROUPING(class, day, node, town, district) AS g, class, day, node, town, district, count(*) AS n
       FROM (SELECT coalesce(c.damage_class, '') AS class, c.issue_date AS day, c.issuing_node AS node,
-                   c.competent_town AS town, coalesce({_DISTRICT.format('c')}, '') AS district
+                   c.competent_town AS town, coalesce(a.district, '') AS district
               FROM casework_certificates c LEFT JOIN casework_applications a ON a.application_id = c.application_id
-                   {_CASES.format('c')}
              WHERE {{scope}} AND {_CURRENT}) AS x
      GROUP BY GROUPING SETS ((class), (day), (node), (town, district, class))"""
 _SETS = {0b01111: "by_class", 0b10111: "by_day", 0b11011: "by_node", 0b11100: "by_district", 0b01100: "by_district"}
@@ -122,10 +114,13 @@ class ReportQueries:
             "INSERT INTO casework_town_names AS t (code, name) SELECT * FROM unnest($1::text[], $2::text[])"
             " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name WHERE t.name <> EXCLUDED.name"
             " RETURNING code", list(names), list(names.values()))]
-        if changed:
-            await self.conn.execute(
-                "UPDATE casework_dwellings d SET town_name = t.name, district = risai_district(d.location, t.name)"
-                " FROM casework_town_names t WHERE t.code = d.town_code AND t.code = ANY($1::text[])", changed)
+        if changed:  # (the BEFORE trigger of casework_applications takes the new districts)
+            async with self.conn.transaction():
+                await self.conn.execute(
+                    "UPDATE casework_dwellings d SET town_name = t.name, district = risai_district(d.location, t.name)"
+                    " FROM casework_town_names t WHERE t.code = d.town_code AND t.code = ANY($1::text[])", changed)
+                await self.conn.execute(
+                    "UPDATE casework_applications SET district = NULL WHERE competent_town = ANY($1::text[])", changed)
         return len(changed)
 
     async def statistics(self, scope: str, subject: str) -> dict[str, list[dict]]:
