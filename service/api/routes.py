@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.web import openapi
-from service.api import (applications, batch_print, certificates, conflicts, disasters, imports, quarantine, residents,
-                         staff, status, surveys, verification)
+from service.api import (applications, batch_print, casework, casework_report, certificates, conflicts, disasters,
+                         imports, quarantine, residents, staff, status, surveys, verification)
 from service.api.common import reply
 
 V1 = "/api/v1"
@@ -29,6 +29,12 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/disasters", disasters.list_disasters)
     r.add_get(f"{V1}/disasters/{{disaster_id}}", disasters.get_disaster)
     r.add_post(f"{V1}/applications", applications.create_application)
+    r.add_get(f"{V1}/applications", casework.list_applications)
+    r.add_get(f"{V1}/certificates", casework.list_certificates)
+    r.add_get(f"{V1}/exports/applications", casework.export_applications)
+    r.add_get(f"{V1}/exports/certificates", casework.export_certificates)
+    r.add_get(f"{V1}/reports/daikou", casework_report.daikou_report)
+    r.add_get(f"{V1}/statistics", casework_report.statistics_figures)
     r.add_get(f"{V1}/applications/{{application_id}}", applications.get_application)
     r.add_get(f"{V1}/applications/{{application_id}}/tracking", applications.track_application)
     r.add_get(f"{V1}/tracking", applications.track_by_code)
@@ -66,6 +72,8 @@ def setup_api(app: web.Application) -> None:
     app.on_startup.append(imports.start_jobs)
     app.on_startup.append(batch_print.start_batches)
     app.on_shutdown.append(batch_print.stop_batches)
+    app.on_startup.append(casework_report.start_town_names)
+    app.on_shutdown.append(casework_report.stop_town_names)
     app[status.STATUS_LISTS] = status.StatusListCache()
     app.on_startup.append(status.start_refresher)
     app.on_shutdown.append(status.stop_refresher)

@@ -11,6 +11,8 @@ import { conflictsView } from "./admin.js";
 import { staffView } from "./staff.js";
 import { quarantineView } from "./quarantine.js";
 import { batchPrintView } from "./batch.js";
+import { applicationsView, daikouView, ledgerView } from "./lists.js";
+import { statsView } from "./stats.js";
 
 export const towns = {}; // code → {name, mayor}, from the trust list
 
@@ -156,6 +158,10 @@ const routes = {
   staff: () => staffView(),
   quarantine: () => quarantineView(),
   "batch-print": () => batchPrintView(),
+  applications: () => applicationsView(),
+  ledger: () => ledgerView(),
+  daikou: (town) => daikouView(town),
+  stats: (arg) => statsView(arg),
 };
 
 export async function render() {

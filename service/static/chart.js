@@ -37,3 +37,56 @@ export function lagChart(samples, { width = 160, height = 36 } = {}) {
   if (points.length > 1) root.append(svg("polyline", { points: points.join(" "), class: "age" }));
   return root;
 }
+
+// Horizontal bars of labelled counts (集計): one row per item, the value at the bar's end.
+// items: [{ label, value, cls }]; each bar also carries a <title> for screen readers.
+export function barChart(items, { width = 520, row = 26, labelWidth = 190, title = "" } = {}) {
+  const height = Math.max(row, items.length * row) + 4;
+  const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "bar-chart", role: "img" });
+  const caption = svg("title", {});
+  caption.textContent = title;
+  root.append(caption);
+  const max = Math.max(1, ...items.map((i) => i.value));
+  const room = width - labelWidth - 60;
+  items.forEach((item, n) => {
+    const y = n * row + 2;
+    const label = svg("text", { x: labelWidth - 8, y: y + row * 0.65, class: "label", "text-anchor": "end" });
+    label.textContent = item.label;
+    const w = item.value > 0 ? Math.max(2, (item.value / max) * room) : 0;
+    const bar = svg("rect", { x: labelWidth, y: y + 4, width: w, height: row - 8, class: `bar ${item.cls || ""}` });
+    const tip = svg("title", {});
+    tip.textContent = `${item.label}: ${item.value}`;
+    bar.append(tip);
+    const value = svg("text", { x: labelWidth + w + 6, y: y + row * 0.65, class: "value" });
+    value.textContent = String(item.value);
+    root.append(label, bar, value);
+  });
+  return root;
+}
+
+// Vertical bars per day: [{ day, value }], the day under each bar as M/D.
+export function dayChart(days, { width = 640, height = 160, title = "" } = {}) {
+  const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "day-chart", role: "img" });
+  const caption = svg("title", {});
+  caption.textContent = title;
+  root.append(caption);
+  root.append(svg("line", { x1: 0, y1: height - 20.5, x2: width, y2: height - 20.5, class: "axis" }));
+  if (!days.length) return root;
+  const step = width / Math.max(days.length, 7);
+  const max = Math.max(1, ...days.map((d) => d.value));
+  days.forEach((d, i) => {
+    const h = (d.value / max) * (height - 40);
+    const x = i * step + 2;
+    const bar = svg("rect", { x, y: height - 20 - h, width: Math.max(2, step - 4), height: h, class: "bar" });
+    const tip = svg("title", {});
+    tip.textContent = `${d.day}: ${d.value}`;
+    bar.append(tip);
+    const value = svg("text", { x: x + (step - 4) / 2, y: height - 24 - h, class: "value", "text-anchor": "middle" });
+    value.textContent = String(d.value);
+    const [, m, dd] = d.day.split("-");
+    const label = svg("text", { x: x + (step - 4) / 2, y: height - 6, class: "label", "text-anchor": "middle" });
+    label.textContent = `${Number(m)}/${Number(dd)}`;
+    root.append(bar, value, label);
+  });
+  return root;
+}

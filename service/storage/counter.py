@@ -20,6 +20,8 @@ from service.counter.records import search_key
 from service.counter.search_keys import address_key
 from service.counter.residents import ResidentQuery
 from service.counter.record_state import RecordBase
+from service.storage.casework import CaseworkQueries
+from service.storage.casework_report import ReportQueries
 from service.storage.db import acquire
 from service.storage.disasters import DisasterQueries
 from service.storage.duplicates import DuplicateQueries
@@ -57,9 +59,11 @@ def _where(query: ResidentQuery) -> tuple[list[str], list[Any]]:
     return where, args
 
 
-class CounterRepository(Repository, DisasterQueries, DuplicateQueries, StatusListQueries):
-    """The Repository plus typed records (the storage seam), the counter's search queries,
-    the disaster registry's, the one-current-certificate rule's and the status lists'."""
+class CounterRepository(Repository, DisasterQueries, DuplicateQueries, StatusListQueries, CaseworkQueries,
+                        ReportQueries):
+    """The Repository plus typed records (the storage seam), the counter's search queries, the
+    disaster registry's, the one-current-certificate rule's, the status lists' and the casework
+    lists' and reports' (service.storage.casework*)."""
 
     async def load(self, record_type: type[R], entity_id: str) -> R | None:
         """The record of ``record_type`` with this id, rebuilt from its held state, or None."""

@@ -118,6 +118,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "id": _INT, "topic": _STR, "partition": _INT, "offset": _INT, "origin": _STR, "reason": _STR,
         "received_at": _STR, "size": _INT, "replayed_at": _NULL_STR, "replayed_by": _NULL_STR,
         "last_tried_at": _NULL_STR, "replay_result": _NULL_STR}),
+    "ListPage": _obj({"rows": {"type": "array", "items": {"type": "object"}}, "total": _INT,
+                      "total_capped": _BOOL, "next": _NULL_STR}, ["rows", "total", "total_capped", "next"]),
     "SurveyView": {"allOf": [_ref("Survey"), _obj({
         "kind_ja": _STR, "flooding": _NULL_STR, "flooding_ja": _NULL_STR, "damage_class": _ref("DamageClass")},
         ["kind_ja", "damage_class"])]},
@@ -153,7 +155,7 @@ def _op(summary: str, *, params: list[dict] | None = None, body: dict | None = N
                         "content": {content: {"schema": schema or {}}}}
     for status, extra in (also or {}).items():
         codes[status] = {"description": "success", "content": {"application/json": {"schema": extra}}}
-    if content != "application/json":
+    if content in ("application/cose", "application/statuslist+cwt", "application/cbor"):  # ETag-cacheable
         codes["304"] = {"description": "not modified (If-None-Match matched the ETag)"}
     codes.update(_error_codes(ERRORS))
     op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": codes, "parameters": params or []}
@@ -193,6 +195,17 @@ STAFF_REPLY = _obj({"staff": _ref("StaffAccount")}, ["staff"])
 JOB_REPLY = _obj({"job": _ref("ImportJob"), "status_url": _STR}, ["job"])
 BATCH_REPLY = _obj({"job": _ref("BatchPrint")}, ["job"])
 PAGING = [_param("limit", schema={"type": "integer"}), _param("offset", schema={"type": "integer"})]
+
+_COMMON_FILTERS = [_param(n) for n in ("q", "disaster_id", "after")] + [
+    _param("scope", schema={"type": "string", "enum": ["own", "all"]}),
+    _param("limit", schema={"type": "integer", "minimum": 1, "maximum": 200})]
+APPLICATION_FILTERS = [_param(n) for n in (
+    "status", "competent_town", "received_node", "kiosk_id", "channel", "kind", "damage_class", "on_behalf",
+    "received_from", "received_to")] + _COMMON_FILTERS
+CERTIFICATE_FILTERS = [_param(n) for n in (
+    "competent_town", "issuing_node", "issuing_town", "on_behalf", "damage_class", "cert_type", "state",
+    "issued_from", "issued_to")] + _COMMON_FILTERS
+ENCODING = _param("encoding", schema={"type": "string", "enum": ["utf-8", "cp932"]})
 
 
 def document() -> dict[str, Any]:
@@ -239,9 +252,34 @@ def document() -> dict[str, Any]:
             "One disaster", params=[p("disaster_id", "path")],
             reply=o({"disaster": _ref("Disaster")}, ["disaster"]))},
         # ---- applications, surveys, judgement
-        "/api/v1/applications": {"post": _op(
-            "Receive an application (any node)", body=APPLICATION, ok="201",
-            reply=o({"application": _ref("Application"), "tracking_code": _STR}, ["application", "tracking_code"]))},
+        "/api/v1/applications": {
+            "post": _op("Receive an application (any node)", body=APPLICATION, ok="201",
+                        reply=o({"application": _ref("Application"), "tracking_code": _STR},
+                                ["application", "tracking_code"])),
+            "get": _op("申請一覧: filtered, keyset-paged, with the total", params=APPLICATION_FILTERS,
+                       reply=_ref("ListPage"))},
+        "/api/v1/certificates": {"get": _op("交付台帳: filtered, keyset-paged, with the total",
+                                            params=CERTIFICATE_FILTERS, reply=_ref("ListPage"))},
+        "/api/v1/exports/applications": {"get": _op("申請一覧 as CSV (UTF-8 with BOM or CP932)",
+                                                    params=[*APPLICATION_FILTERS, ENCODING], content="text/csv")},
+        "/api/v1/exports/certificates": {"get": _op("交付台帳 as CSV (UTF-8 with BOM or CP932)",
+                                                    params=[*CERTIFICATE_FILTERS, ENCODING], content="text/csv")},
+        "/api/v1/reports/daikou": {"get": _op(
+            "代行 report: what other towns' nodes did in a town's name", params=[p("town")],
+            reply=o({"town": _STR, "by_day": {"type": "array", "items": {"type": "object"}},
+                     "by_node": {"type": "array", "items": {"type": "object"}},
+                     "certificates": {"type": "array", "items": {"type": "object"}}, "certificates_total": _INT,
+                     "applications": {"type": "array", "items": {"type": "object"}}, "applications_total": _INT,
+                     "audits": {"type": ["array", "null"], "items": {"type": "object"}}},
+                    ["town", "by_day", "by_node", "certificates", "applications"]))},
+        "/api/v1/statistics": {"get": _op(
+            "集計 by damage class, 大字, day and node", params=[
+                p("scope", schema={"type": S, "enum": ["town", "node"]}), p("town")],
+            reply=o({"scope": _STR, "town": _NULL_STR, "node": _NULL_STR,
+                     **{k: {"type": "array", "items": {"type": "object"}} for k in (
+                         "applications_by_class", "certificates_by_class", "by_district", "applications_by_day",
+                         "certificates_by_day", "applications_by_node", "certificates_by_node")}},
+                    ["scope", "applications_by_class", "certificates_by_class", "by_district"]))},
         "/api/v1/applications/{application_id}": {"get": _op(
             "An application (staff view)", params=[APP_ID], reply=APPLICATION_REPLY)},
         "/api/v1/applications/{application_id}/tracking": {"get": _op(

@@ -122,6 +122,14 @@ async def _walk(node, town) -> None:
         await asyncio.sleep(0.1)
     await clerk.get(f"/api/v1/batch-prints/{batch['job']['job_id']}/pdf", headers=REASON)
 
+    await clerk.get("/api/v1/applications", params={"status": "issued"})
+    await clerk.get("/api/v1/applications", params={"status": "nonsense"})
+    await clerk.get("/api/v1/certificates", params={"scope": "all"}, headers=REASON)
+    await clerk.get("/api/v1/exports/applications", params={"encoding": "cp932"})
+    await clerk.get("/api/v1/exports/certificates")
+    await clerk.get("/api/v1/reports/daikou", params={"town": TOWN_A}, headers=REASON)
+    await clerk.get("/api/v1/statistics", params={"scope": "node"})
+
     await node.client.get("/api/v1/trust-list")
     await node.client.get("/api/v1/status-lists/wajima-1")
     await node.client.get("/api/v1/status-lists/nowhere-9")

@@ -24,6 +24,7 @@ NOT_CODES = {
     "towns.code", "towns.partners", "trust-list.cbor",
     "certificate.archive_pdf", "service.transport", "ca.pem", "cert.pem", "key.pem", "keystore.pem",
     "package.json", "sw.js", "verifier.css", "verifier.js",
+    "application.list", "certificate.list", "daikou.report", "service.casework",
 }
 
 
