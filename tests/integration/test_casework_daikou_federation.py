@@ -49,6 +49,7 @@ class Counter:
         status, body = await self.post("/auth/login", {"town_code": town, "username": "demo", "password": password})
         assert status == 200, body
         self.headers = {"X-CSRF-Token": body["csrf_token"], **REASON}
+        self.staff_id = body["staff"]["staff_id"]  # the demo account holds every role, surveyor too
 
     async def post(self, path: str, body: dict) -> tuple[int, dict]:
         async with self.session.post(self.base + path, json=body, headers=self.headers) as resp:
@@ -63,7 +64,8 @@ class Counter:
                                                          "dwelling_id": dwelling, "disaster": DISASTER})
         assert status == 201, body
         app_id = body["application"]["application_id"]
-        steps = [(f"/applications/{app_id}/surveys", {"surveyed_on": "2024-01-10", "damage_ratio": ratio}),
+        steps = [(f"/applications/{app_id}/surveys", {"surveyed_on": "2024-01-10", "damage_ratio": ratio,
+                                                          "surveyor_id": self.staff_id}),
                  (f"/applications/{app_id}/judgement", {}), (f"/applications/{app_id}/certificate", {})]
         for path, payload in steps:
             status, reply = await self.post(path, payload)

@@ -146,9 +146,11 @@ async def test_lists_filters_paging_search_scope_and_exports(database, pki):
         assert by_number[copied][10] == "clerk1"  # the issuing clerk by name, the id beside it
 
         # A re-survey supersedes the copied certificate: 差替え in the ledger, pointing at the new one.
-        assert (await clerk_b.post(f"/api/v1/applications/{apps[0]}/resurvey-request", {}, headers=REASON))[0] == 200
+        assert (await clerk_b.post(f"/api/v1/applications/{apps[0]}/resurvey-request",
+                                   {"resurvey_reason": "内部の被害"}, headers=REASON))[0] == 200
         status, body = await supervisor.post(f"/api/v1/applications/{apps[0]}/surveys", {
-            "kind": "second", "surveyed_on": "2024-02-01", "damage_ratio": "45"}, headers=REASON)
+            "kind": "second", "surveyed_on": "2024-02-01", "damage_ratio": "45",
+            "surveyor_id": supervisor.session.staff["staff_id"]}, headers=REASON)
         assert status == 201, body
         assert (await supervisor.post(f"/api/v1/applications/{apps[0]}/judgement", {}, headers=REASON))[0] == 200
         status, body = await clerk_b.post(f"/api/v1/applications/{apps[0]}/certificate", {}, headers=REASON)
