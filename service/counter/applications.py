@@ -184,6 +184,8 @@ async def withdraw_application(store: AuditedStore, actor: Actor, application_id
         new = lifecycle.advance(app, "withdraw", at=at.isoformat(), node=store.node_id,
                                 staff=actor.staff.staff_id, withdrawal=withdrawal, detail={"reason": reason})
         await store.put("application", app["application_id"], new)
+        if (triple := duplicates.triple_of(new)) is not None:  # a withdrawn duplicate frees its pair at once
+            await duplicates.review(store, triple)
         await audit_other_towns(store, actor, towns=towns_of(app), action="application.withdraw",
                                 subject_type="application", subject_id=app["application_id"])
     return new

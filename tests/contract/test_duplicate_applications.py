@@ -151,6 +151,18 @@ async def test_the_review_item_is_recorded_once_and_closed_by_the_revocation(sto
     assert await _open_review_items(store) == []
 
 
+async def test_withdrawing_one_of_a_pair_closes_its_review_at_once(store):
+    first = await _receive(store)
+    async with store.transaction():  # the partner's, accepted during a partition, not yet issued
+        second = {**first, "application_id": "A-wajima-1-000000000002", "received_node": "wajima-1",
+                  "received_at": (NOW + dt.timedelta(minutes=5)).isoformat()}
+        await store.put("application", second["application_id"], second)
+        await duplicates.review_events(store, [("application", second["application_id"], second)])
+    assert len(await _open_review_items(store)) == 1
+    await applications.withdraw_application(store, _actor(), second["application_id"], "二重受付のため", at=NOW)
+    assert await _open_review_items(store) == []
+
+
 @pytest.mark.integration
 async def test_simultaneous_receives_on_one_node_accept_exactly_one(database):
     """Eight clerks at once on eight connections: the triple's lock lets one through."""
