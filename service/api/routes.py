@@ -7,6 +7,7 @@ from aiohttp import web
 from service.web import openapi
 from service.api import applications, certificates, conflicts, disasters, imports, residents, status, surveys, verification
 from service.api.common import reply
+from service.api.kiosk import setup_kiosk_api
 
 V1 = "/api/v1"
 
@@ -49,6 +50,7 @@ def setup_api(app: web.Application) -> None:
     r.add_get(f"{V1}/conflicts", conflicts.list_conflicts)
     r.add_post(f"{V1}/conflicts/{{conflict_id}}/resolve", conflicts.resolve_conflict)
     r.add_get(f"{V1}/replication/freshness", conflicts.replication_freshness)
+    setup_kiosk_api(app)
     app.on_startup.append(imports.start_jobs)
     app[status.STATUS_LISTS] = status.StatusListCache()
     app.on_shutdown.append(imports.cancel_jobs)

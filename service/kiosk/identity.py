@@ -39,6 +39,7 @@ from service.kiosk.sessions import (
     KioskSession, consume_challenge, issue_code, redeem_code, start_kiosk_session, token_digest,
 )
 from service.counter.records import ID_PATTERN
+from service.kiosk.self_service import KioskActor, Resident
 
 CHALLENGE_TTL = dt.timedelta(minutes=2)
 
@@ -46,6 +47,7 @@ CHALLENGE_TTL = dt.timedelta(minutes=2)
 # ---- HTTP --------------------------------------------------------------------------------
 
 KIOSK_DEVICE: web.RequestKey[str | None] = web.RequestKey("kiosk_device")
+KIOSK_CENTRE: web.RequestKey[str] = web.RequestKey("kiosk_centre")
 KIOSK: web.RequestKey[KioskSession | None] = web.RequestKey("kiosk_session")
 
 
@@ -64,8 +66,9 @@ async def _verify_device(request: web.Request, kiosk_id: str) -> None:
         raise Unauthenticated("X-Kiosk-Nonce must be 32 lower-case hex digits (16 random bytes)",
                               code="kiosk.nonce")
     pool = request.app[POOL]
-    pem = await pool.fetchval("SELECT public_key_pem FROM kiosk_devices WHERE kiosk_id = $1"
-                              " AND revoked_at IS NULL", kiosk_id)
+    row = await pool.fetchrow("SELECT public_key_pem, coalesce(centre, name) AS centre FROM kiosk_devices"
+                              " WHERE kiosk_id = $1 AND revoked_at IS NULL", kiosk_id)
+    pem = row["public_key_pem"] if row else None
     message = request_message(request.method, request.raw_path, ts, nonce, await request.read())
     if pem is None or not verify_request_signature(pem, message, decode_base64(sig, "X-Kiosk-Signature")):
         raise Unauthenticated("kiosk signature refused", code="kiosk.signature")
@@ -77,6 +80,7 @@ async def _verify_device(request: web.Request, kiosk_id: str) -> None:
             hashlib.sha256(f"{kiosk_id}\n{ts}\n{nonce}".encode()).digest(), now)
     if not fresh:
         raise Unauthenticated("replayed kiosk request", code="kiosk.replay")
+    request[KIOSK_CENTRE] = row["centre"]
 
 
 async def _load_kiosk_session(request: web.Request, kiosk_id: str, token: str) -> KioskSession:
@@ -122,6 +126,13 @@ def current_kiosk(request: web.Request) -> KioskSession:
     return session
 
 
+def kiosk_party(request: web.Request) -> tuple[KioskActor, Resident]:
+    """(the kiosk as actor, its identified resident), or 401 ``kiosk.required``."""
+    session = current_kiosk(request)
+    device = KioskActor(session.kiosk_id, request[KIOSK_CENTRE], request.app[SETTINGS].node.town_code)
+    return device, Resident(session.town_code, session.resident_id, session.method)
+
+
 def require_kiosk_resident(request: web.Request, town_code: str, resident_id: str) -> KioskSession:
     """The kiosk session, if it belongs to this resident; 403 ``kiosk.other_resident`` if not."""
     session = current_kiosk(request)
@@ -147,15 +158,19 @@ async def _json(request: web.Request, *fields: str) -> dict[str, Any]:
 
 @require_role("admin")
 async def register_kiosk(request: web.Request) -> web.Response:
-    """POST /api/v1/kiosks {kiosk_id, name, public_key_pem} (admin)."""
+    """POST /api/v1/kiosks {kiosk_id, name, public_key_pem[, centre]} (admin)."""
     body = await _json(request, "kiosk_id", "name", "public_key_pem")
+    centre = body.get("centre")
+    if centre is not None and (not isinstance(centre, str) or not centre.strip()):
+        raise InvalidRequest.about("centre", "must be non-blank text (the evacuation centre)", "invalid.type")
     load_device_key(body["public_key_pem"])
     if not ID_PATTERN.fullmatch(body["kiosk_id"]):
         raise InvalidRequest.about("kiosk_id", "1-64 of A-Z a-z 0-9 . _ -", "kiosk.id")
     done = await request.app[POOL].fetchval(
-        "INSERT INTO kiosk_devices (kiosk_id, name, public_key_pem, registered_by)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true", body["kiosk_id"],
-        body["name"].strip()[:100], body["public_key_pem"], current_staff(request).staff_id)
+        "INSERT INTO kiosk_devices (kiosk_id, name, public_key_pem, registered_by, centre)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true", body["kiosk_id"],
+        body["name"].strip()[:100], body["public_key_pem"], current_staff(request).staff_id,
+        centre.strip()[:100] if centre else None)
     if not done:
         raise Conflict(f"kiosk {body['kiosk_id']} is already registered", code="kiosk.exists")
     return web.json_response({"kiosk_id": body["kiosk_id"]}, status=201)

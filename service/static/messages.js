@@ -197,6 +197,8 @@ export const ERRORS = {
   "kiosk.id": ["端末IDが正しくありません", "Invalid kiosk id"],
   "kiosk.key": ["端末の鍵が正しくありません", "Invalid kiosk key"],
   "kiosk.other_resident": ["この端末のセッションでは別の住民のデータは扱えません", "This kiosk session is for another resident"],
+  "kiosk.other_household": ["この端末のセッションでは別の世帯のデータは扱えません", "This kiosk session is for another household"],
+  "kiosk.resident_unknown": ["この住民はこのノードにまだ届いていません", "This resident is not on this node yet"],
   "kiosk.replay": ["同じ要求が二度送られました", "A replayed request"],
   "kiosk.required": ["端末の認証が必要です", "Kiosk authentication required"],
   "kiosk.session": ["端末のセッションが切れました", "The kiosk session ended"],

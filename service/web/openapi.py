@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.web.openapi_kiosk import kiosk_paths
+
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message", "fields"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"},
@@ -130,6 +132,7 @@ def document() -> dict[str, Any]:
             body=_obj({"resolution": _TEXT}, ["resolution"]))},
         "/api/v1/replication/freshness": {"get": _op("Replication lag per origin node")},
     }
+    paths.update(kiosk_paths(_op, _obj, _param, _TEXT))
     return {"openapi": "3.0.3",
             "info": {"title": "risai node counter API", "version": "1",
                      "description": "罹災証明書 federation node. Staff endpoints need a session cookie "
