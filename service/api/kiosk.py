@@ -15,7 +15,9 @@ from aiohttp import web
 
 from certs.pdf import render_certificate_pdf
 from service.api.common import Fields, json_object, now, query_int, reply, repository
+from service.api.context import town_info
 from service.counter.certificates import printed_content
+from service.errors import Unavailable
 from service.kiosk import self_service
 from service.kiosk.freshness import freshness_of
 from service.kiosk.identity import kiosk_party
@@ -30,11 +32,21 @@ async def household(request: web.Request) -> web.Response:
     device, resident = kiosk_party(request)
     async with repository(request) as repo:
         view = await self_service.my_household(repo, device, resident)
-    node_town = request.app[SETTINGS].node.town_code
-    view["other_town"] = resident.town_code != node_town
-    view["freshness"] = (await freshness_of(request.app[POOL], "resident", resident.resident_id)
+    node = request.app[SETTINGS].node
+    view["other_town"] = resident.town_code != node.town_code
+    view["town_name"] = _town_name(request, resident.town_code)
+    view["freshness"] = (await freshness_of(request.app[POOL], node.id, "resident", resident.resident_id)
                          if view["other_town"] else None)
     return reply(view)
+
+
+def _town_name(request: web.Request, code: str) -> str | None:
+    """The town's name from the signed trust list (None on a node without keys)."""
+    try:
+        found = town_info(request)(code)
+    except Unavailable:
+        return None
+    return found[0] if found else None
 
 
 async def disasters(request: web.Request) -> web.Response:

@@ -31,6 +31,7 @@ from service.staff.audit import access_reason, audit
 from service.staff.sessions import AUTH_POLICY, current_staff, require_role
 from service.errors import Conflict, Forbidden, InvalidRequest, Unauthenticated
 from service.kiosk.cards import verify_card
+from service.kiosk.card_cas import publish_card_ca, trusted_card_cas
 from service.kiosk.signing import (
     NONCE, SIGNATURE_WINDOW, decode_base64, load_device_key, request_message,
     verify_request_signature,
@@ -188,10 +189,10 @@ async def register_card_ca(request: web.Request) -> web.Response:
     if not is_ca:
         raise InvalidRequest.about("certificate_pem", "must be a PEM CA certificate", "card.ca")
     fingerprint = ca.fingerprint(hashes.SHA256()).hex()
-    await request.app[POOL].execute(
-        "INSERT INTO card_cas (fingerprint_sha256, subject, certificate_pem, registered_by)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", fingerprint,
-        ca.subject.rfc4514_string(), body["certificate_pem"], current_staff(request).staff_id)
+    node = request.app[SETTINGS].node
+    async with request.app[POOL].acquire() as conn, conn.transaction():
+        await publish_card_ca(conn, ca, body["certificate_pem"], current_staff(request).staff_id,
+                              node_id=node.id, node_town=node.town_code, now=_now(request))
     return web.json_response({"fingerprint_sha256": fingerprint,
                               "subject": ca.subject.rfc4514_string()}, status=201)
 
@@ -224,8 +225,7 @@ async def identify(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn, conn.transaction():
         # The challenge is spent even if the card is then refused: no second try with it.
         await consume_challenge(conn, body["challenge"], kiosk_id, now)
-    trusted = [x509.load_pem_x509_certificate(r["certificate_pem"].encode())
-               for r in await request.app[POOL].fetch("SELECT certificate_pem FROM card_cas")]
+    trusted = await trusted_card_cas(request.app[POOL])
     town, resident = verify_card(body["card_certificate"], body["signature"],
                                  body["challenge"], trusted, now)
     async with request.app[POOL].acquire() as conn:
@@ -236,8 +236,9 @@ async def redeem(request: web.Request) -> web.Response:
     """POST /api/v1/kiosk/redeem {code} (signed kiosk): start a session with a one-time code."""
     body = await _json(request, "code")
     async with request.app[POOL].acquire() as conn, conn.transaction():
-        town, resident = await redeem_code(conn, body["code"], current_device(request),
-                                           _now(request))
+        node = request.app[SETTINGS].node
+        town, resident = await redeem_code(conn, body["code"], current_device(request), _now(request),
+                                           node_id=node.id, node_town=node.town_code)
         return await _session_reply(request, town, resident, "code", conn)
 
 
@@ -250,7 +251,8 @@ async def issue_application_code(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     async with request.app[POOL].acquire() as conn, conn.transaction():
         code, expires = await issue_code(conn, town_code=town, resident_id=resident,
-                                         issued_by=staff.staff_id, now=_now(request))
+                                         issued_by=staff.staff_id, now=_now(request),
+                                         node_id=settings.node.id, node_town=settings.node.town_code)
         await audit(conn, staff=staff, node_id=settings.node.id, action="application_code.issue",
                     subject_type="resident", subject_id=resident, town_code=town,
                     reason=reason, node_town=settings.node.town_code)
@@ -282,3 +284,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/kiosk/redeem", redeem)
     app.router.add_get("/api/v1/kiosk/me", kiosk_me)
     app.router.add_post("/api/v1/kiosk/logout", kiosk_logout)
+    from service.kiosk.enrolment import setup_enrolment_routes  # it imports this module
+
+    setup_enrolment_routes(app)

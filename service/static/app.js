@@ -8,6 +8,7 @@ import { label } from "./messages.js";
 import { applicationView, certificateView, residentView, searchView } from "./counter.js";
 import { freshnessView, importView, verifyView } from "./tools.js";
 import { conflictsView } from "./admin.js";
+import { kiosksView } from "./kiosks.js";
 
 export const towns = {}; // code → {name, mayor}, from the trust list
 
@@ -126,6 +127,7 @@ function showShell() {
   const staff = api.session.staff;
   document.getElementById("nav").hidden = !staff;
   document.querySelector("#nav a[data-route=conflicts]").hidden = !api.hasRole("supervisor", "auditor", "admin");
+  document.querySelector("#nav a[data-route=kiosks]").hidden = !api.hasRole("supervisor", "admin");
   const who = clear(document.getElementById("who"));
   if (!staff) return;
   who.append(
@@ -148,6 +150,7 @@ const routes = {
   import: () => importView(),
   freshness: () => freshnessView(),
   conflicts: () => conflictsView(),
+  kiosks: () => kiosksView(),
 };
 
 export async function render() {
