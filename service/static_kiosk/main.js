@@ -104,7 +104,8 @@ async function begin(identify, retry) {
   } catch (err) {
     const again = retry();
     const back = err.code === "card.pin" ? h("div", { class: "notice bad", role: "alert", dataset: { code: err.code } },
-      bi("wrong_pin"), err.triesLeft !== undefined ? ` (${err.triesLeft})` : "") : failure(err);
+      bi("wrong_pin"), err.triesLeft !== undefined ? bi({ ja: `あと ${err.triesLeft} 回まで`, en: `${err.triesLeft} tries left`,
+        easy: `あと ${err.triesLeft} かい` }) : null) : failure(err);
     show(named(retry.screenName, () => [back, ...again]));
   }
 }
@@ -129,7 +130,10 @@ function freshness(f) {
   const behind = f.offset_lag;
   const level = behind === null || behind === undefined ? "unknown" : behind === 0 && !f.stale ? "current"
     : (age ?? 0) > 3600 ? "late" : "behind";
-  const words = { current: ["最新です", "up to date"], behind: [`未反映 ${behind} 件`, `${behind} changes pending`],
+  const ago = age === null || age === undefined ? "" : age < 90 ? `${Math.round(age)} 秒前` : age < 5400
+    ? `${Math.round(age / 60)} 分前` : `${Math.round(age / 3600)} 時間前`;
+  const agoEn = ago.replace(" 秒前", " s ago").replace(" 分前", " min ago").replace(" 時間前", " h ago");
+  const words = { current: [`届いた変更はすべて反映済み（最後の変更 ${ago}）`, `every change received is applied (last change ${agoEn})`], behind: [`未反映 ${behind} 件`, `${behind} changes pending`],
     late: [`未反映 ${behind} 件（${Math.round(age / 60)} 分前まで）`, `${behind} pending (${Math.round(age / 60)} min)`],
     unknown: ["不明（町のノードと連絡が取れていません）", "unknown: not heard from the town's node"] }[level];
   const town = me.town_name || me.resident.town_code;

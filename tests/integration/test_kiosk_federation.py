@@ -8,27 +8,20 @@ PostgreSQL database, relay and consumer, on the fixture broker.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import uuid
-from typing import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSettings, Settings, TlsSettings
 from service.kiosk import cards
-from service.web.app import create_app
 from service.web.appkeys import POOL
-from tests.support.counter import FEDERATION, TOWN_A, TOWN_B, Node, build_pki, ensure_api, seed_town
-from tests.support.auth import ensure_auth
-from tests.support.kafka import grant, node_tls
-from tests.support.kiosk import REASON, card_session, kiosk_on, pem
+from tests.support.counter import TOWN_A, Node, build_pki, seed_town
+from tests.support.kafka import grant
+from tests.support.kiosk import NODES, REASON, card_session, kiosk_on, pem, running_node
 from tests.support.replication_nodes import create_database, drop_database, eventually
 
 pytestmark = pytest.mark.integration
-NODES = {"mashiki-1": TOWN_A, "wajima-1": TOWN_B, "rikuzentakata-1": "032107"}
 
 
 @pytest.fixture(scope="module")
@@ -36,28 +29,6 @@ def pki():
     return build_pki()
 
 
-@contextlib.asynccontextmanager
-async def running_node(dsn: str, pki, cluster, prefix: str, node_id: str) -> AsyncIterator[Node]:
-    """A node as deployed: its keys, so create_app starts its relay and consumer."""
-    settings = Settings(
-        node=NodeSettings(id=node_id, town_code=NODES[node_id]),
-        database=DatabaseSettings(dsn=dsn, pool_max=5),
-        kafka=KafkaSettings(bootstrap_servers=cluster.bootstrap_servers, topic_prefix=prefix, mode="durable",
-                            ack_timeout_s=5.0),
-        keys=KeySettings(pki / "nodes" / node_id, pki / "trust-list.cbor", pki / "root.pem"),
-        tls=TlsSettings(dir=node_tls(cluster, node_id), http=False, kafka=True),
-        federation_file=FEDERATION, secure_cookies=False)
-    app = ensure_api(ensure_auth(create_app(settings)))
-    server = TestServer(app)
-    client = TestClient(server)
-    await client.start_server()
-    node = Node(app, [client], server)
-    try:
-        yield node
-    finally:
-        for extra in node.clients[1:]:
-            await extra.close()
-        await client.close()
 
 
 async def _held(node: Node, entity_type: str, entity_id: str | None = None) -> bool:

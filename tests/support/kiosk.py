@@ -3,13 +3,21 @@ session opened with a one-time code or a software card."""
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, AsyncIterator
 from urllib.parse import quote
 
+from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives import serialization
 
+from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSettings, Settings, TlsSettings
 from service.kiosk import cards
-from tests.support.auth import SignedKiosk, register_kiosk
+from service.web.app import create_app
+from tests.support.auth import SignedKiosk, ensure_auth, register_kiosk
+from tests.support.counter import FEDERATION, TOWN_A, TOWN_B, Node, ensure_api
+from tests.support.kafka import node_tls
+
+NODES = {"mashiki-1": TOWN_A, "wajima-1": TOWN_B, "rikuzentakata-1": "032107"}
 
 REASON = {"X-Access-Reason": quote("避難所での申請受付（益城町からの避難者）")}
 
@@ -58,3 +66,28 @@ async def card_session(kiosk: SignedKiosk, card_key: Any, card_cert: Any) -> dic
 
 async def body_of(resp: Any) -> Any:
     return await resp.json() if resp.content_type == "application/json" else await resp.read()
+
+
+@contextlib.asynccontextmanager
+async def running_node(dsn: str, pki: Any, cluster: Any, prefix: str, node_id: str,
+                       host: str = "127.0.0.1") -> AsyncIterator[Node]:
+    """A node as deployed: its keys, so create_app starts its relay and consumer."""
+    settings = Settings(
+        node=NodeSettings(id=node_id, town_code=NODES[node_id]),
+        database=DatabaseSettings(dsn=dsn, pool_max=5),
+        kafka=KafkaSettings(bootstrap_servers=cluster.bootstrap_servers, topic_prefix=prefix, mode="durable",
+                            ack_timeout_s=5.0),
+        keys=KeySettings(pki / "nodes" / node_id, pki / "trust-list.cbor", pki / "root.pem"),
+        tls=TlsSettings(dir=node_tls(cluster, node_id), http=False, kafka=True),
+        federation_file=FEDERATION, secure_cookies=False)
+    app = ensure_api(ensure_auth(create_app(settings)))
+    server = TestServer(app, host=host)
+    client = TestClient(server)
+    await client.start_server()
+    node = Node(app, [client], server)
+    try:
+        yield node
+    finally:
+        for extra in node.clients[1:]:
+            await extra.close()
+        await client.close()
