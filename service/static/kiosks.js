@@ -26,9 +26,10 @@ export async function kiosksView() {
       const waiting = await api.post("/api/v1/kiosk-enrolments/preview", { pairing_code: v.pairing_code });
       const ok = await confirmAction({
         title: ["このキオスクを登録しますか", "Enrol this kiosk?"],
-        facts: [["鍵の指紋（キオスク画面と同じか確認）", "Key fingerprint (same as on the kiosk?)", waiting.fingerprint],
+        facts: [["鍵の指紋", "Key fingerprint", waiting.fingerprint],
           ["端末ID", "Kiosk id", v.kiosk_id], ["避難所", "Centre", v.centre]],
-        effect: ["この端末は住民の本人確認・申請・再交付の印刷ができるようになります。", "This kiosk can then identify residents, take applications and print copies."],
+        effect: ["指紋がキオスクの画面と同じときだけ登録してください。登録すると、この端末で住民の本人確認・申請・再交付の印刷ができるようになります。",
+          "Enrol only if the fingerprint is the one on the kiosk's screen. The kiosk can then identify residents, take applications and print copies."],
         ok: ["登録する", "Enrol"] });
       if (!ok) return;
       const done = await api.post("/api/v1/kiosk-enrolments/approve", v);
