@@ -100,29 +100,31 @@ async def apply(store: RecordStore, device: KioskActor, resident: Resident, pars
 
 
 async def my_applications(store: RecordStore, device: KioskActor, resident: Resident) -> list[dict[str, Any]]:
-    """The household's applications, newest first, as the applicant sees them."""
-    household = await _household_of(store, resident)
-    found = await store.find("application", "household_id", household, limit=200)
-    found.sort(key=lambda a: a["received_at"], reverse=True)
-    return [await _view(store, device, resident, app) for app in found]
+    """The household's applications, newest first, as the applicant sees them; each read of
+    another town's application audited, all in one transaction (one commit per screen)."""
+    async with store.transaction():
+        household = await _household_of(store, resident)
+        found = await store.find("application", "household_id", household, limit=200)
+        found.sort(key=lambda a: a["received_at"], reverse=True)
+        return [await _view(store, device, resident, app) for app in found]
 
 
 async def my_application(store: RecordStore, device: KioskActor, resident: Resident,
                          application_id: str) -> dict[str, Any]:
     """One of the household's applications; 403 for any other id."""
-    household = await _household_of(store, resident)
-    app = await store.get("application", application_id)
-    if app is None or app["household_id"] != household:
-        raise _other_household("applications")
-    return await _view(store, device, resident, app)
+    async with store.transaction():
+        household = await _household_of(store, resident)
+        app = await store.get("application", application_id)
+        if app is None or app["household_id"] != household:
+            raise _other_household("applications")
+        return await _view(store, device, resident, app)
 
 
 async def _view(store: RecordStore, device: KioskActor, resident: Resident, app: dict) -> dict[str, Any]:
+    """The applicant's view of one application, its read audited (in the caller's transaction)."""
     states = {n: await certificates.certificate_status(store, n) for n in app.get("certificates", [])}
-    async with store.transaction():
-        await audit_other_towns(store, kiosk_actor(device, resident), towns=applications.towns_of(app),
-                                action="application.read", subject_type="application",
-                                subject_id=app["application_id"])
+    await audit_other_towns(store, kiosk_actor(device, resident), towns=applications.towns_of(app),
+                            action="application.read", subject_type="application", subject_id=app["application_id"])
     return public(app, states)
 
 
@@ -135,18 +137,22 @@ def public(app: dict[str, Any], states: dict[str, dict]) -> dict[str, Any]:
 async def my_certificates(store: RecordStore, device: KioskActor, resident: Resident) -> list[dict[str, Any]]:
     """Every certificate of the household's applications with its state (issued / revoked /
     superseded), newest first; only an issued one may be printed."""
-    household = await _household_of(store, resident)
     out = []
-    for app in await store.find("application", "household_id", household, limit=200):
-        for number in app.get("certificates", []):
-            cert = await store.get("certificate", number)
-            if cert is None:
-                continue  # not replicated here yet
-            status = await certificates.certificate_status(store, number)
-            out.append({"number": number, "application_id": app["application_id"], "cert_type": cert["cert_type"],
-                        "issue_date": cert["issue_date"], "damage_class": cert["damage_class"],
-                        "dwelling_id": cert.get("dwelling_id"), "competent_town": cert["competent_town"],
-                        "status": status, "printable": status["state"] == "issued"})
+    async with store.transaction():  # every read audited, one commit for the screen
+        household = await _household_of(store, resident)
+        for app in await store.find("application", "household_id", household, limit=200):
+            for number in app.get("certificates", []):
+                cert = await store.get("certificate", number)
+                if cert is None:
+                    continue  # not replicated here yet
+                status = await certificates.certificate_status(store, number)
+                out.append({"number": number, "application_id": app["application_id"],
+                            "cert_type": cert["cert_type"], "issue_date": cert["issue_date"],
+                            "damage_class": cert["damage_class"], "dwelling_id": cert.get("dwelling_id"),
+                            "competent_town": cert["competent_town"], "status": status,
+                            "printable": status["state"] == "issued"})
+                await audit_other_towns(store, kiosk_actor(device, resident), towns={cert["competent_town"]},
+                                        action="certificate.read", subject_type="certificate", subject_id=number)
     out.sort(key=lambda c: c["issue_date"], reverse=True)
     return out
 
