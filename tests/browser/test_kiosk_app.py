@@ -42,7 +42,12 @@ async def shot(page, name: str) -> None:
     if os.environ.get("RISAI_KIOSK_SCREENSHOTS") == "1":
         SHOTS.mkdir(exist_ok=True)
         await page.wait_for_timeout(150)  # let the last paint land
-        await page.screenshot(path=str(SHOTS / f"{name}.png"))
+        path = SHOTS / f"{name}.png"
+        await page.screenshot(path=str(path))
+        from PIL import Image  # 128 flat colours: a UI screenshot stays sharp at a third of the bytes
+
+        Image.open(path).convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT,
+                                                 dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 class Kiosk:
