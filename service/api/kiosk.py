@@ -14,16 +14,24 @@ import functools
 from aiohttp import web
 
 from certs.pdf import render_certificate_pdf
-from service.api.common import Fields, json_object, now, query_int, reply, repository
+from service.api.common import Fields, json_object, now, query_int, reply
 from service.api.context import town_info
 from service.counter.certificates import printed_content
 from service.errors import Unavailable
 from service.kiosk import self_service
 from service.kiosk.freshness import freshness_of
-from service.kiosk.identity import kiosk_party
-from service.web.appkeys import POOL, SETTINGS
+from service.kiosk.identity import kiosk_party, kiosk_pool
+from service.storage.counter import open_repository
+from service.web.appkeys import SETTINGS
 
 APPLY_FIELDS = {"kind", "dwelling_id", "property", "disaster_id"}
+
+
+def repository(request: web.Request):
+    """The request's one connection from the kiosks' own pool, as this node's repository."""
+    settings = request.app[SETTINGS]
+    return open_repository(kiosk_pool(request.app), node_id=settings.node.id, town=settings.node.town_code,
+                           timeout=settings.database.acquire_timeout_s)
 
 
 async def household(request: web.Request) -> web.Response:
@@ -35,7 +43,7 @@ async def household(request: web.Request) -> web.Response:
     node = request.app[SETTINGS].node
     view["other_town"] = resident.town_code != node.town_code
     view["town_name"] = _town_name(request, resident.town_code)
-    view["freshness"] = (await freshness_of(request.app[POOL], node.id, "resident", resident.resident_id)
+    view["freshness"] = (await freshness_of(kiosk_pool(request.app), node.id, "resident", resident.resident_id)
                          if view["other_town"] else None)
     return reply(view)
 

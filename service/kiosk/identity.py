@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes
 
 from aiohttp import web
 
+from service.storage.db import acquire, create_pool
 from service.web.appkeys import POOL, SETTINGS
 from service.staff.audit import access_reason, audit
 from service.staff.sessions import AUTH_POLICY, current_staff, require_role
@@ -43,6 +44,35 @@ from service.counter.records import ID_PATTERN
 from service.kiosk.self_service import KioskActor, Resident
 
 CHALLENGE_TTL = dt.timedelta(minutes=2)
+KIOSK_POOL_SIZE = 3
+KIOSK_POOL: web.AppKey[Any] = web.AppKey("kiosk_pool", object)
+
+
+# ---- the kiosks' own connections ----------------------------------------------------------
+# Kiosk requests use a small pool of their own, beside the node's: a resident at a kiosk
+# must not queue behind a busy counter for a connection (issue 13: a kiosk screen answers in
+# under 300 ms while the counter API is under load). Waiting for one is bounded as for the
+# counter (503 node.busy), never a request that hangs.
+
+async def kiosk_pool_ctx(app: web.Application) -> Any:
+    """cleanup_ctx: open the kiosks' pool after the node's (same database), close it before."""
+    settings = app[SETTINGS]
+    pool = await create_pool(settings.database.dsn, min_size=1, max_size=KIOSK_POOL_SIZE)
+    app[KIOSK_POOL] = pool
+    try:
+        yield
+    finally:
+        await pool.close()
+
+
+def kiosk_pool(app: web.Application) -> Any:
+    """The kiosks' pool (the node's own if it was not started, e.g. in a bare test app)."""
+    return app.get(KIOSK_POOL) or app[POOL]
+
+
+def kiosk_connection(request: web.Request) -> Any:
+    """One connection of the kiosks' pool, or 503 node.busy after the acquire timeout."""
+    return acquire(kiosk_pool(request.app), request.app[SETTINGS].database.acquire_timeout_s)
 
 
 # ---- HTTP --------------------------------------------------------------------------------
@@ -71,7 +101,7 @@ async def _verify(request: web.Request, kiosk_id: str, token: str | None) -> Kio
                               code="kiosk.nonce")
     message = request_message(request.method, request.raw_path, ts, nonce, await request.read())
     signature = decode_base64(sig, "X-Kiosk-Signature")
-    async with request.app[POOL].acquire() as conn:
+    async with kiosk_connection(request) as conn:
         row = await conn.fetchrow(
             "SELECT d.public_key_pem, coalesce(d.centre, d.name) AS centre, s.town_code, s.resident_id,"
             " s.method, s.expires_at FROM kiosk_devices d LEFT JOIN kiosk_sessions s ON s.kiosk_id = d.kiosk_id"
@@ -204,7 +234,7 @@ async def challenge(request: web.Request) -> web.Response:
     """GET /api/v1/kiosk/challenge (signed kiosk): a fresh single-use challenge."""
     kiosk_id, now = current_device(request), _now(request)
     value = secrets.token_urlsafe(32)
-    async with request.app[POOL].acquire() as conn:
+    async with kiosk_connection(request) as conn:
         await conn.execute("DELETE FROM kiosk_challenges WHERE expires_at < $1",
                            now - CHALLENGE_TTL)
         await conn.execute("INSERT INTO kiosk_challenges (challenge, kiosk_id, expires_at)"
@@ -225,20 +255,20 @@ async def identify(request: web.Request) -> web.Response:
     """POST /api/v1/kiosk/identify {challenge, card_certificate, signature}."""
     kiosk_id, now = current_device(request), _now(request)
     body = await _json(request, "challenge", "card_certificate", "signature")
-    async with request.app[POOL].acquire() as conn, conn.transaction():
+    async with kiosk_connection(request) as conn, conn.transaction():
         # The challenge is spent even if the card is then refused: no second try with it.
         await consume_challenge(conn, body["challenge"], kiosk_id, now)
-    trusted = await trusted_card_cas(request.app[POOL])
+    trusted = await trusted_card_cas(kiosk_pool(request.app))
     town, resident = verify_card(body["card_certificate"], body["signature"],
                                  body["challenge"], trusted, now)
-    async with request.app[POOL].acquire() as conn:
+    async with kiosk_connection(request) as conn:
         return await _session_reply(request, town, resident, "card", conn)
 
 
 async def redeem(request: web.Request) -> web.Response:
     """POST /api/v1/kiosk/redeem {code} (signed kiosk): start a session with a one-time code."""
     body = await _json(request, "code")
-    async with request.app[POOL].acquire() as conn, conn.transaction():
+    async with kiosk_connection(request) as conn, conn.transaction():
         node = request.app[SETTINGS].node
         town, resident = await redeem_code(conn, body["code"], current_device(request), _now(request),
                                            node_id=node.id, node_town=node.town_code)
@@ -271,7 +301,7 @@ async def kiosk_me(request: web.Request) -> web.Response:
 async def kiosk_logout(request: web.Request) -> web.Response:
     """POST /api/v1/kiosk/logout: end the resident's kiosk session (the next person's turn)."""
     current_kiosk(request)
-    await request.app[POOL].execute(
+    await kiosk_pool(request.app).execute(
         "UPDATE kiosk_sessions SET ended_at = $2 WHERE token_sha256 = $1",
         token_digest(request.headers["X-Kiosk-Session"]), _now(request))
     return web.json_response({"logged_out": True})
@@ -287,6 +317,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/kiosk/redeem", redeem)
     app.router.add_get("/api/v1/kiosk/me", kiosk_me)
     app.router.add_post("/api/v1/kiosk/logout", kiosk_logout)
+    app.cleanup_ctx.append(kiosk_pool_ctx)
     from service.kiosk.enrolment import setup_enrolment_routes  # it imports this module
 
     setup_enrolment_routes(app)
