@@ -9,7 +9,9 @@ id to the resident's household and call the counter's rules.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+from typing import AsyncIterator
 
 from aiohttp import web
 
@@ -19,6 +21,7 @@ from service.api.context import town_info
 from service.counter.certificates import printed_content
 from service.errors import Unavailable
 from service.kiosk import self_service
+from service.kiosk.audit_queue import QueuedAudit
 from service.kiosk.freshness import freshness_of
 from service.kiosk.identity import kiosk_party, kiosk_pool
 from service.storage.counter import open_repository
@@ -27,11 +30,14 @@ from service.web.appkeys import SETTINGS
 APPLY_FIELDS = {"kind", "dwelling_id", "property", "disaster_id"}
 
 
-def repository(request: web.Request):
-    """The request's one connection from the kiosks' own pool, as this node's repository."""
+@contextlib.asynccontextmanager
+async def repository(request: web.Request) -> AsyncIterator[QueuedAudit]:
+    """The request's one connection from the kiosks' own pool, as this node's repository,
+    with its audit records queued (service.kiosk.audit_queue)."""
     settings = request.app[SETTINGS]
-    return open_repository(kiosk_pool(request.app), node_id=settings.node.id, town=settings.node.town_code,
-                           timeout=settings.database.acquire_timeout_s)
+    async with open_repository(kiosk_pool(request.app), node_id=settings.node.id, town=settings.node.town_code,
+                               timeout=settings.database.acquire_timeout_s) as repo:
+        yield QueuedAudit(repo)
 
 
 async def household(request: web.Request) -> web.Response:

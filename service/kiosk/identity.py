@@ -32,6 +32,7 @@ from service.staff.audit import access_reason, audit
 from service.staff.sessions import AUTH_POLICY, current_staff, require_role
 from service.errors import Conflict, Forbidden, InvalidRequest, Unauthenticated
 from service.kiosk.cards import verify_card
+from service.kiosk.audit_queue import draining
 from service.kiosk.card_cas import publish_card_ca, trusted_card_cas
 from service.kiosk.signing import (
     NONCE, SIGNATURE_WINDOW, decode_base64, load_device_key, request_message,
@@ -60,7 +61,9 @@ async def kiosk_pool_ctx(app: web.Application) -> Any:
     pool = await create_pool(settings.database.dsn, min_size=1, max_size=KIOSK_POOL_SIZE)
     app[KIOSK_POOL] = pool
     try:
-        yield
+        # The kiosks' audit records reach the replicated trail through their queue.
+        async with draining(app[POOL], node_id=settings.node.id, town=settings.node.town_code):
+            yield
     finally:
         await pool.close()
 

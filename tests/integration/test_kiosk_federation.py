@@ -31,6 +31,10 @@ def pki():
 
 
 
+async def _no_queue(node: Node) -> bool:
+    return await node.app[POOL].fetchval("SELECT count(*) FROM kiosk_audit_queue") == 0
+
+
 async def _held(node: Node, entity_type: str, entity_id: str | None = None) -> bool:
     sql = "SELECT count(*) FROM entities WHERE entity_type = $1" + (" AND entity_id = $2" if entity_id else "")
     return await node.app[POOL].fetchval(sql, *([entity_type, entity_id] if entity_id else [entity_type])) > 0
@@ -94,6 +98,8 @@ async def test_partner_town_kiosk_serves_a_resident_while_their_hall_is_offline(
             status, staff_view = await w_clerk.get(
                 f"/api/v1/applications/{created['application']['application_id']}", headers=REASON)
             assert staff_view["application"]["received_node"] == "wajima-1"
+            await eventually(lambda: _held(wajima, "audit"), timeout=10, what="kiosk audits in the trail")
+            await eventually(lambda: _no_queue(wajima), timeout=10, what="the kiosk audit queue drained")
             audits = [json.loads(r["state"]) for r in await wajima.app[POOL].fetch(
                 "SELECT state FROM entities WHERE entity_type = 'audit' AND state->>'kiosk_id' = 'kiosk-wajima-1'")]
             assert {"resident.read", "application.create"} <= {a["action"] for a in audits}

@@ -14,6 +14,7 @@ import pytest
 from service.web.appkeys import POOL
 from tests.support.counter import TOWN_A, build_pki, counter_node, seed_town
 from tests.support.kiosk import REASON, body_of, code_session, kiosk_on
+from tests.support.replication_nodes import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +30,10 @@ def _member_of_another_household(town, resident):
 
 def _dwelling_of(town, resident):
     return next(d for d in town.dwellings if resident.household_id in d.household_ids)
+
+
+async def _queue_empty(node) -> bool:
+    return await node.app[POOL].fetchval("SELECT count(*) FROM kiosk_audit_queue") == 0
 
 
 async def _get(kiosk, path):
@@ -128,7 +133,9 @@ async def test_kiosk_session_serves_its_own_household_only(database, pki):
         status, body = await _post(kiosk, f"/api/v1/kiosk/certificates/{number}/copies", {"copy_reason": "追加"})
         assert status == 409 and body["error"]["code"] == "certificate.not_current"
 
-        # The kiosk's reads and writes of town A's data were audited, kiosk and centre as actor.
+        # The kiosk's reads and writes of town A's data were audited, kiosk and centre as actor
+        # (through the kiosk audit queue, drained into the replicated trail within a second).
+        await eventually(lambda: _queue_empty(node), timeout=10, what="the kiosk audit queue drained")
         rows = await node.app[POOL].fetch("SELECT state FROM entities WHERE entity_type = 'audit'"
                                           " AND state->>'kiosk_id' = 'kiosk-1'")
         audits = [json.loads(r["state"]) for r in rows]
@@ -178,3 +185,30 @@ async def test_more_kiosk_callers_than_pool_connections_degrade_never_wedge(data
         statuses = [r.status for r in replies]
         assert set(statuses) <= {200, 503}, statuses
         assert statuses.count(200) >= 1
+
+
+async def test_queued_kiosk_audits_move_once_with_the_read(database, pki):
+    """A kiosk screen's audit record is queued in the screen's transaction and moved into the
+    replicated audit trail (entity + outbox) exactly once, even by two drains at once."""
+    import asyncio
+
+    from service.kiosk.audit_queue import drain
+    from service.kiosk.identity import KIOSK_POOL
+
+    async with counter_node(database, pki) as node:
+        town = await seed_town(node.app)
+        clerk = await node.login("clerk1", ("clerk",))
+        kiosk = await kiosk_on(node)
+        await code_session(kiosk, clerk, TOWN_A, town.residents[0].resident_id)
+        await eventually(lambda: _queue_empty(node), timeout=10, what="drained")
+        pool = node.app[POOL]
+        before = await pool.fetchval("SELECT count(*) FROM entities WHERE entity_type = 'audit'")
+        for _ in range(5):
+            assert (await _get(kiosk, "/api/v1/kiosk/household"))[0] == 200
+        moved = await asyncio.gather(*(drain(node.app[KIOSK_POOL], node_id="wajima-1", town="172049")
+                                       for _ in range(2)))
+        await eventually(lambda: _queue_empty(node), timeout=10, what="drained")
+        audits = await pool.fetchval("SELECT count(*) FROM entities WHERE entity_type = 'audit'")
+        assert audits - before == 5 and sum(moved) <= 5
+        outbox = await pool.fetchval("SELECT count(*) FROM outbox WHERE entity_type = 'audit'")
+        assert outbox == audits
