@@ -4,17 +4,13 @@ with the freshness of 益城町's data, takes the application, and keeps nothing
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from service.web.appkeys import POOL
 from tests.browser.support import CHROMIUM_ARGS
 from tests.browser.test_kiosk_app import nothing_left_behind, shot
-from tests.support.counter import TOWN_A, build_pki, seed_town
-from tests.support.kafka import grant
-from tests.support.kiosk import NODES, running_node
-from tests.support.replication_nodes import create_database, drop_database, eventually
+from tests.support.counter import TOWN_A, build_pki
+from tests.support.kiosk import partner_towns
 
 pytestmark = pytest.mark.integration
 
@@ -40,80 +36,55 @@ class Screen:
 async def test_partner_town_resident_at_the_kiosk(chromium, postgres, kafka_broker, pki):
     from playwright.async_api import async_playwright, expect
 
-    prefix = f"t-{uuid.uuid4().hex[:8]}"
-    await grant(kafka_broker, prefix, list(NODES))
-    dsns = {n: await create_database(postgres.dsn(), postgres.dsn, prefix="kb") for n in ("mashiki-1", "wajima-1")}
-    try:
-        async with running_node(dsns["wajima-1"], pki, kafka_broker, prefix, "wajima-1") as wajima:
-            async with running_node(dsns["mashiki-1"], pki, kafka_broker, prefix, "mashiki-1") as mashiki:
-                town = await seed_town(mashiki.app)
-                resident = town.residents[0]
-                dwelling = next(d for d in town.dwellings if resident.household_id in d.household_ids)
-                clerk = await mashiki.login("clerk1", ("clerk",))
-                status, issued = await clerk.post("/api/v1/application-codes",
-                                                  {"town_code": TOWN_A, "resident_id": resident.resident_id})
-                assert status == 201, issued
-                boss = await mashiki.login("boss1", ("supervisor",))
-                assert (await boss.post("/api/v1/disasters", {"name": "令和6年能登半島地震", "date": "2024-01-01",
-                                                              "towns": [TOWN_A]}))[0] == 201
-
-                async def replicated() -> bool:
-                    return await wajima.app[POOL].fetchval(
-                        "SELECT count(DISTINCT entity_type) FROM entities WHERE entity_type IN"
-                        " ('application_code', 'disaster', 'dwelling') OR (entity_type = 'resident' AND entity_id = $1)",
-                        resident.resident_id) == 4
-                await eventually(replicated, timeout=60, what="益城町's data at wajima-1")
-            # 益城町's node is offline from here.
-
-            w_boss = await wajima.login("boss1", ("supervisor",))
-            async with async_playwright() as pw:
-                browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-                try:
-                    context = await browser.new_context(viewport={"width": 1080, "height": 1920}, has_touch=True,
-                                                        is_mobile=True, locale="ja-JP")
-                    page = await context.new_page()
-                    page.set_default_timeout(15_000)
-                    problems: list[str] = []
-                    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-                    s = Screen(page)
-                    await page.goto(str(wajima.server.make_url("/kiosk/")))
-                    pairing = page.locator("[data-pairing]")
-                    await expect(pairing).not_to_have_text("…")
-                    status, body = await w_boss.post("/api/v1/kiosk-enrolments/approve", {
-                        "pairing_code": (await pairing.text_content()).strip(), "kiosk_id": "kiosk-wajima-2",
-                        "name": "輪島中学校 2", "centre": "輪島中学校体育館"})
-                    assert status == 201, body
-                    await s.screen("start")
-                    await s.tap("[data-go=code]")
-                    for ch in issued["code"].replace("-", ""):
-                        await s.tap(f".pad .key[data-key='{ch}']")
-                    await s.tap("button[data-key=ok]")
-                    await s.screen("menu")
-                    await s.tap("[data-go=household]")
-                    await s.screen("household")
-                    fresh = page.locator("[data-freshness]")
-                    await expect(fresh).to_contain_text("益城町")
-                    await expect(page.locator(f"[data-dwelling='{dwelling.dwelling_id}']")).to_be_visible()
-                    await shot(page, "18-partner-household")
-                    await s.tap("button.quiet")
-                    await s.tap("[data-go=apply]")
-                    await s.tap("[data-kind=risai]")
-                    await s.tap(f"[data-dwelling='{dwelling.dwelling_id}']")
-                    await s.screen("apply-confirm")
-                    await s.tap("[data-go=submit]")
-                    await s.screen("applied")
-                    tracking = (await page.locator("[data-tracking]").text_content()).strip()
-                    await s.tap("#finish")
-                    await s.screen("bye")
-                    await nothing_left_behind(s, [resident.resident_id, tracking, dwelling.location,
-                                                  f"{resident.family_name} {resident.given_name}"])
-                    assert not problems, problems
-                finally:
-                    await browser.close()
-            app = await wajima.app[POOL].fetchval(
-                "SELECT state->>'competent_town' FROM entities WHERE entity_type = 'application'"
-                " AND state->>'channel' = 'kiosk'")
-            assert app == TOWN_A
-    finally:
-        for dsn in dsns.values():
-            await drop_database(postgres.dsn(), dsn)
+    async with partner_towns(postgres, kafka_broker, pki, "kb") as towns:
+        wajima, resident, dwelling, issued = towns.wajima, towns.resident, towns.dwelling, {"code": towns.code}
+        # 益城町's node is offline from here.
+        w_boss = await wajima.login("boss1", ("supervisor",))
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                context = await browser.new_context(viewport={"width": 1080, "height": 1920}, has_touch=True,
+                                                    is_mobile=True, locale="ja-JP")
+                page = await context.new_page()
+                page.set_default_timeout(15_000)
+                problems: list[str] = []
+                page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+                s = Screen(page)
+                await page.goto(str(wajima.server.make_url("/kiosk/")))
+                pairing = page.locator("[data-pairing]")
+                await expect(pairing).not_to_have_text("…")
+                status, body = await w_boss.post("/api/v1/kiosk-enrolments/approve", {
+                    "pairing_code": (await pairing.text_content()).strip(), "kiosk_id": "kiosk-wajima-2",
+                    "name": "輪島中学校 2", "centre": "輪島中学校体育館"})
+                assert status == 201, body
+                await s.screen("start")
+                await s.tap("[data-go=code]")
+                for ch in issued["code"].replace("-", ""):
+                    await s.tap(f".pad .key[data-key='{ch}']")
+                await s.tap("button[data-key=ok]")
+                await s.screen("menu")
+                await s.tap("[data-go=household]")
+                await s.screen("household")
+                fresh = page.locator("[data-freshness]")
+                await expect(fresh).to_contain_text("益城町")
+                await expect(page.locator(f"[data-dwelling='{dwelling.dwelling_id}']")).to_be_visible()
+                await shot(page, "18-partner-household")
+                await s.tap("button.quiet")
+                await s.tap("[data-go=apply]")
+                await s.tap("[data-kind=risai]")
+                await s.tap(f"[data-dwelling='{dwelling.dwelling_id}']")
+                await s.screen("apply-confirm")
+                await s.tap("[data-go=submit]")
+                await s.screen("applied")
+                tracking = (await page.locator("[data-tracking]").text_content()).strip()
+                await s.tap("#finish")
+                await s.screen("bye")
+                await nothing_left_behind(s, [resident.resident_id, tracking, dwelling.location,
+                                              f"{resident.family_name} {resident.given_name}"])
+                assert not problems, problems
+            finally:
+                await browser.close()
+        app = await wajima.app[POOL].fetchval(
+            "SELECT state->>'competent_town' FROM entities WHERE entity_type = 'application'"
+            " AND state->>'channel' = 'kiosk'")
+        assert app == TOWN_A

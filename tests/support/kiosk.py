@@ -4,6 +4,9 @@ session opened with a one-time code or a software card."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime as dt
+import uuid
 from typing import Any, AsyncIterator
 from urllib.parse import quote
 
@@ -13,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSettings, Settings, TlsSettings
 from service.kiosk import cards
 from service.web.app import create_app
+from service.web.appkeys import POOL
 from tests.support.auth import SignedKiosk, ensure_auth, register_kiosk
 from tests.support.counter import FEDERATION, TOWN_A, TOWN_B, Node, ensure_api
 from tests.support.kafka import node_tls
@@ -91,3 +95,62 @@ async def running_node(dsn: str, pki: Any, cluster: Any, prefix: str, node_id: s
         for extra in node.clients[1:]:
             await extra.close()
         await client.close()
+
+
+@dataclasses.dataclass
+class PartnerTowns:
+    """wajima-1 running, holding 益城町's data replicated from mashiki-1 (stopped by now)."""
+
+    wajima: Node
+    town: Any  # deploy.synthetic town of 益城町
+    resident: Any
+    dwelling: Any
+    code: str  # a one-time code given at 益城町's counter
+    ca_key: Any
+    ca: Any  # the card CA registered at 益城町's node
+
+
+async def _held(node: Node, entity_type: str, entity_id: str | None) -> bool:
+    sql = "SELECT count(*) FROM entities WHERE entity_type = $1" + (" AND entity_id = $2" if entity_id else "")
+    return await node.app[POOL].fetchval(sql, *([entity_type, entity_id] if entity_id else [entity_type])) > 0
+
+
+@contextlib.asynccontextmanager
+async def partner_towns(postgres: Any, cluster: Any, pki: Any, db_prefix: str) -> AsyncIterator[PartnerTowns]:
+    """Two nodes on real Kafka: at 益城町's node (mashiki-1) its residents are imported, a card CA
+    trusted, a code given and a disaster registered; once all of it reached wajima-1, 益城町's
+    node stops (its hall is offline) and wajima-1 is yielded."""
+    from tests.support.counter import seed_town
+    from tests.support.kafka import grant
+    from tests.support.replication_nodes import create_database, drop_database, eventually
+
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    await grant(cluster, prefix, list(NODES))
+    dsns = {n: await create_database(postgres.dsn(), postgres.dsn, prefix=db_prefix) for n in ("mashiki-1", "wajima-1")}
+    try:
+        async with running_node(dsns["wajima-1"], pki, cluster, prefix, "wajima-1") as wajima:
+            async with running_node(dsns["mashiki-1"], pki, cluster, prefix, "mashiki-1") as mashiki:
+                town = await seed_town(mashiki.app)
+                resident = town.residents[0]
+                dwelling = next(d for d in town.dwellings if resident.household_id in d.household_ids)
+                admin = await mashiki.login("admin1", ("admin",))
+                ca_key, ca = cards.create_card_ca("Test card CA", now=dt.datetime.now(dt.timezone.utc))
+                assert (await admin.post("/api/v1/card-cas", {"certificate_pem": pem(ca)}))[0] == 201
+                clerk = await mashiki.login("clerk1", ("clerk",))
+                status, issued = await clerk.post("/api/v1/application-codes",
+                                                  {"town_code": TOWN_A, "resident_id": resident.resident_id})
+                assert status == 201, issued
+                boss = await mashiki.login("boss1", ("supervisor",))
+                status, body = await boss.post("/api/v1/disasters", {"name": "令和6年能登半島地震",
+                                                                     "date": "2024-01-01", "towns": [TOWN_A]})
+                assert status == 201, body
+                code_id = await mashiki.app[POOL].fetchval(
+                    "SELECT entity_id FROM entities WHERE entity_type = 'application_code'")
+                for what, entity_id in (("resident", resident.resident_id), ("dwelling", dwelling.dwelling_id),
+                                        ("card_ca", None), ("application_code", code_id), ("disaster", None)):
+                    await eventually(lambda w=what, e=entity_id: _held(wajima, w, e), timeout=60,
+                                     what=f"{what} replicated to wajima-1")
+            yield PartnerTowns(wajima, town, resident, dwelling, issued["code"], ca_key, ca)
+    finally:
+        for dsn in dsns.values():
+            await drop_database(postgres.dsn(), dsn)
