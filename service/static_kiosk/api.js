@@ -39,7 +39,12 @@ export async function call(method, path, body) {
     body: bytes.length ? bytes : undefined, cache: "no-store", credentials: "omit" });
   if (resp.headers.get("Content-Type")?.startsWith("application/pdf") && resp.ok) return resp.blob();
   const data = await resp.json().catch(() => null);
-  if (!resp.ok) throw new ApiError(resp.status, data);
+  if (!resp.ok) {
+    const err = new ApiError(resp.status, data);
+    // The node ended the session (expired, or logged out elsewhere): the page must end it too.
+    if (token && err.code === "kiosk.session") window.dispatchEvent(new CustomEvent("kiosk:session-ended"));
+    throw err;
+  }
   return data;
 }
 

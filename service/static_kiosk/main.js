@@ -25,8 +25,12 @@ const easyButton = document.getElementById("easy");
 let me = null; // the identified resident's data: memory only, dropped at the end
 let lastTouch = Date.now();
 let current = null; // the function that draws the current screen (redrawn on the easy toggle)
+let ending = false; // a session is ending: only the goodbye is drawn until the start screen
 
 function show(draw) {
+  // While a session ends nothing but the goodbye may be drawn (a reply still on its way
+  // must not put a resident's screen back).
+  if (ending && draw.screenName !== "bye") return;
   current = draw;
   screen.replaceChildren(...[draw()].flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
   screen.dataset.screen = draw.screenName || "";
@@ -312,8 +316,6 @@ async function printCopy(c, reason) {
 
 // ---- the end of a session: nothing personal stays ------------------------------------------------
 
-let ending = false;
-
 async function finish(why) {
   if (ending) return;
   ending = true;
@@ -407,6 +409,7 @@ easyButton.addEventListener("click", () => {
 easyButton.replaceChildren(bi("easy_on"));
 finishButton.replaceChildren(bi("finish"));
 finishButton.addEventListener("click", () => finish("finish"));
+window.addEventListener("kiosk:session-ended", () => finish("expired"));
 
 (async () => {
   await enrolled();

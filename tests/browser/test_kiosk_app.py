@@ -386,3 +386,19 @@ async def test_supervisor_enrols_a_kiosk_from_the_counter_ui(chromium, database,
                 await expect(form).to_contain_text("その登録コードで待っている端末はありません")
             finally:
                 await browser.close()
+
+
+async def test_a_session_the_node_ended_ends_the_page_too(chromium, database, pki, tmp_path):
+    from playwright.async_api import expect
+
+    async with kiosk(chromium, database, pki, tmp_path) as k:
+        resident, _ = _household(k.town)
+        code = await k.code_for(resident)
+        await k.tap("[data-go=code]")
+        await k.type_on_pad(code)
+        await k.screen("menu")
+        await k.server.app[POOL].execute("UPDATE kiosk_sessions SET expires_at = now()")  # the TTL ran out
+        await k.tap("[data-go=applications]")
+        await k.screen("bye")
+        await expect(k.page.locator("#screen")).to_have_attribute("data-ended", "expired")
+        await nothing_left_behind(k, [resident.family_name + " " + resident.given_name, resident.resident_id, code])
