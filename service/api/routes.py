@@ -8,6 +8,7 @@ from service.web import openapi
 from service.api import (applications, batch_print, casework, casework_report, certificates, conflicts, disasters,
                          imports, quarantine, residents, staff, status, surveys, verification)
 from service.api.common import reply
+from service.api.kiosk import setup_kiosk_api
 
 V1 = "/api/v1"
 
@@ -69,6 +70,7 @@ def setup_api(app: web.Application) -> None:
     r.add_post(f"{V1}/staff", staff.create_staff)
     r.add_post(f"{V1}/staff/{{staff_id}}", staff.change_staff)
     r.add_post(f"{V1}/staff/{{staff_id}}/password", staff.reset_password)
+    setup_kiosk_api(app)
     app.on_startup.append(imports.start_jobs)
     app.on_startup.append(batch_print.start_batches)
     app.on_shutdown.append(batch_print.stop_batches)

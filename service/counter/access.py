@@ -32,6 +32,7 @@ class Actor:
 
     staff: Staff
     reason: Callable[[], str]
+    kiosk_id: str | None = None  # set when a kiosk acts for its identified resident (issue 13)
 
 
 class AuditedStore(Protocol):
@@ -77,5 +78,6 @@ async def audit_other_towns(store: AuditedStore, actor: Actor, *, towns: set[str
                             subject_type: str, subject_id: str) -> None:
     """Audit (in the store's current transaction) each town of the data that is not the actor's."""
     for town in sorted(towns - {actor.staff.town_code}):
+        kiosk = {"kiosk_id": actor.kiosk_id} if actor.kiosk_id else {}
         await store.audit(staff=actor.staff, action=action, subject_type=subject_type,
-                          subject_id=subject_id, town_code=town, reason=actor.reason())
+                          subject_id=subject_id, town_code=town, reason=actor.reason(), **kiosk)

@@ -48,6 +48,7 @@ class CertificateCopy(_AfterIssue):
     # 紛失 / 汚損 / 追加 as service.counter.printing.CopyReason's name (lost / damaged /
     # additional); None on copies recorded before reasons were asked for.
     copy_reason: str | None = None
+    place: str | None = None  # where it was handed out, when not the counter (a kiosk: issue 13)
 
     @property
     def entity_id(self) -> str:

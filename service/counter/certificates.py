@@ -93,9 +93,9 @@ async def printable(store: RecordStore, actor: Actor, number: str, *, copy_no: i
 
 
 async def reissue_copy(store: RecordStore, actor: Actor, number: str, copy_reason: dict | None, *,
-                       at: dt.datetime) -> tuple[dict[str, Any], int, printing.CopyReason]:
-    """再交付: the same number and QR, recorded as copy n with its reason (紛失 / 汚損 / 追加);
-    only of a current certificate."""
+                       at: dt.datetime, place: str | None = None) -> tuple[dict[str, Any], int, printing.CopyReason]:
+    """再交付: the same number and QR, recorded as copy n with its reason (紛失 / 汚損 / 追加)
+    and where it was handed out (``place``: a kiosk names itself); only of a current certificate."""
     async with store.transaction():
         cert = await load_certificate(store, number)
         reason = printing.copy_reason(copy_reason or {})  # after the lookup: unknown number is 404 first
@@ -106,7 +106,7 @@ async def reissue_copy(store: RecordStore, actor: Actor, number: str, copy_reaso
         needs_reason(actor, {cert["competent_town"]})
         copy_no = len(await store.find("certificate_copy", "number", number, limit=10_000)) + 1
         copy = CertificateCopy(number, at.isoformat(), store.node_id, actor.staff.staff_id, copy_no=copy_no,
-                               copy_reason=reason.name.lower())
+                               copy_reason=reason.name.lower(), place=place)
         await store.save(copy, insert_only=True)
         await audit_other_towns(store, actor, towns={cert["competent_town"]}, action="certificate.copy",
                                 subject_type="certificate", subject_id=number)

@@ -13,6 +13,7 @@ import { quarantineView } from "./quarantine.js";
 import { batchPrintView } from "./batch.js";
 import { applicationsView, daikouView, ledgerView } from "./lists.js";
 import { statsView } from "./stats.js";
+import { kiosksView } from "./kiosks.js";
 
 export const towns = {}; // code → {name, mayor}, from the trust list
 
@@ -133,6 +134,7 @@ function showShell() {
   document.querySelector("#nav a[data-route=conflicts]").hidden = !api.hasRole("supervisor", "auditor", "admin");
   document.querySelector("#nav a[data-route=staff]").hidden = !api.hasRole("admin");
   document.querySelector("#nav a[data-route=quarantine]").hidden = !api.hasRole("supervisor", "auditor", "admin");
+  document.querySelector("#nav a[data-route=kiosks]").hidden = !api.hasRole("supervisor", "admin");
   const who = clear(document.getElementById("who"));
   if (!staff) return;
   who.append(
@@ -162,6 +164,7 @@ const routes = {
   ledger: () => ledgerView(),
   daikou: (town) => daikouView(town),
   stats: (arg) => statsView(arg),
+  kiosks: () => kiosksView(),
 };
 
 export async function render() {

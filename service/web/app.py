@@ -30,6 +30,7 @@ from service.metrics import NodeMetrics, requests_middleware
 from service.transport import hsts_middleware, kafka_client_options, watch_expiry
 from service.web.ui import setup_ui
 from service.web.verifier import setup_verifier
+from service.web.kiosk_app import setup_kiosk_app
 
 log = logging.getLogger("service.web.app")
 
@@ -125,4 +126,5 @@ def create_app(settings: Settings) -> web.Application:
     setup_api(app)
     setup_ui(app)
     setup_verifier(app)
+    setup_kiosk_app(app)
     return app

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.web.openapi_kiosk import kiosk_paths
+
 S = "string"
 _STR, _INT, _BOOL = {"type": S}, {"type": "integer"}, {"type": "boolean"}
 _NULL_STR = {"type": [S, "null"]}
@@ -435,6 +437,7 @@ def document() -> dict[str, Any]:
         "/api/v1/kiosk/logout": {"post": _op("End the kiosk session", tag="kiosk",
                                              reply=o({"logged_out": _BOOL}, ["logged_out"]))},
     }
+    paths.update(kiosk_paths(_op, _obj, _param, _TEXT))
     return {"openapi": "3.1.0",
             "info": {"title": "risai node counter API", "version": "1",
                      "description": "罹災証明書 federation node. Staff endpoints need a session cookie "

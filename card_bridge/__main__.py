@@ -1,0 +1,3 @@
+from card_bridge.server import main
+
+main()
