@@ -80,8 +80,9 @@ class StatusListCache:
         if not fresh and self.current is not None:
             return self.current
         async with self._lock:
-            checked = self.current is not None and time.monotonic() - self._checked_at < CHECK_INTERVAL_S
-            if (checked or not fresh) and now() - self.current.built_at < self.ttl / 2:
+            held = self.current is not None  # another caller may have built it while this one waited
+            checked = held and time.monotonic() - self._checked_at < CHECK_INTERVAL_S
+            if held and (checked or not fresh) and now() - self.current.built_at < self.ttl / 2:
                 return self.current
             marker = await _marker(app)
             self._checked_at = time.monotonic()
