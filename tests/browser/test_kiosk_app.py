@@ -146,7 +146,8 @@ async def _disaster_and_certificate(k: Kiosk, resident, dwelling) -> tuple[str, 
     assert status == 201, created
     app_id = created["application"]["application_id"]
     assert (await k.boss.post(f"/api/v1/applications/{app_id}/surveys",
-                              {"surveyed_on": "2024-01-10", "damage_ratio": "45"}, headers=REASON))[0] == 201
+                              {"surveyed_on": "2024-01-10", "damage_ratio": "45",
+                               "surveyor_id": k.boss.session.staff["staff_id"]}, headers=REASON))[0] == 201
     assert (await k.boss.post(f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON))[0] == 200
     status, issued = await k.clerk.post(f"/api/v1/applications/{app_id}/certificate", {}, headers=REASON)
     assert status == 201, issued

@@ -48,7 +48,8 @@ async def _post(kiosk, path, body):
 
 async def _issue(clerk, boss, app_id):
     assert (await boss.post(f"/api/v1/applications/{app_id}/surveys",
-                            {"surveyed_on": "2024-01-10", "damage_ratio": "35"}, headers=REASON))[0] == 201
+                            {"surveyed_on": "2024-01-10", "damage_ratio": "35",
+                             "surveyor_id": boss.session.staff["staff_id"]}, headers=REASON))[0] == 201
     assert (await boss.post(f"/api/v1/applications/{app_id}/judgement", {}, headers=REASON))[0] == 200
     status, issued = await clerk.post(f"/api/v1/applications/{app_id}/certificate", {}, headers=REASON)
     assert status == 201, issued
