@@ -86,11 +86,15 @@ async def prepare(fed: Federation, residents: int) -> None:
 _HAS_RESIDENTS = ("SELECT EXISTS (SELECT 1 FROM entities WHERE entity_type = 'resident'"
                   " AND state->>'town_code' = $1)")
 _HOUSEHOLDS = """
-SELECT r.entity_id AS resident, d.entity_id AS dwelling
-  FROM entities r
-  JOIN entities d ON d.entity_type = 'dwelling' AND d.state->'household_ids' ? (r.state->>'household_id')
- WHERE r.entity_type = 'resident' AND r.state->>'town_code' = $1
- ORDER BY r.entity_id LIMIT $2"""
+SELECT resident, dwelling FROM (
+  SELECT DISTINCT ON (r.state->>'household_id', d.entity_id) r.entity_id AS resident, d.entity_id AS dwelling
+    FROM entities r
+    JOIN entities d ON d.entity_type = 'dwelling' AND d.state->'household_ids' ? (r.state->>'household_id')
+   WHERE r.entity_type = 'resident' AND r.state->>'town_code' = $1
+   ORDER BY r.state->>'household_id', d.entity_id, (r.state->>'is_householder')::boolean DESC, r.entity_id) one
+ ORDER BY resident LIMIT $2"""
+# One applicant (the householder first) per household and dwelling: a second resident of the
+# same household would be the same case, which the one-current-certificate rule refuses.
 
 
 async def households(fed: Federation, per_town: int) -> list[tuple[str, str]]:

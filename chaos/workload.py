@@ -30,6 +30,12 @@ REASON = {"X-Access-Reason": quote("防災訓練: 相互応援協定による代
 DISASTER = {"name": "防災訓練 地震", "date": "2024-01-01"}
 
 
+def drill_disaster(round_no: int, drill_id: str) -> dict[str, str]:
+    """The disaster a drill's applications name: one per drill and round, so the federation's
+    one-current-certificate rule (issue 11) never refuses a drill for an earlier drill's cases."""
+    return {"name": f"防災訓練 地震 {drill_id} 第{round_no}回", "date": DISASTER["date"]}
+
+
 @dataclass
 class Target:
     """A node the workload talks to."""
@@ -52,9 +58,22 @@ class Shared:
     issued: list[tuple[str, str]] = field(default_factory=list)  # (number, qr)
     tracking: list[tuple[str, str]] = field(default_factory=list)  # (application id, code)
     tls: ssl.SSLContext | None = None  # verifies the nodes' HTTPS (Federation.http_context)
+    drill_id: str = field(default_factory=lambda: f"{random.getrandbits(32):08x}")
+    _cases: list[tuple[str, str]] = field(default_factory=list)
+    _round: int = 0
 
     def go(self) -> bool:
         return self.budget > 0 and self.clock() < self.deadline
+
+    def next_case(self, rng: random.Random) -> tuple[str, str, dict[str, str]]:
+        """(resident, dwelling, disaster) never applied for before in this drill: households in
+        a shuffled order, then again under the next round's disaster."""
+        if not self._cases:
+            self._cases = list(self.households)
+            rng.shuffle(self._cases)
+            self._round += 1
+        resident, dwelling = self._cases.pop()
+        return resident, dwelling, drill_disaster(self._round, self.drill_id)
 
 
 class Client:
@@ -110,15 +129,15 @@ async def counter(shared: Shared, client: Client, rng: random.Random) -> None:
         if client.headers is None and not await client.login():
             await asyncio.sleep(1.0)
             continue
-        resident, dwelling = rng.choice(shared.households)
-        if not await _story(shared, client, resident, dwelling):
+        resident, dwelling, disaster = shared.next_case(rng)
+        if not await _story(shared, client, resident, dwelling, disaster):
             await asyncio.sleep(0.5)  # back off from a node in trouble
         await asyncio.sleep(0.05)
 
 
-async def _story(shared: Shared, client: Client, resident: str, dwelling: str) -> bool:
+async def _story(shared: Shared, client: Client, resident: str, dwelling: str, disaster: dict[str, str]) -> bool:
     status, body = await client.request("apply", "POST", "/applications", {
-        "applicant_resident_id": resident, "dwelling_id": dwelling, "disaster": DISASTER})
+        "applicant_resident_id": resident, "dwelling_id": dwelling, "disaster": disaster})
     if status == 401:
         client.headers = None
     if status != 201:
@@ -162,7 +181,8 @@ async def contender(shared: Shared, inside: Client, outside: Client, at: float, 
                 await asyncio.sleep(1)
     for resident, dwelling in shared.households[:pairs]:
         status, body = await outside.request("apply", "POST", "/applications", {
-            "applicant_resident_id": resident, "dwelling_id": dwelling, "disaster": DISASTER})
+            "applicant_resident_id": resident, "dwelling_id": dwelling,
+            "disaster": drill_disaster(0, shared.drill_id)})
         if status == 201:
             app_id = body["application"]["application_id"]
             status, _ = await outside.request("survey", "POST", f"/applications/{app_id}/surveys",
