@@ -133,8 +133,15 @@ class KafkaTls:
 
 
 def new_cluster_id() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding.
+
+    Drawn again when it starts with "-", as Kafka's own Uuid.randomUuid() does: the storage
+    tool would read such an id as an option (one id in 64 did, and formatting failed).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class KafkaCluster:
@@ -228,7 +235,7 @@ class KafkaCluster:
                 continue
             result = subprocess.run(
                 [java, *self._jvm_flags(spec.id), "-cp", f"{lib}/*", "kafka.tools.StorageTool",
-                 "format", "-t", cluster_id, "-c", str(folder / "server.properties")],
+                 "format", f"--cluster-id={cluster_id}", "-c", str(folder / "server.properties")],
                 capture_output=True, text=True,
             )
             if result.returncode != 0:
