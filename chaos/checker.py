@@ -14,6 +14,8 @@ from typing import Callable, Iterable
 from chaos.history import FAILED, OK, REJECTED, WRITE_OPS, History, Op
 
 # Returns None when a QR string verifies, else the reason it does not.
+DUPLICATE_BASE = "duplicate:"  # Op.base of an application the duplicator sent at two nodes
+DUPLICATES_TRIED = "duplicates_tried"  # History.marks: how many households it applied for twice
 Verifier = Callable[[str], str | None]
 
 
@@ -26,6 +28,7 @@ class NodeState:
     rows: int
     certificates: tuple[tuple[str, str], ...]  # (整理番号, signed QR string), as stored
     conflicts: frozenset[str] = frozenset()  # "type:id" of every entity with a recorded conflict
+    reviews: frozenset[frozenset[str]] = frozenset()  # application ids of each open duplicate review item
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ def check(history: History, states: Iterable[NodeState], verify: Verifier, *,
         converged(states, convergence, convergence_bound_s),
         conflicts_surfaced(history, states),
     )
+    if history.marks.get(DUPLICATES_TRIED):
+        invariants += (duplicates_reviewed(history, states),)
     return Verdict(invariants, availability(history), convergence)
 
 
@@ -173,6 +178,32 @@ def conflicts_surfaced(history: History, states: list[NodeState]) -> Invariant:
             problems.append(f"concurrent writes to {a.entity} at {a.node} and {b.node} "
                             f"show no conflict on {', '.join(missing)}")
     return Invariant("every concurrent write is a conflict", not problems, tuple(problems))
+
+
+def duplicate_pairs(ops: list[Op]) -> dict[str, frozenset[str]]:
+    """Per household case the duplicator tried: the application ids accepted at two or more
+    different nodes (one case's applications on both sides of a partition)."""
+    accepted: dict[str, dict[str, str]] = defaultdict(dict)  # base -> application id -> node
+    for op in ops:
+        if op.op == "apply" and op.acknowledged and op.entity and (op.base or "").startswith(DUPLICATE_BASE):
+            accepted[op.base][op.entity.removeprefix("application:")] = op.node
+    return {base: frozenset(ids) for base, ids in accepted.items() if len(set(ids.values())) >= 2}
+
+
+def duplicates_reviewed(history: History, states: list[NodeState]) -> Invariant:
+    """Every case applied for on both sides of a partition is one open review item, the same
+    on every node (issue 11: both certificates under review until a supervisor decides)."""
+    pairs = duplicate_pairs(history.ops)
+    problems = []
+    if not pairs:
+        problems.append(f"no duplicate was formed: of {history.marks.get(DUPLICATES_TRIED, 0):.0f} cases "
+                        "applied for at two nodes, none was accepted at both (was the partition in place?)")
+    for base, ids in sorted(pairs.items()):
+        missing = sorted(s.node for s in states if not any(ids <= item for item in s.reviews))
+        if missing:
+            problems.append(f"applications {', '.join(sorted(ids))} ({base.removeprefix(DUPLICATE_BASE)}) "
+                            f"are not under review on {', '.join(missing)}")
+    return Invariant("every duplicate across the partition is under review", not problems, tuple(problems))
 
 
 def availability(history: History) -> dict[str, dict[str, float]]:

@@ -87,7 +87,8 @@ class Drill:
                                  observe.staff_password(self.fed), self._households,
                                  tls=self.fed.http_context())
         targets = [workload.Target(n.id, n.http_port, n.town) for n in self.fed.spec.nodes]
-        load = asyncio.create_task(workload.run(shared, targets, sc.workload, contend=self._contend()))
+        load = asyncio.create_task(workload.run(shared, targets, sc.workload, contend=self._across("contend"),
+                                                duplicate=self._across("duplicate")))
         try:
             await self._schedule()
             # A late heal (a slow restart) must not leave the recovery without load: keep
@@ -99,9 +100,11 @@ class Drill:
             await asyncio.gather(load, return_exceptions=True)
         self.history.marks["quiesced"] = self.clock()
 
-    def _contend(self) -> tuple[str, str, float] | None:
+    def _across(self, flag: str) -> tuple[str, str, float] | None:
+        """(a node inside the scenario's partition, one outside, a moment inside it) for the
+        workload's contender or duplicator, when the scenario asks for it."""
         cut = next((f for f in self.scenario.faults if f.kind == "partition"), None)
-        if not self.scenario.workload.contend or cut is None:
+        if not getattr(self.scenario.workload, flag) or cut is None:
             return None
         inside = next(n.id for n in self.fed.spec.nodes if n.region == cut.target)
         outside = next(n.id for n in self.fed.spec.nodes if n.region != cut.target)

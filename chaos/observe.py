@@ -172,6 +172,12 @@ async def wait_ready(fed: Federation, timeout: float, clock: Callable[[], float]
         await asyncio.sleep(1.0)
 
 
+# The open duplicate review items (service.counter.duplicates: kind duplicate_certificate,
+# one row per pair, its two application ids as local_version and remote_version).
+_OPEN_REVIEWS = ("SELECT ARRAY[local_version, remote_version] AS ids FROM conflicts"
+                 " WHERE kind = 'duplicate_certificate' AND resolved_at IS NULL")
+
+
 async def final_states(fed: Federation) -> list[NodeState]:
     """Digest, certificates and conflicts of every node (after healing)."""
     states = []
@@ -182,10 +188,12 @@ async def final_states(fed: Federation) -> list[NodeState]:
             certs = await conn.fetch("SELECT entity_id, state->>'qr' AS qr FROM entities"
                                      " WHERE entity_type = 'certificate' ORDER BY entity_id")
             conflicts = await conn.fetch("SELECT DISTINCT entity_type || ':' || entity_id AS k FROM conflicts")
+            reviews = await conn.fetch(_OPEN_REVIEWS)
         finally:
             await conn.close()
         states.append(NodeState(node.id, d.overall, d.rows, tuple((r["entity_id"], r["qr"]) for r in certs),
-                                frozenset(r["k"] for r in conflicts)))
+                                frozenset(r["k"] for r in conflicts),
+                                frozenset(frozenset(r["ids"]) for r in reviews)))
     return states
 
 

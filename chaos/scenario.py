@@ -8,6 +8,7 @@
     kiosks_per_node = 1
     max_requests = 4000          # a hard bound on the whole drill's requests
     contend = false              # during the faults, write one application at two nodes
+    duplicate = false            # during a partition, apply for one case at two nodes
     [[faults]]
     kind = "kill_node"           # see chaos.faults.INJECT
     target = "mashiki-1"         # a node, a region, or broker id(s)
@@ -40,6 +41,7 @@ class WorkloadSpec:
     kiosks_per_node: int = 1
     max_requests: int = 4000
     contend: bool = False
+    duplicate: bool = False
     request_timeout_s: float = 5.0
 
 

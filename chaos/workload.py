@@ -5,7 +5,9 @@ through the counter story: apply → survey → judge → issue, for residents o
 (so a partner node serves a town whose hall is down). A kiosk (evacuation-centre terminal)
 verifies certificates that were handed out and tracks applications with the receipt code.
 A contender, when the scenario asks, judges the same application at two nodes on either
-side of a partition: those writes are concurrent and must surface as conflicts.
+side of a partition: those writes are concurrent and must surface as conflicts. A
+duplicator applies for one household's case at two nodes on either side of a partition and
+takes both to a certificate: after healing, every node must show one review item for them.
 
 Every request is bounded (per-request timeout, a shared request budget, a deadline) and
 recorded in the history with its outcome.
@@ -14,6 +16,7 @@ recorded in the history with its outcome.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import ssl
 from dataclasses import dataclass, field
@@ -22,6 +25,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from chaos.checker import DUPLICATE_BASE, DUPLICATES_TRIED
 from chaos.history import FAILED, OK, REJECTED, History, Op
 from chaos.scenario import WorkloadSpec
 
@@ -30,10 +34,13 @@ REASON = {"X-Access-Reason": quote("防災訓練: 相互応援協定による代
 DISASTER = {"name": "防災訓練 地震", "date": "2024-01-01"}
 
 
-def drill_disaster(round_no: int, drill_id: str) -> dict[str, str]:
+def drill_disaster(round_no: int | str, drill_id: str) -> dict[str, str]:
     """The disaster a drill's applications name: one per drill and round, so the federation's
     one-current-certificate rule (issue 11) never refuses a drill for an earlier drill's cases."""
     return {"name": f"防災訓練 地震 {drill_id} 第{round_no}回", "date": DISASTER["date"]}
+
+
+DUPLICATE_ROUND = "重複"  # the duplicator's own disaster: its cases are never the counters' cases
 
 
 @dataclass
@@ -135,9 +142,10 @@ async def counter(shared: Shared, client: Client, rng: random.Random) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _story(shared: Shared, client: Client, resident: str, dwelling: str, disaster: dict[str, str]) -> bool:
+async def _story(shared: Shared, client: Client, resident: str, dwelling: str, disaster: dict[str, str],
+                 *, base: str | None = None) -> bool:
     status, body = await client.request("apply", "POST", "/applications", {
-        "applicant_resident_id": resident, "dwelling_id": dwelling, "disaster": disaster})
+        "applicant_resident_id": resident, "dwelling_id": dwelling, "disaster": disaster}, base=base)
     if status == 401:
         client.headers = None
     if status != 201:
@@ -145,6 +153,9 @@ async def _story(shared: Shared, client: Client, resident: str, dwelling: str, d
     app_id = body["application"]["application_id"]
     shared.tracking.append((app_id, body["tracking_code"]))
     entity = f"application:{app_id}"
+    if base is not None:  # the apply's record names the application it made
+        op = shared.history.ops[-1]
+        shared.history.ops[-1] = dataclasses.replace(op, entity=entity)
     steps = [("survey", f"/applications/{app_id}/surveys", {"surveyed_on": "2024-01-10", "damage_ratio": "35",
                                                             "surveyor_id": client.staff_id}),
              ("judge", f"/applications/{app_id}/judgement", {}),
@@ -199,9 +210,31 @@ async def contender(shared: Shared, inside: Client, outside: Client, at: float, 
                                          entity=ent, base=base) for c in (inside, outside)))
 
 
+async def duplicator(shared: Shared, inside: Client, outside: Client, at: float, cases: int = 3) -> None:
+    """At ``at`` (inside a partition): apply for each of ``cases`` households' dwellings at both
+    nodes at once, under the same disaster, and take each application to a certificate at
+    the node that received it. Neither node can see the other's application, so both accept:
+    the federation's one-current-certificate rule can only catch it after healing."""
+    for client in (inside, outside):
+        while client.headers is None and shared.go():
+            if not await client.login():
+                await asyncio.sleep(1)
+    while shared.clock() < at and shared.go():
+        await asyncio.sleep(0.2)
+    disaster = drill_disaster(DUPLICATE_ROUND, shared.drill_id)
+    chosen = shared.households[-cases:]
+    shared.history.marks[DUPLICATES_TRIED] = float(len(chosen))
+    for resident, dwelling in chosen:
+        base = f"{DUPLICATE_BASE}{resident}/{dwelling}"
+        await asyncio.gather(*(_story(shared, c, resident, dwelling, disaster, base=base)
+                               for c in (inside, outside)))
+
+
 async def run(shared: Shared, targets: list[Target], spec: WorkloadSpec, *,
-              contend: tuple[str, str, float] | None = None, seed: int = 6) -> None:
-    """Run every client until the deadline or budget; ``contend`` = (inside, outside, at)."""
+              contend: tuple[str, str, float] | None = None,
+              duplicate: tuple[str, str, float] | None = None, seed: int = 6) -> None:
+    """Run every client until the deadline or budget; ``contend`` and ``duplicate`` =
+    (node inside the partition, node outside, when)."""
     rng = random.Random(seed)
     clients: list[Client] = []
 
@@ -218,6 +251,10 @@ async def run(shared: Shared, targets: list[Target], spec: WorkloadSpec, *,
         by_node = {t.node: t for t in targets}
         jobs.append(contender(shared, client("contender-in", by_node[contend[0]]),
                               client("contender-out", by_node[contend[1]]), contend[2]))
+    if duplicate:
+        by_node = {t.node: t for t in targets}
+        jobs.append(duplicator(shared, client("duplicator-in", by_node[duplicate[0]]),
+                               client("duplicator-out", by_node[duplicate[1]]), duplicate[2]))
     try:
         await asyncio.gather(*jobs)
     finally:

@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from replication import apply, conflicts, envelope, hlc, topics
 from replication.outbox import wall_clock_ms
-from replication.loop import RetryLoop
+from replication.loop import KAFKA_MAX_BACKOFF, RetryLoop
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class ReplicationConsumer:
                  peer_node_ids: Iterable[str], key_lookup: envelope.KeyLookup,
                  topic_prefix: str = topics.DEFAULT_PREFIX,
                  registry: CollectorRegistry | None = None, max_records: int = 500,
-                 max_drift_ms: int = hlc.DEFAULT_MAX_DRIFT_MS, max_backoff: float = 30.0,
+                 max_drift_ms: int = hlc.DEFAULT_MAX_DRIFT_MS, max_backoff: float = KAFKA_MAX_BACKOFF,
                  refresh_interval: float = 5.0, stall_check_interval: float = 10.0,
                  position_timeout: float = 2.0, clock=wall_clock_ms,
                  key_owner: Callable[[bytes], str | None] | None = None,

@@ -34,7 +34,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from replication import envelope, outbox, topics
 from replication.envelope import Signer
-from replication.loop import TRANSIENT, RetryLoop
+from replication.loop import KAFKA_MAX_BACKOFF, TRANSIENT, RetryLoop
 
 log = logging.getLogger(__name__)
 class OutboxRelay:
@@ -43,7 +43,7 @@ class OutboxRelay:
     def __init__(self, *, pool: asyncpg.Pool, bootstrap_servers: str, node_id: str,
                  signer: Signer, topic_prefix: str = topics.DEFAULT_PREFIX,
                  registry: CollectorRegistry | None = None, batch_size: int = 500,
-                 poll_interval: float = 1.0, max_backoff: float = 30.0,
+                 poll_interval: float = 1.0, max_backoff: float = KAFKA_MAX_BACKOFF,
                  request_timeout_ms: int = 10_000, partitions: int = 1,
                  replication_factor: int = 1, min_insync_replicas: int | None = None,
                  ack_timeout_s: float = outbox.DEFAULT_ACK_TIMEOUT_S,

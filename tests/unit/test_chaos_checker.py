@@ -9,7 +9,7 @@ import pytest
 
 from certs.encoding import cose_to_qr_string, encode_certificate, qr_string_to_cose
 from certs.node_keys import load_node_signer
-from chaos.checker import NodeState, check
+from chaos.checker import DUPLICATES_TRIED, NodeState, check
 from chaos.history import FAILED, OK, REJECTED, Fault, History, Op
 from chaos.observe import make_verifier
 from tests.unit.certs_fixtures import MASHIKI, NOW, at, build_pki, certificate
@@ -128,3 +128,51 @@ def test_sequential_writes_at_two_nodes_are_not_concurrent(pki):
     history.ops += [Op("c1", "wajima-1", "judge", 20, 20.1, OK, 200, entity="application:A-2"),
                     Op("c2", "mashiki-1", "issue", 25, 25.1, OK, 201, entity="application:A-2")]
     assert check(history, states, verify, convergence_bound_s=60).ok
+
+
+def _duplicates(history: History, *accepted: tuple[str, str]) -> History:
+    """The duplicator's applies for one case: (node, application id) accepted, one refused."""
+    history.marks[DUPLICATES_TRIED] = 1.0
+    base = "duplicate:R-1/D-1"
+    history.ops += [Op(f"duplicator-{i}", node, "apply", 20, 20.2, OK, 201, entity=f"application:{app}", base=base)
+                    for i, (node, app) in enumerate(accepted)]
+    return history
+
+
+def test_duplicate_across_a_partition_must_be_under_review_on_every_node(pki):
+    verify, qrs = pki
+    history, states = _good(qrs)
+    history = _duplicates(history, ("wajima-1", "A-in"), ("mashiki-1", "A-out"))
+    failed = _failed(check(history, states, verify, convergence_bound_s=60))
+    assert list(failed) == ["every duplicate across the partition is under review"]
+    assert "A-in, A-out (R-1/D-1) are not under review on mashiki-1, rikuzentakata-1, wajima-1" in failed[
+        "every duplicate across the partition is under review"][0]
+    one_side = [replace(s, reviews=frozenset({frozenset({"A-in", "A-out"})})) if s.node == "wajima-1" else s
+                for s in states]
+    failed = _failed(check(history, one_side, verify, convergence_bound_s=60))
+    assert failed["every duplicate across the partition is under review"][0].endswith("on mashiki-1, rikuzentakata-1")
+    everywhere = [replace(s, reviews=frozenset({frozenset({"A-in", "A-out"})})) for s in states]
+    assert check(history, everywhere, verify, convergence_bound_s=60).ok
+
+
+def test_a_duplicator_whose_pair_never_formed_fails_the_drill(pki):
+    verify, qrs = pki
+    history, states = _good(qrs)
+    history = _duplicates(history, ("wajima-1", "A-in"))  # the other side refused: no partition
+    failed = _failed(check(history, states, verify, convergence_bound_s=60))
+    assert "no duplicate was formed" in failed["every duplicate across the partition is under review"][0]
+
+
+def test_two_applications_at_one_node_are_not_a_partition_pair(pki):
+    verify, qrs = pki
+    history, states = _good(qrs)
+    history = _duplicates(history, ("wajima-1", "A-1"), ("wajima-1", "A-2"))
+    failed = _failed(check(history, states, verify, convergence_bound_s=60))
+    assert "no duplicate was formed" in failed["every duplicate across the partition is under review"][0]
+
+
+def test_drills_without_a_duplicator_do_not_check_duplicates(pki):
+    verify, qrs = pki
+    history, states = _good(qrs)
+    names = [i.name for i in check(history, states, verify, convergence_bound_s=60).invariants]
+    assert "every duplicate across the partition is under review" not in names

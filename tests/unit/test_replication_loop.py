@@ -29,6 +29,17 @@ def test_kafka_errors_back_off_up_to_the_maximum(exc):
     assert caps == sorted(caps)
 
 
+def test_the_relay_and_the_consumer_wait_at_most_five_seconds_for_brokers_by_default():
+    # The broker-lost drill: with a 30 s cap a node slept up to 30 s after the brokers were
+    # back, and the federation converged over the drill's bound.
+    import inspect
+
+    from replication.consumer import ReplicationConsumer
+    from replication.relay import OutboxRelay
+    for cls in (loop.RetryLoop, OutboxRelay, ReplicationConsumer):
+        assert inspect.signature(cls).parameters["max_backoff"].default == loop.KAFKA_MAX_BACKOFF == 5.0
+
+
 async def test_retry_runs_a_failing_step_again_and_logs_each_retry(caplog):
     retries = Counter("t_retries", "retries", registry=CollectorRegistry())
     runner = loop.RetryLoop("test-loop", retries=retries, log=logging.getLogger("t"))
