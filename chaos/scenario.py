@@ -85,6 +85,8 @@ def _build(path: Path, data: dict) -> Scenario:
     for f in faults:
         if f.at_s < 0 or f.for_s < 0 or f.at_s + f.for_s > duration:
             raise ValueError(f"fault {f.kind} on {f.target} must start and end within duration_s")
+    spec = WorkloadSpec(**data.get("workload", {}))
+    if (spec.contend or spec.duplicate) and not any(f.kind == "partition" for f in faults):
+        raise ValueError("workload.contend and workload.duplicate need a partition fault to act across")
     return Scenario(path.stem, str(data.get("title", path.stem)), str(data.get("description", "")),
-                    duration, float(data.get("convergence_bound_s", 60)), faults,
-                    WorkloadSpec(**data.get("workload", {})))
+                    duration, float(data.get("convergence_bound_s", 60)), faults, spec)

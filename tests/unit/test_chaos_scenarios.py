@@ -24,6 +24,21 @@ def test_first_set_is_there_and_valid():
         assert all(f.at_s + f.for_s <= sc.duration_s for f in sc.faults)
 
 
+def test_every_scenario_of_the_recovery_issue_is_there():
+    assert {"disk-full", "broker-disk-lost", "stale-restore", "duplicate-across-partition",
+            "frozen-consumer"} <= set(scenario.names())
+    dup = scenario.load("duplicate-across-partition")
+    assert dup.workload.duplicate and [f.kind for f in dup.faults] == ["partition"]
+
+
+def test_a_duplicator_without_a_partition_is_refused(tmp_path):
+    bad = tmp_path / "nocut.toml"
+    bad.write_text('duration_s = 30\n[workload]\nduplicate = true\n[[faults]]\nkind = "kill_db"\n'
+                   'target = "mashiki-1"\nat_s = 5\nfor_s = 10\n')
+    with pytest.raises(scenario.ScenarioError, match="nocut.toml.*need a partition fault"):
+        scenario.load(str(bad))
+
+
 def test_bad_scenario_is_refused_with_its_name(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('duration_s = 10\n[[faults]]\nkind = "partition"\ntarget = "x"\nat_s = 5\nfor_s = 10\n')
