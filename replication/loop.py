@@ -36,8 +36,15 @@ BACKOFF_MULTIPLIER = 0.2
 # OperatorInterventionError covers "the database system is shutting down / starting up";
 # InternalClientError is asyncpg's state error on a connection that died mid-operation
 # ("cannot switch to state 12"): it ended the relay for good after a SIGKILL (issue 17).
+# A full disk (the disk-full drill) gives three more: InsufficientResourcesError (53xxx: disk
+# full, out of memory, too many connections), PostgresSystemError (58xxx: I/O error) and
+# InternalServerError (XX000), which a new connection's start-up raised as "could not write
+# init file": with those missing, the relay and the consumer stopped for good and the node
+# never caught up after space returned.
 DATABASE_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                   asyncpg.OperatorInterventionError, asyncpg.InternalClientError)
+                   asyncpg.OperatorInterventionError, asyncpg.InternalClientError,
+                   asyncpg.InsufficientResourcesError, asyncpg.PostgresSystemError,
+                   asyncpg.InternalServerError)
 # Lock contention is transient too: a consumer batch whose rows a handler keeps locked
 # (store.EntityStoreBusy) or a deadlock PostgreSQL broke must be retried, not end the task.
 TRANSIENT = (KafkaError, asyncio.TimeoutError, asyncpg.LockNotAvailableError,

@@ -90,9 +90,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 # up", 57P03), an administrator or crash shutdown (57P01/57P02), too many connections, a
 # connection lost mid-transaction (asyncpg then says "connection is closed" when the
 # transaction block rolls back).
+# A full disk also makes PostgreSQL refuse new connections at start-up with "could not write
+# init file" (XX000, InternalServerError) and fail I/O (58xxx, PostgresSystemError); both
+# pass once space returns (the disk-full drill), so they are unavailability, not a 500.
 _DB_GONE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
             asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
-            asyncpg.TooManyConnectionsError)
+            asyncpg.InsufficientResourcesError, asyncpg.PostgresSystemError, asyncpg.InternalServerError)
 
 
 def database_unavailable(exc: BaseException | None) -> bool:

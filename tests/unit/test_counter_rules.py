@@ -121,6 +121,10 @@ def _closed() -> Exception:
     asyncpg.PostgresConnectionError("connection failure"),
     ConnectionRefusedError(111, "Connection refused"),
     _closed(),
+    # A full disk: PostgreSQL refuses a new connection's start-up (the disk-full drill).
+    asyncpg.InternalServerError("could not write init file"),
+    asyncpg.PostgresSystemError("could not write to file"),
+    asyncpg.OutOfMemoryError("out of memory"),
 ], ids=lambda e: type(e).__name__)
 async def test_a_lost_database_is_503_database_unavailable(exc):
     assert database_unavailable(exc)

@@ -14,7 +14,9 @@ from replication import loop
 
 @pytest.mark.parametrize("exc", [ConnectionRefusedError(111, "refused"),
                                  asyncpg.CannotConnectNowError("the database system is starting up"),
-                                 asyncpg.InterfaceError("connection is closed")])
+                                 asyncpg.InterfaceError("connection is closed"),
+                                 asyncpg.InternalServerError("could not write init file"),
+                                 asyncpg.DiskFullError("could not extend file")])
 def test_database_errors_back_off_at_most_a_second(exc):
     # Issue 17: after a database restart the relay slept up to 30 s between attempts.
     caps = [loop.backoff_cap(exc, attempt, max_backoff=30.0) for attempt in range(1, 40)]
@@ -27,6 +29,14 @@ def test_kafka_errors_back_off_up_to_the_maximum(exc):
     caps = [loop.backoff_cap(exc, a, max_backoff=30.0) for a in range(1, 40)]
     assert max(caps) == 30.0
     assert caps == sorted(caps)
+
+
+def test_a_full_disk_is_retried_not_the_end_of_the_loop():
+    # The disk-full drill: "could not write init file" stopped the relay and the consumer for
+    # good, and the node never caught up after space returned.
+    for exc in (asyncpg.InternalServerError("could not write init file"), asyncpg.DiskFullError("full"),
+                asyncpg.PostgresSystemError("could not write to file")):
+        assert isinstance(exc, loop.TRANSIENT)
 
 
 def test_the_relay_and_the_consumer_wait_at_most_five_seconds_for_brokers_by_default():
