@@ -1,4 +1,5 @@
-"""Kiosk sessions, challenges and one-time application codes: values and storage.
+"""Kiosk sessions, challenges and one-time application codes: values and rules (their SQL is
+service.storage.kiosk_sessions).
 
 A clerk issues a one-time application code (only its digest is stored); a kiosk redeems
 it once. A challenge is used once. Either way the kiosk gets a short kiosk session bound
