@@ -15,7 +15,7 @@ from service.api.common import Fields, json_object, now, reply, repository
 from service.api.context import actor
 from service.counter import applicants, applications, lifecycle
 from service.errors import InvalidRequest
-from service.staff.sessions import require_role
+from service.web.auth import require_role
 
 CREATE_FIELDS = {"kind", "applicant_resident_id", "dwelling_id", "property", "town_code",
                  "disaster", "disaster_id", "channel", "reason", "applicant", "agent"}

@@ -16,7 +16,7 @@ from service.counter import casework
 from service.counter.casework_export import APPLICATION_COLUMNS, CERTIFICATE_COLUMNS, ENCODINGS, JST, Encoder
 from service.counter.casework_filters import application_query, certificate_query
 from service.errors import ServiceError
-from service.staff.sessions import require_role
+from service.web.auth import require_role
 
 log = logging.getLogger("service.casework")
 

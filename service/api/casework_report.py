@@ -14,7 +14,7 @@ from service.api.common import reply, repository
 from service.api.context import acting_staff, actor, keyring, town_info
 from service.counter import casework_report, statistics
 from service.counter.casework_filters import QueryParser, town_param
-from service.staff.sessions import require_role
+from service.web.auth import require_role
 from service.storage.counter import open_repository
 from service.web.appkeys import KEYRING, POOL, SETTINGS
 

@@ -15,8 +15,8 @@ from service.api.common import Fields, json_object, now, query_int, reply, repos
 from service.api.context import acknowledger, acting_staff, actor, keyring, town_info
 from service.counter import certificates, printing
 from service.counter.issuance import IssuanceContext, issue_certificate
-from service.staff.audit import access_reason
-from service.staff.sessions import require_role
+from service.api.context import access_reason
+from service.web.auth import require_role
 from service.web.appkeys import METRICS, SEALS, SETTINGS
 
 # Test-only: a list of async callables run inside issuance's store transaction, to widen

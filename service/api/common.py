@@ -48,6 +48,28 @@ async def json_object(request: web.Request, *, optional: bool = False) -> dict[s
     return body
 
 
+async def plain_json_object(request: web.Request) -> dict[str, Any]:
+    """The body as one JSON object, with no check of its keys (login, kiosk calls)."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidRequest.about("body", "not valid JSON", "invalid.json") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest.about("body", "must be a JSON object", "invalid.type")
+    return body
+
+
+async def json_text_fields(request: web.Request, *fields: str) -> dict[str, Any]:
+    """The body as one JSON object in which each of ``fields`` is non-blank text (the kiosk
+    and enrolment calls; 422 naming each missing field)."""
+    body = await plain_json_object(request)
+    missing = [{"field": f, "reason": "required text", "code": "invalid.required"}
+               for f in fields if not isinstance(body.get(f), str) or not body[f].strip()]
+    if missing:
+        raise InvalidRequest(f"required: {', '.join(fields)}", fields=missing)
+    return body
+
+
 @contextlib.asynccontextmanager
 async def repository(request: web.Request) -> AsyncIterator[CounterRepository]:
     """The request's one pooled connection, as this node's repository (pass it down; never

@@ -9,7 +9,7 @@ from replication.outbox import wall_clock_ms
 from service.api.common import path_int, repository, Fields, check_query, json_object, query_int, reply
 from service.api.context import acting_staff
 from service.web.appkeys import PEER_NODE_IDS, SETTINGS
-from service.staff.sessions import require_role
+from service.web.auth import require_role
 
 
 @require_role("supervisor", "auditor", "admin")

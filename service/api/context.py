@@ -4,17 +4,21 @@ and the durability wait after a commit (DESIGN 4)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Mapping
+from urllib.parse import unquote
 
 from aiohttp import web
 
 from replication.events import Event
 from service.counter.access import Actor
 from service.web.appkeys import KEYRING, METRICS, REPLICATION, SETTINGS
-from service.staff.audit import access_reason
-from service.staff.sessions import current_staff
-from service.errors import Unavailable
+from service.web.auth import current_staff
+from service.errors import InvalidRequest, Unavailable
 from service.keyring import Keyring
 from service.staff.accounts import Staff
+from service.staff.audit import clean_reason
+
+REASON_HEADER = "X-Access-Reason"
 
 
 def keyring(request: web.Request) -> Keyring:
@@ -35,6 +39,27 @@ def town_info(request: web.Request):
         return (town.name, town.mayor) if town else None
 
     return lookup
+
+
+def access_reason(request: web.Request, body: Mapping[str, Any] | None = None) -> str:
+    """The stated reason for accessing another town's data, or 422 ``audit.reason_required``.
+
+    Taken from the ``X-Access-Reason`` header (percent-encode non-ASCII text, e.g.
+    ``encodeURIComponent("避難所での申請受付")``) or, failing that, the body's ``reason``.
+    """
+    header = request.headers.get(REASON_HEADER)
+    try:
+        reason = clean_reason(unquote(header, errors="strict") if header else None)
+    except UnicodeDecodeError:
+        raise InvalidRequest.about("reason", f"{REASON_HEADER} must be percent-encoded UTF-8",
+                                   "audit.reason_invalid") from None
+    if reason is None and body is not None:
+        reason = clean_reason(body.get("reason"))
+    if reason is None:
+        raise InvalidRequest.about(
+            "reason", f"a reason is required to access another town's residents "
+            f"(header {REASON_HEADER} or body field 'reason')", "audit.reason_required")
+    return reason
 
 
 def actor(request: web.Request, body: dict | None = None) -> Actor:

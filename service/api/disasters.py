@@ -8,7 +8,7 @@ from aiohttp import web
 from service.api.common import Fields, json_object, now, reply, repository
 from service.api.context import actor
 from service.counter import disasters
-from service.staff.sessions import require_role
+from service.web.auth import require_role
 
 
 @require_role("supervisor")

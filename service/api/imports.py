@@ -17,7 +17,7 @@ from service.api.context import acting_staff
 from service.imports.source import canonical_encoding
 from service.errors import InvalidRequest, NotFound
 from service.imports.runner import ImportJobs
-from service.staff.sessions import require_role
+from service.web.auth import require_role
 from service.web.appkeys import POOL, REPLICATION, SETTINGS
 
 KINDS = ("residents", "dwellings", "surveys")

@@ -2,7 +2,7 @@
 dwellings, disasters, apply, applications, certificates, a printed 再交付 copy.
 
 Handlers only: every request is a signed kiosk request with a kiosk session
-(service.kiosk.identity); the use cases are service.kiosk.self_service, which scope every
+(service.web.kiosk_auth); the use cases are service.kiosk.self_service, which scope every
 id to the resident's household and call the counter's rules.
 """
 
@@ -21,11 +21,11 @@ from service.api.context import town_info
 from service.counter.certificates import printed_content
 from service.errors import Unavailable
 from service.kiosk import self_service
-from service.kiosk.audit_queue import QueuedAudit
 from service.kiosk.freshness import freshness_of
-from service.kiosk.identity import kiosk_party, kiosk_pool
 from service.storage.counter import open_repository
+from service.storage.kiosk_audit_queue import QueuedAudit
 from service.web.appkeys import SETTINGS
+from service.web.kiosk_auth import kiosk_party, kiosk_pool
 
 APPLY_FIELDS = {"kind", "dwelling_id", "property", "disaster_id"}
 
@@ -33,7 +33,7 @@ APPLY_FIELDS = {"kind", "dwelling_id", "property", "disaster_id"}
 @contextlib.asynccontextmanager
 async def repository(request: web.Request) -> AsyncIterator[QueuedAudit]:
     """The request's one connection from the kiosks' own pool, as this node's repository,
-    with its audit records queued (service.kiosk.audit_queue)."""
+    with its audit records queued (service.storage.kiosk_audit_queue)."""
     settings = request.app[SETTINGS]
     async with open_repository(kiosk_pool(request.app), node_id=settings.node.id, town=settings.node.town_code,
                                timeout=settings.database.acquire_timeout_s) as repo:

@@ -14,7 +14,7 @@ from replication.outbox import wall_clock_ms
 from service.api.common import path_int, check_query, now, query_int, reply, repository
 from service.api.context import acting_staff, keyring
 from service.errors import InvalidRequest, NotFound
-from service.staff.sessions import require_role
+from service.web.auth import require_role
 from service.web.appkeys import REPLICATION, SETTINGS
 
 

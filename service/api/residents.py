@@ -12,8 +12,8 @@ from service.api.context import acting_staff, actor
 from service.counter import residents
 from service.counter.residents import ResidentQuery
 from service.errors import InvalidRequest
-from service.staff.audit import REASON_HEADER
-from service.staff.sessions import require_role
+from service.api.context import REASON_HEADER
+from service.web.auth import require_role
 
 def _query(request: web.Request) -> ResidentQuery:
     check_query(request)

@@ -6,7 +6,8 @@ from aiohttp import web
 
 from service.web import openapi
 from service.api import (applications, batch_print, casework, casework_report, certificates, conflicts, disasters,
-                         imports, quarantine, residents, staff, status, surveys, verification)
+                         imports, kiosk_enrolment, kiosk_identity, quarantine, residents, sessions, staff, status,
+                         surveys, verification)
 from service.api.common import reply
 from service.api.kiosk import setup_kiosk_api
 
@@ -21,6 +22,9 @@ async def openapi_document(request: web.Request) -> web.Response:
 def setup_api(app: web.Application) -> None:
     """Register the counter API's routes and its shutdown hook."""
     r = app.router
+    sessions.setup_routes(app)
+    kiosk_identity.setup_routes(app)
+    kiosk_enrolment.setup_routes(app)
     r.add_get(f"{V1}/openapi.json", openapi_document)
     r.add_get(f"{V1}/residents", residents.search_residents)
     r.add_get(f"{V1}/residents/{{resident_id}}", residents.get_resident)

@@ -16,7 +16,7 @@ from service.api.common import Fields, json_object, now, reply, repository
 from service.api.context import acting_staff
 from service.staff import admin
 from service.staff.accounts import MAX_PASSWORD, ROLES, hash_password
-from service.staff.sessions import require_role
+from service.web.auth import require_role
 from service.web.appkeys import SETTINGS
 
 

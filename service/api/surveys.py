@@ -15,7 +15,7 @@ from service.api.common import Fields, json_object, now, reply, repository
 from service.api.context import actor
 from service.counter import lifecycle, surveys
 from service.counter.records import Survey
-from service.staff.sessions import require_role
+from service.web.auth import require_role
 
 SURVEY_FIELDS = {"survey_id", "kind", "surveyor_id", "surveyed_on", "damage_ratio", "flood_depth_m",
                  "inundation", "photo_sha256", "notes", "reason"}

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
-import asyncpg
+from service.storage.imports import outbox_backlog
 
 
 class RelayGate:
@@ -36,32 +37,19 @@ class RelayGate:
         gate._open_until = float("inf")
         return gate
 
-    async def wait(self, conn: asyncpg.Connection) -> None:
+    async def wait(self, conn: Any) -> None:
         """Return once the outbox backlog is under ``limit``, or the relay is found stalled."""
         if time.monotonic() < self._open_until:
             return
         started = last_progress = time.monotonic()
-        head, depth = await _backlog(conn)
+        head, depth = await outbox_backlog(conn)
         while depth > self.limit:
             if time.monotonic() - last_progress > self.stall_s:
                 self._open_until = time.monotonic() + self.reopen_s  # nothing drains: go on
                 break
             await asyncio.sleep(self.poll_s)
-            moved, depth = await _backlog(conn)
+            moved, depth = await outbox_backlog(conn)
             if moved != head:
                 head, last_progress = moved, time.monotonic()
         self.waited_s += time.monotonic() - started
 
-
-async def _backlog(conn: asyncpg.Connection) -> tuple[int | None, int]:
-    """(oldest unpublished id, rows from it to the newest): two index lookups, no count.
-
-    The relay publishes in id order, so the rows in that range are the backlog (an upper
-    bound); the oldest id moving is the relay's progress.
-    """
-    row = await conn.fetchrow(
-        "SELECT (SELECT min(id) FROM outbox WHERE published_at IS NULL) AS head,"
-        " (SELECT max(id) FROM outbox) AS tail")
-    if row["head"] is None:
-        return None, 0
-    return row["head"], row["tail"] - row["head"] + 1

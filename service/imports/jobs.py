@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from typing import Any
 
-import asyncpg
+from service.storage.imports import applying_job_ids, job_row
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,15 +28,12 @@ class JobRecord:
         return dataclasses.asdict(self)
 
 
-async def load_job(conn: asyncpg.Connection, job_id: str) -> JobRecord | None:
+async def load_job(conn: Any, job_id: str) -> JobRecord | None:
     """The job's record, or None for an unknown id."""
-    row = await conn.fetchrow(
-        "SELECT job_id::text, kind, sha256, state, rows, total, applied_through, chunks, changed, unchanged"
-        " FROM import_jobs WHERE job_id = $1", uuid.UUID(job_id))
-    return JobRecord(**dict(row)) if row is not None else None
+    row = await job_row(conn, job_id)
+    return JobRecord(**row) if row is not None else None
 
 
-async def unfinished_jobs(conn: asyncpg.Connection) -> list[str]:
+async def unfinished_jobs(conn: Any) -> list[str]:
     """Ids of jobs still applying (a node restarted mid-import resumes them), oldest first."""
-    rows = await conn.fetch("SELECT job_id::text FROM import_jobs WHERE state = 'applying' ORDER BY created_at")
-    return [r[0] for r in rows]
+    return await applying_job_ids(conn)

@@ -22,10 +22,9 @@ import dataclasses
 import uuid
 from typing import Any, Iterator
 
-import asyncpg
-
 from replication.store import state_json
 from service.imports.stream import CsvError, CsvImportError, Progress, RecordStream, Source, file_sha256
+from service.storage import imports as import_rows
 
 STAGE_BATCH = 500  # records parsed per worker-thread call and staged per COPY
 # kind → (entity type referenced, record attribute holding the reference(s), column name)
@@ -44,7 +43,7 @@ class Staged:
     changed: int = 0  # for an earlier import: what it changed
 
 
-async def stage_file(conn: asyncpg.Connection, kind: str, source: Source, *, staff_id: str | None = None,
+async def stage_file(conn: Any, kind: str, source: Source, *, staff_id: str | None = None,
                      job_id: str | None = None, progress: Progress | None = None,
                      encoding: str | None = None) -> Staged:
     """Check ``source`` whole and stage it as a job; CsvImportError (nothing kept) if bad.
@@ -57,19 +56,16 @@ async def stage_file(conn: asyncpg.Connection, kind: str, source: Source, *, sta
         source.seek(0)
     async with conn.transaction():
         # Two uploads of the same file at once: the second waits, then sees the first's job.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 5))", f"import/{kind}/{sha}")
-        done = await conn.fetchrow("SELECT rows, changed FROM import_log WHERE kind = $1 AND sha256 = $2",
-                                   kind, sha)
+        await import_rows.lock_file(conn, kind, sha)
+        done = await import_rows.logged_import(conn, kind, sha)
         if done is not None:
             return Staged(kind, sha, None, done["rows"], done["changed"])
-        active = await conn.fetchrow("SELECT job_id, rows FROM import_jobs WHERE kind = $1 AND sha256 = $2"
-                                     " AND state = 'applying'", kind, sha)
+        active = await import_rows.applying_job_of(conn, kind, sha)
         if active is not None:
-            return Staged(kind, sha, str(active["job_id"]), active["rows"])
+            return Staged(kind, sha, *active)
         job_id = job_id or str(uuid.uuid4())
-        await conn.execute("INSERT INTO import_jobs (job_id, kind, sha256, staff_id, rows, total)"
-                           " VALUES ($1, $2, $3, $4, 0, 0)", uuid.UUID(job_id), kind, sha, staff_id)
-        stager = _Stager(conn, kind, uuid.UUID(job_id))
+        await import_rows.add_job(conn, job_id, kind, sha, staff_id)
+        stager = _Stager(conn, kind, job_id)
         stream = RecordStream(kind, source, encoding=encoding, progress=progress)
         records = iter(stream)
         # Parsing is CPU work: done in a worker thread, batch by batch, so the node's event
@@ -79,8 +75,7 @@ async def stage_file(conn: asyncpg.Connection, kind: str, source: Source, *, sta
             await stager.flush()
         if stager.errors:
             raise CsvImportError(stager.errors[:100], len(stager.errors))
-        await conn.execute("UPDATE import_jobs SET rows = $2, total = $3 WHERE job_id = $1",
-                           uuid.UUID(job_id), stream.rows, stager.seq)
+        await import_rows.set_job_size(conn, job_id, stream.rows, stager.seq)
     return Staged(kind, sha, job_id, stream.rows)
 
 
@@ -97,7 +92,7 @@ def _take(stream: RecordStream, records: Iterator[Any]) -> list[tuple[Any, int, 
 class _Stager:
     """Buffers checked records, checks their references in bulk, COPYs them to import_staged."""
 
-    def __init__(self, conn: asyncpg.Connection, kind: str, job_id: uuid.UUID) -> None:
+    def __init__(self, conn: Any, kind: str, job_id: str) -> None:
         self.conn, self.kind, self.job_id = conn, kind, job_id
         self.pending: list[tuple[Any, int, str]] = []
         self.errors: list[CsvError] = []
@@ -110,21 +105,16 @@ class _Stager:
         await self._check_references(batch)
         if self.errors:
             return  # the file will be refused; keep reading only to report every error
-        records = [(self.job_id, self.seq + n, r.entity_type, r.entity_id, state)
-                   for n, (r, _, state) in enumerate(batch)]
+        records = [(r.entity_type, r.entity_id, state) for r, _, state in batch]
+        await import_rows.stage_records(self.conn, self.job_id, self.seq, records)
         self.seq += len(records)
-        await self.conn.copy_records_to_table(
-            "import_staged", records=records,
-            columns=("job_id", "seq", "entity_type", "entity_id", "state"))
 
     async def _check_references(self, batch: list[tuple[Any, int, str]]) -> None:
         if self.kind not in REFERENCES:
             return
         target, attr, column = REFERENCES[self.kind]
         wanted = {ref for record, _, _ in batch for ref in _refs(record, attr)}
-        found = set(await self.conn.fetchval(
-            "SELECT coalesce(array_agg(entity_id), '{}') FROM entities WHERE entity_type = $1"
-            " AND entity_id = ANY($2::text[])", target, sorted(wanted)))
+        found = await import_rows.held_ids(self.conn, target, sorted(wanted))
         for record, row, _ in batch:
             for ref in _refs(record, attr):
                 if ref not in found:

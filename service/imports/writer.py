@@ -25,10 +25,7 @@ import dataclasses
 import json
 import sys
 import time
-import uuid
 from typing import Any, Awaitable, Callable
-
-import asyncpg
 
 from replication import store
 from replication.events import Change
@@ -37,6 +34,8 @@ from service.imports.backpressure import RelayGate
 from service.imports.jobs import load_job
 from service.imports.staging import stage_file
 from service.imports.stream import CsvImportError, Progress, ProgressBar, Source
+from service.storage import imports as import_rows
+from service.storage.db import connect, node_identity
 
 ApplyProgress = Callable[[int, int], None]  # (records applied, records in the job)
 ChunkHook = Callable[[int], Awaitable[None]]  # test seam: awaited before chunk N commits
@@ -117,7 +116,7 @@ class ApplyStats:
     relay_wait_s: float = 0.0
 
 
-async def import_csv(conn: asyncpg.Connection, kind: str, source: Source, *, node_id: str, town: str,
+async def import_csv(conn: Any, kind: str, source: Source, *, node_id: str, town: str,
                      staff_id: str | None = None, progress: Progress | None = None,
                      encoding: str | None = None, job_id: str | None = None,
                      policy: ChunkPolicy = ChunkPolicy(), on_apply: ApplyProgress | None = None,
@@ -134,7 +133,7 @@ async def import_csv(conn: asyncpg.Connection, kind: str, source: Source, *, nod
     return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
 
-async def apply_job(conn: asyncpg.Connection, job_id: str, *, node_id: str, town: str,
+async def apply_job(conn: Any, job_id: str, *, node_id: str, town: str,
                     policy: ChunkPolicy = ChunkPolicy(), on_apply: ApplyProgress | None = None,
                     before_commit: ChunkHook | None = None, stats: ApplyStats | None = None,
                     gate: RelayGate | None = None) -> ImportResult:
@@ -172,28 +171,23 @@ async def apply_job(conn: asyncpg.Connection, job_id: str, *, node_id: str, town
         await asyncio.sleep(pause)
     stats.relay_wait_s += gate.waited_s
     # Outside any chunk: the staged copy is no longer needed once the job is done.
-    await conn.execute("DELETE FROM import_staged WHERE job_id = $1", uuid.UUID(job_id))
+    await import_rows.drop_staged(conn, job_id)
     job = await load_job(conn, job_id)
     return ImportResult(job.kind, job.sha256, job.rows, job.changed, job.unchanged, False,
                         time.perf_counter() - started, job.job_id, job.chunks)
 
 
-async def _apply_chunk(conn: asyncpg.Connection, job_id: str, rows: int, node_id: str, town: str,
+async def _apply_chunk(conn: Any, job_id: str, rows: int, node_id: str, town: str,
                        before_commit: ChunkHook | None) -> tuple[int, int, float, float] | None:
     """One chunk in one transaction: (applied through, total, ms waited for the locks, ms held
     them), or None if the job is done."""
-    key = uuid.UUID(job_id)
     async with conn.transaction():
         # The job row first (lock order: rows a writer locks → hlc_state → entity store,
         # store.ENTITY_STORE_LOCK): two runners of one job apply disjoint chunks in turn.
-        job = await conn.fetchrow(
-            "SELECT kind, sha256, staff_id, rows, total, applied_through, chunks, changed FROM import_jobs"
-            " WHERE job_id = $1 AND state = 'applying' FOR UPDATE", key)
+        job = await import_rows.lock_applying_job(conn, job_id)
         if job is None:
             return None
-        staged = await conn.fetch(
-            "SELECT entity_type, entity_id, state FROM import_staged WHERE job_id = $1 AND seq >= $2"
-            " ORDER BY seq LIMIT $3", key, job["applied_through"], rows)
+        staged = await import_rows.staged_records(conn, job_id, job["applied_through"], rows)
         applied = job["applied_through"] + len(staged)
         if not staged and applied < job["total"]:
             raise RuntimeError(f"import job {job_id}: staged records from {applied} are missing")
@@ -208,32 +202,25 @@ async def _apply_chunk(conn: asyncpg.Connection, job_id: str, rows: int, node_id
         # The only statements under the HLC row and entity-store locks are from here to commit.
         await record_changes(conn, node_id=node_id, town=town, changes=changes)
         finished = applied >= job["total"]
-        await conn.execute(
-            "UPDATE import_jobs SET applied_through = $2, chunks = chunks + 1, changed = changed + $3,"
-            " unchanged = unchanged + $4, updated_at = now(),"
-            " state = CASE WHEN $5 THEN 'done' ELSE 'applying' END,"
-            " finished_at = CASE WHEN $5 THEN now() END WHERE job_id = $1",
-            key, applied, len(changes), len(staged) - len(changes), finished)
+        await import_rows.record_chunk(conn, job_id, applied_through=applied, changed=len(changes),
+                                   unchanged=len(staged) - len(changes), finished=finished)
         if finished:
-            await conn.execute(
-                "INSERT INTO import_log (kind, sha256, rows, changed, staff_id) VALUES ($1, $2, $3, $4, $5)"
-                " ON CONFLICT (kind, sha256) DO NOTHING",
-                job["kind"], job["sha256"], job["rows"], job["changed"] + len(changes), job["staff_id"])
+            await import_rows.log_import(conn, kind=job["kind"], sha256=job["sha256"], rows=job["rows"],
+                                     changed=job["changed"] + len(changes), staff_id=job["staff_id"])
         if before_commit is not None:
             await before_commit(job["chunks"] + 1)
     return applied, job["total"], (locked - asked) * 1000, (time.perf_counter() - locked) * 1000
 
 
-async def _changes(conn: asyncpg.Connection, staged: list[asyncpg.Record]) -> list[Change]:
+async def _changes(conn: Any, staged: list[dict[str, Any]]) -> list[Change]:
     """The staged records whose state differs from the one held, in file order."""
     wanted: dict[str, list[str]] = {}
     for r in staged:
         wanted.setdefault(r["entity_type"], []).append(r["entity_id"])
     held: dict[tuple[str, str], Any] = {}
     for entity_type, ids in wanted.items():
-        for r in await conn.fetch("SELECT entity_id, state::text FROM entities WHERE entity_type = $1"
-                                  " AND entity_id = ANY($2::text[])", entity_type, ids):
-            held[(entity_type, r[0])] = json.loads(r[1])
+        for entity_id, state in (await import_rows.held_states(conn, entity_type, ids)).items():
+            held[(entity_type, entity_id)] = state
     changes = []
     for r in staged:
         state = json.loads(r["state"])
@@ -243,13 +230,14 @@ async def _changes(conn: asyncpg.Connection, staged: list[asyncpg.Record]) -> li
 
 
 async def _cli(args: argparse.Namespace, progress: Callable[[int, int | None], None]) -> ImportResult:
-    conn = await asyncpg.connect(args.dsn)
+    conn = await connect(args.dsn)
     try:
-        identity = await conn.fetchrow("SELECT node_id, town_code FROM node_identity")
+        identity = await node_identity(conn)
         if identity is None:
             raise SystemExit("this database belongs to no node yet: start the node once first")
-        return await import_csv(conn, args.kind, args.file, node_id=identity["node_id"],
-                                town=identity["town_code"], progress=progress, encoding=args.encoding)
+        node_id, town = identity
+        return await import_csv(conn, args.kind, args.file, node_id=node_id,
+                                town=town, progress=progress, encoding=args.encoding)
     finally:
         await conn.close()
 

@@ -7,14 +7,14 @@ from typing import Any
 
 from replication import freshness
 from replication.outbox import wall_clock_ms
+from service.storage.entities import origin_of
 
 
 async def freshness_of(pool: Any, node_id: str, entity_type: str, entity_id: str) -> dict[str, Any] | None:
     """The replication freshness of the node that last wrote this entity, or None when this
     node (``node_id``) wrote it itself (imported here) or holds no such entity."""
     async with pool.acquire() as conn:
-        origin = await conn.fetchval("SELECT origin_node FROM entities WHERE entity_type = $1"
-                                     " AND entity_id = $2", entity_type, entity_id)
+        origin = await origin_of(conn, entity_type, entity_id)
         if origin is None or origin == node_id:
             return None
         rows = await freshness.per_origin(conn, now_ms=wall_clock_ms(), peer_node_ids=[origin])

@@ -1,4 +1,5 @@
-"""Kiosk sessions, challenges and one-time application codes: values and storage.
+"""Kiosk sessions, challenges and one-time application codes: values and rules (their SQL is
+service.storage.kiosk_sessions).
 
 A clerk issues a one-time application code (only its digest is stored); a kiosk redeems
 it once. A challenge is used once. Either way the kiosk gets a short kiosk session bound
@@ -19,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import json
 import secrets
 from typing import Any
 
@@ -27,10 +27,13 @@ from replication.errors import InsertOnlyViolation
 from replication.outbox import record_change
 from service.counter import codes
 from service.errors import Unauthenticated
+from service.storage import kiosk_sessions
+from service.storage.entities import entity_state
 
 CODE_ENTITY, REDEMPTION_ENTITY = "application_code", "application_code_redemption"
 
 KIOSK_SESSION_TTL = dt.timedelta(minutes=10)
+CHALLENGE_TTL = dt.timedelta(minutes=2)
 CODE_TTL = dt.timedelta(hours=72)
 
 
@@ -65,17 +68,18 @@ def token_digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
+async def new_challenge(conn: Any, kiosk_id: str, now: dt.datetime) -> tuple[str, dt.datetime]:
+    """A fresh single-use challenge for this kiosk; returns (challenge, expires_at)."""
+    value = secrets.token_urlsafe(32)
+    await kiosk_sessions.add_challenge(conn, value, kiosk_id, now, CHALLENGE_TTL)
+    return value, now + CHALLENGE_TTL
+
+
 async def consume_challenge(conn: Any, challenge: str, kiosk_id: str, now: dt.datetime) -> None:
     """Use a challenge once; 401 ``challenge.used`` / ``challenge.expired`` / ``.unknown``."""
-    # One UPDATE decides atomically: two identify calls racing on one challenge cannot
-    # both see used_at IS NULL (the row lock serialises them).
-    used = await conn.fetchval(
-        "UPDATE kiosk_challenges SET used_at = $3 WHERE challenge = $1 AND kiosk_id = $2"
-        " AND used_at IS NULL AND expires_at > $3 RETURNING true", challenge, kiosk_id, now)
-    if used:
+    if await kiosk_sessions.use_challenge(conn, challenge, kiosk_id, now):
         return
-    row = await conn.fetchrow("SELECT kiosk_id, used_at FROM kiosk_challenges"
-                              " WHERE challenge = $1", challenge)
+    row = await kiosk_sessions.challenge(conn, challenge)
     if row is None or row["kiosk_id"] != kiosk_id:
         raise Unauthenticated("unknown challenge", code="challenge.unknown")
     if row["used_at"] is not None:
@@ -88,11 +92,15 @@ async def start_kiosk_session(conn: Any, *, kiosk_id: str, town_code: str, resid
     """Store a kiosk session; returns (token for ``X-Kiosk-Session``, session)."""
     token = secrets.token_urlsafe(32)
     session = KioskSession(kiosk_id, town_code, resident_id, method, now + KIOSK_SESSION_TTL)
-    await conn.execute(
-        "INSERT INTO kiosk_sessions (token_sha256, kiosk_id, town_code, resident_id, method,"
-        " created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)", token_digest(token),
-        kiosk_id, town_code, resident_id, method, now, session.expires_at)
+    await kiosk_sessions.insert_session(conn, digest=token_digest(token), kiosk_id=kiosk_id, town_code=town_code,
+                                        resident_id=resident_id, method=method, now=now,
+                                        expires_at=session.expires_at)
     return token, session
+
+
+async def end_kiosk_session(conn: Any, token: str, now: dt.datetime) -> None:
+    """The resident is done: the kiosk session of ``token`` ends (the next person's turn)."""
+    await kiosk_sessions.end_session(conn, token_digest(token), now)
 
 
 async def issue_code(conn: Any, *, town_code: str, resident_id: str, issued_by: str,
@@ -118,9 +126,7 @@ async def redeem_code(conn: Any, code: str, kiosk_id: str, now: dt.datetime, *, 
     """Redeem a code once, in the caller's transaction; returns (town code, resident id) or 401
     ``code.invalid``. Codes issued at any node of the federation count once replicated."""
     digest = token_digest(normalise_code(code)).hex()
-    state = await conn.fetchval("SELECT state FROM entities WHERE entity_type = $1 AND entity_id = $2",
-                                CODE_ENTITY, digest)
-    issued = json.loads(state) if isinstance(state, str) else state
+    issued = await entity_state(conn, CODE_ENTITY, digest)
     if issued is None or dt.datetime.fromisoformat(issued["expires_at"]) <= now:
         raise _invalid()
     try:

@@ -4,7 +4,7 @@ Every kiosk request is signed with the device's key (P-256 or Ed25519): ``X-Kios
 ``X-Kiosk-Timestamp`` (ms), ``X-Kiosk-Nonce`` (16 random bytes, hex) and
 ``X-Kiosk-Signature`` (base64) over ``method \\n raw path \\n timestamp \\n nonce \\n
 sha256(body)``. A timestamp outside :data:`SIGNATURE_WINDOW` is refused, and so is a
-(kiosk, timestamp, nonce) seen before (by service.kiosk.identity). The replay key is the
+(kiosk, timestamp, nonce) seen before (by service.kiosk.devices). The replay key is the
 nonce, not the signature: a signer may be deterministic (RFC 6979) and ECDSA signatures
 are malleable, so neither says whether a request is new.
 """

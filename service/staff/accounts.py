@@ -9,23 +9,17 @@ The staff id is derived from (town, username) (a UUIDv5), so two nodes that crea
 same account concurrently write the same entity, which converges (and surfaces a
 conflict) instead of leaving two accounts with one name.
 
-CLI: ``python -m service.staff.accounts add --dsn DSN --town 434434 --username sato
---roles clerk,supervisor`` reads the password from stdin (or prompts on a terminal).
+The command line that adds an account is service.staff.cli.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import dataclasses
-import getpass
 import re
-import sys
 import unicodedata
 import uuid
 from typing import Any, Iterable
 
-import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -140,7 +134,7 @@ def validated_identity(town_code: str, username: str, display_name: str) -> tupl
     return town_code, name, display
 
 
-async def save_staff(conn: asyncpg.Connection, *, node_id: str, node_town: str,
+async def save_staff(conn: Any, *, node_id: str, node_town: str,
                      account: StaffAccount) -> None:
     """Write an account through the outbox, in the caller's transaction."""
     s = account.staff
@@ -153,7 +147,7 @@ async def save_staff(conn: asyncpg.Connection, *, node_id: str, node_town: str,
                         entity_id=s.staff_id, state=state)
 
 
-async def create_staff(conn: asyncpg.Connection, *, node_id: str, node_town: str,
+async def create_staff(conn: Any, *, node_id: str, node_town: str,
                        town_code: str, username: str, display_name: str,
                        roles: Iterable[str] | str, password_hash: str,
                        changed_by: str | None = None, changed_at: str | None = None) -> Staff:
@@ -180,70 +174,7 @@ def account_from_state(state: dict[str, Any]) -> StaffAccount:
                         state.get("changed_at"))
 
 
-async def load_account(conn: asyncpg.Connection | asyncpg.Pool, staff_id: str) -> StaffAccount | None:
+async def load_account(conn: Any, staff_id: str) -> StaffAccount | None:
     """The account with this id from the entity store, or None."""
     state = await entity_state(conn, ENTITY_TYPE, staff_id)
     return account_from_state(state) if state is not None else None
-
-
-# ---- CLI ---------------------------------------------------------------------------------
-
-def _read_password() -> str:
-    if sys.stdin.isatty():
-        first = getpass.getpass("password: ")
-        if first != getpass.getpass("again: "):
-            raise SystemExit("passwords differ")
-        return first
-    return sys.stdin.readline().rstrip("\r\n")
-
-
-async def _node_identity(conn: asyncpg.Connection, node_id: str | None) -> tuple[str, str]:
-    row = await conn.fetchrow("SELECT node_id, town_code FROM node_identity")
-    if row is None:
-        raise SystemExit("this database is not claimed by a node yet: start the node once")
-    if node_id and node_id != row["node_id"]:
-        raise SystemExit(f"this database belongs to node {row['node_id']}, not {node_id}")
-    return row["node_id"], row["town_code"]
-
-
-async def _add(args: argparse.Namespace, password: str) -> Staff:
-    password_hash = hash_password(password)
-    conn = await asyncpg.connect(args.dsn)
-    try:
-        node_id, node_town = await _node_identity(conn, args.node_id)
-        async with conn.transaction():
-            return await create_staff(
-                conn, node_id=node_id, node_town=node_town, town_code=args.town,
-                username=args.username, display_name=args.display_name or args.username,
-                roles=args.roles, password_hash=password_hash)
-    finally:
-        await conn.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m service.staff.accounts add ...``: create a staff account on a node's database."""
-    parser = argparse.ArgumentParser(prog="python -m service.staff.accounts")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add = sub.add_parser("add", help="create a staff account (password from stdin or prompt)")
-    add.add_argument("--dsn", required=True)
-    add.add_argument("--town", required=True, help="the staff's town code (6 digits)")
-    add.add_argument("--username", required=True)
-    add.add_argument("--display-name")
-    add.add_argument("--roles", required=True, help="comma-separated: " + ",".join(sorted(ROLES)))
-    add.add_argument("--node-id", help="refuse unless the database belongs to this node")
-    args = parser.parse_args(argv)
-    try:
-        staff = asyncio.run(_add(args, _read_password()))
-    except InvalidRequest as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - a CLI reports, it does not trace
-        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
-        return 1
-    print(f"created {staff.username} ({staff.staff_id}) in {staff.town_code}: "
-          f"{','.join(sorted(staff.roles))}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

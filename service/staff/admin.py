@@ -15,12 +15,12 @@ import dataclasses
 import datetime as dt
 from typing import Any, Iterable
 
-import asyncpg
-
 from service.errors import Forbidden, NotFound
 from service.staff.accounts import (ENTITY_TYPE, Staff, StaffAccount, account_from_state, create_staff,
                                     load_account, parse_roles, save_staff, validated_identity)
 from service.storage.entities import states_of_town
+from service.storage.staff_accounts import lock_account
+from service.storage.staff_sessions import delete_sessions_of
 
 ADMIN = "admin"
 
@@ -48,14 +48,14 @@ def _require_admin(actor: Staff, town_code: str) -> None:
                         code="staff.other_town")
 
 
-async def list_accounts(conn: asyncpg.Connection, actor: Staff) -> list[dict[str, Any]]:
+async def list_accounts(conn: Any, actor: Staff) -> list[dict[str, Any]]:
     """Every account of the admin's town, by username."""
     _require_admin(actor, actor.town_code)
     states = await states_of_town(conn, ENTITY_TYPE, actor.town_code, "username")
     return [listed(account_from_state(s)) for s in states]
 
 
-async def add_account(conn: asyncpg.Connection, node: NodeIdentity, actor: Staff, *, username: str,
+async def add_account(conn: Any, node: NodeIdentity, actor: Staff, *, username: str,
                       display_name: str, roles: Iterable[str], password_hash: str,
                       now: dt.datetime) -> dict[str, Any]:
     """Create an account in the admin's town (409 staff.exists if the name is taken)."""
@@ -68,13 +68,13 @@ async def add_account(conn: asyncpg.Connection, node: NodeIdentity, actor: Staff
     return listed(StaffAccount(staff, password_hash, False, None, actor.staff_id, now.isoformat()))
 
 
-async def change_account(conn: asyncpg.Connection, node: NodeIdentity, actor: Staff, staff_id: str, *,
+async def change_account(conn: Any, node: NodeIdentity, actor: Staff, staff_id: str, *,
                          now: dt.datetime, roles: Iterable[str] | None = None,
                          display_name: str | None = None, disabled: bool | None = None,
                          password_hash: str | None = None) -> dict[str, Any]:
     """Change roles, display name, disabled flag or password of one account of the town."""
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('staff:' || $1))", staff_id)
+        await lock_account(conn, staff_id)
         account = await load_account(conn, staff_id)
         if account is None:
             raise NotFound(f"no staff account {staff_id}", code="staff.not_found")
@@ -97,5 +97,5 @@ async def change_account(conn: asyncpg.Connection, node: NodeIdentity, actor: St
             changed_by=actor.staff_id, changed_at=now.isoformat())
         await save_staff(conn, node_id=node.node_id, node_town=node.town, account=updated)
         if ends_sessions:
-            await conn.execute("DELETE FROM staff_sessions WHERE staff_id = $1", staff_id)
+            await delete_sessions_of(conn, staff_id)
     return listed(updated)

@@ -11,19 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 import uuid
-from typing import Any, Callable, Mapping
-from urllib.parse import unquote
-
-import asyncpg
-from aiohttp import web
+from typing import Any, Callable
 
 from replication.outbox import record_change
 from service.errors import InvalidRequest
 from service.staff.accounts import Staff
+from service.storage.db import node_identity
 from service.storage.entities import latest_of_town
 
 ENTITY_TYPE = "audit"
-REASON_HEADER = "X-Access-Reason"
 MAX_REASON = 500
 
 
@@ -46,30 +42,9 @@ def clean_reason(raw: Any) -> str | None:
     return reason
 
 
-def access_reason(request: web.Request, body: Mapping[str, Any] | None = None) -> str:
-    """The stated reason for accessing another town's data, or 422 ``audit.reason_required``.
-
-    Taken from the ``X-Access-Reason`` header (percent-encode non-ASCII text, e.g.
-    ``encodeURIComponent("避難所での申請受付")``) or, failing that, the body's ``reason``.
-    """
-    header = request.headers.get(REASON_HEADER)
-    try:
-        reason = clean_reason(unquote(header, errors="strict") if header else None)
-    except UnicodeDecodeError:
-        raise InvalidRequest.about("reason", f"{REASON_HEADER} must be percent-encoded UTF-8",
-                                   "audit.reason_invalid") from None
-    if reason is None and body is not None:
-        reason = clean_reason(body.get("reason"))
-    if reason is None:
-        raise InvalidRequest.about(
-            "reason", f"a reason is required to access another town's residents "
-            f"(header {REASON_HEADER} or body field 'reason')", "audit.reason_required")
-    return reason
-
-
-async def _node_town(conn: asyncpg.Connection, fallback: str) -> str:
-    town = await conn.fetchval("SELECT town_code FROM node_identity")
-    return town or fallback
+async def _node_town(conn: Any, fallback: str) -> str:
+    identity = await node_identity(conn)
+    return identity[1] if identity and identity[1] else fallback
 
 
 def audit_state(*, staff: Staff | None, node_id: str, action: str, subject_type: str,
@@ -95,7 +70,7 @@ def audit_state(*, staff: Staff | None, node_id: str, action: str, subject_type:
     }
 
 
-async def audit(conn: asyncpg.Connection, *, staff: Staff | None, node_id: str, action: str,
+async def audit(conn: Any, *, staff: Staff | None, node_id: str, action: str,
                 subject_type: str, subject_id: str, town_code: str, reason: str | None,
                 kiosk_id: str | None = None, node_town: str | None = None,
                 clock: Callable[[], dt.datetime] = _utc_now) -> str:
@@ -117,7 +92,7 @@ async def audit(conn: asyncpg.Connection, *, staff: Staff | None, node_id: str, 
     return state["audit_id"]
 
 
-async def audit_trail(conn: asyncpg.Connection | asyncpg.Pool, *, town_code: str,
+async def audit_trail(conn: Any, *, town_code: str,
                       limit: int = 100) -> list[dict[str, Any]]:
     """The latest audit records about one town's data, newest first (for auditors)."""
     return await latest_of_town(conn, ENTITY_TYPE, town_code, limit)

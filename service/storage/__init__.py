@@ -1,1 +1,2 @@
-"""The node's PostgreSQL: pool, migrations and the repository (the SQL over the entity store)."""
+"""The node's PostgreSQL: pool, migrations and every SQL statement (the repository over the
+entity store, staff sessions, kiosk tables, import jobs)."""

@@ -121,3 +121,14 @@ async def claim_database(conn: asyncpg.Connection, node_id: str, town_code: str)
     elif (row["node_id"], row["town_code"]) != (node_id, town_code):
         raise RuntimeError(f"this database belongs to node {row['node_id']} "
                            f"(town {row['town_code']}), not to {node_id} ({town_code})")
+
+
+async def node_identity(conn: asyncpg.Connection) -> tuple[str, str] | None:
+    """(node id, town code) of the node that claimed this database, or None when none has."""
+    row = await conn.fetchrow("SELECT node_id, town_code FROM node_identity")
+    return (row["node_id"], row["town_code"]) if row is not None else None
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """One connection outside any pool (command-line tools); the caller closes it."""
+    return await asyncpg.connect(dsn)

@@ -17,6 +17,18 @@ async def entity_state(conn: asyncpg.Connection | asyncpg.Pool, entity_type: str
     return json.loads(raw) if raw is not None else None
 
 
+async def entity_exists(conn: asyncpg.Connection | asyncpg.Pool, entity_type: str, entity_id: str) -> bool:
+    """Whether the entity store holds this entity."""
+    return bool(await conn.fetchval("SELECT true FROM entities WHERE entity_type = $1 AND entity_id = $2",
+                                    entity_type, entity_id))
+
+
+async def origin_of(conn: asyncpg.Connection | asyncpg.Pool, entity_type: str, entity_id: str) -> str | None:
+    """The node that last wrote this entity, or None when none is held."""
+    return await conn.fetchval("SELECT origin_node FROM entities WHERE entity_type = $1 AND entity_id = $2",
+                               entity_type, entity_id)
+
+
 async def latest_of_town(conn: asyncpg.Connection | asyncpg.Pool, entity_type: str, town_code: str,
                          limit: int) -> list[dict[str, Any]]:
     """States of one type about ``town_code``, newest ``at`` first."""

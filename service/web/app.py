@@ -19,7 +19,8 @@ from service.web import health
 from service.api.routes import setup_api
 from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, PEER_NODE_IDS, POOL, REPLICATION, SEALS, SETTINGS
 from service.counter.printing import SealImages
-from service.staff.sessions import setup_auth
+from service.web.auth import setup_auth
+from service.web.kiosk_auth import setup_kiosk_requests
 from service.config import Settings
 from service.storage.db import apply_migrations, claim_database, create_pool
 from service.storage.duplicates import review_applied, sweep as review_sweep
@@ -123,6 +124,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_federation_ctx, _database_ctx, _keyring_ctx, _replication_ctx])
     health.setup_routes(app)
     setup_auth(app)
+    setup_kiosk_requests(app)
     setup_api(app)
     setup_ui(app)
     setup_verifier(app)

@@ -10,7 +10,8 @@ import pytest
 from aiohttp import web
 
 from service.web.appkeys import POOL
-from service.staff.sessions import COOKIE_NAME, AuthPolicy, current_staff, require_role
+from service.staff.sessions import AuthPolicy
+from service.web.auth import COOKIE_NAME, current_staff, require_role
 from tests.support.auth import (PASSWORD, TOWN_A, TOWN_B, add_staff, auth_client, login,
                                 staff_login)
 

@@ -1,4 +1,4 @@
-"""``python -m service.staff.accounts add``: the account is replicated (entity + outbox) and can log in."""
+"""``python -m service.staff.cli add``: the account is replicated (entity + outbox) and can log in."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 async def _cli(dsn: str, *args: str, password: str = PASSWORD) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service.staff.accounts", "add", "--dsn", dsn, *args,
+        sys.executable, "-m", "service.staff.cli", "add", "--dsn", dsn, *args,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT)
     out, _ = await proc.communicate((password + "\n").encode())

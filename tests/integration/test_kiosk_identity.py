@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from service.kiosk import cards
-from service.kiosk import identity as kiosk
+from service.kiosk import sessions as kiosk
 from service.web.appkeys import POOL
 from service.staff.sessions import AuthPolicy
 from tests.support.auth import TOWN_A, TOWN_B, auth_client, register_kiosk, staff_login

@@ -193,8 +193,8 @@ async def test_queued_kiosk_audits_move_once_with_the_read(database, pki):
     replicated audit trail (entity + outbox) exactly once, even by two drains at once."""
     import asyncio
 
-    from service.kiosk.audit_queue import drain
-    from service.kiosk.identity import KIOSK_POOL
+    from service.storage.kiosk_audit_queue import drain
+    from service.web.kiosk_auth import KIOSK_POOL
 
     async with counter_node(database, pki) as node:
         town = await seed_town(node.app)

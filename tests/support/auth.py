@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from service.kiosk import signing
 from service.web.app import create_app
 from service.web.appkeys import POOL, SETTINGS
-from service.staff.sessions import AUTH_POLICY, CSRF_HEADER, AuthPolicy, LOGIN_PATH, setup_auth
+from service.staff.sessions import AuthPolicy
+from service.web.auth import AUTH_POLICY, CSRF_HEADER, LOGIN_PATH, setup_auth
 from service.config import DatabaseSettings, KafkaSettings, NodeSettings, Settings, TlsSettings
 from service.staff.accounts import Staff, create_staff, hash_password
 

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from service.staff.audit import access_reason
+from service.api.context import access_reason
 from service.errors import InvalidRequest
 from service.web.errors import STATUS
 
