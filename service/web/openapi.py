@@ -407,7 +407,7 @@ def document() -> dict[str, Any]:
             "Reset a password (ends the account's sessions everywhere)", tag="admin",
             params=[p("staff_id", "path")],
             body=o({"password": {"type": S, "minLength": 10, "maxLength": 1024}}, ["password"]), reply=STAFF_REPLY)},
-        # ---- kiosks (service/kiosk/identity.py): devices sign requests (X-Kiosk-Id, X-Kiosk-Signature)
+        # ---- kiosks (service/api/kiosk_identity.py): devices sign requests (X-Kiosk-Id, X-Kiosk-Signature)
         "/api/v1/kiosks": {"post": _op(
             "Register a kiosk device's public key (supervisor)", tag="kiosk", ok="201",
             body=o({"kiosk_id": _text(64), "name": _text(100), "public_key_pem": _STR},
