@@ -59,6 +59,65 @@ class RecordBase:
         return cls(**values)
 
 
+class OpenRecordBase(RecordBase):
+    """A record whose state is kept exactly on a round trip (applications, certificates).
+
+    Other nodes of older and newer versions read and write these states, and the digest
+    compares them, so ``from_state(s).to_state() == s`` for every state a node may hold:
+
+    - keys of a newer peer that this version does not know are kept in ``extra``;
+    - a field in ``OPTIONAL_FIELDS`` that the state did not have is remembered in
+      ``absent`` and stays out of the state while it keeps its default (a record made here
+      starts with ``NEW_ABSENT``, the keys that appear only later in its life);
+    - only ``REQUIRED_FIELDS`` must be present (a state of an older version lacks others).
+
+    Subclasses declare ``extra`` and ``absent`` as their last two fields.
+    """
+
+    REQUIRED_FIELDS: ClassVar[tuple[str, ...]] = ()
+    NEW_ABSENT: ClassVar[frozenset[str]] = frozenset()
+    DECODERS: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+    _BOOKKEEPING = ("extra", "absent")
+
+    def to_state(self) -> dict[str, Any]:
+        """The state as it was read (or made), with this record's changes."""
+        state = dict(self.extra)  # type: ignore[attr-defined]
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if f.name in self._BOOKKEEPING:
+                continue
+            value = getattr(self, f.name)
+            if f.name in self.absent and value == _default(f):  # type: ignore[attr-defined]
+                continue
+            state[f.name] = _encode(value)
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Any:
+        """Rebuild the record; RecordError names a missing required field or a bad one."""
+        if not isinstance(state, dict):
+            raise RecordError.single("state", "must be an object", "record.type")
+        names = [f.name for f in dataclasses.fields(cls) if f.name not in cls._BOOKKEEPING]  # type: ignore[arg-type]
+        problems = [FieldProblem(n, "is missing", "record.required") for n in cls.REQUIRED_FIELDS
+                    if n not in state]
+        values: dict[str, Any] = {}
+        for name in names:
+            if name in state:
+                try:
+                    values[name] = cls.DECODERS.get(name, _identity)(state[name])
+                except (ValueError, TypeError, InvalidOperation):
+                    problems.append(FieldProblem(name, "has the wrong form", "record.type"))
+        if problems:
+            raise RecordError(problems)
+        return cls(**values, extra={k: v for k, v in state.items() if k not in names},
+                   absent=frozenset(n for n in names if n not in state))
+
+
+def _default(field: dataclasses.Field) -> Any:
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
