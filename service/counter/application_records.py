@@ -47,15 +47,16 @@ class Application(OpenRecordBase):
 
     entity_type: ClassVar[str] = "application"
     id_field: ClassVar[str] = "application_id"
-    REQUIRED_FIELDS: ClassVar[tuple[str, ...]] = (
-        "application_id", "kind", "status", "household_id", "competent_town", "received_at", "history")
+    # What every node's rules read from any application, even a replicated one that holds
+    # little else (the one-current-certificate rule reads only these and the triple).
+    REQUIRED_FIELDS: ClassVar[tuple[str, ...]] = ("application_id", "kind", "status", "household_id", "received_at")
     # Keys an application gains later in its life (a new one's state has none of them).
     NEW_ABSENT: ClassVar[frozenset[str]] = frozenset(
         {"applicant_details", "survey_ids", "judgement", "judged_by", "resurvey_note",
          "resurvey_requests", "withdrawal"})
     CHECKS: ClassVar[dict[str, Check]] = {
         "application_id": check_text(80), "kind": _check_kind, "status": check_text(40),
-        "household_id": check_text(80), "competent_town": check_text(20),
+        "household_id": check_text(80), "competent_town": check_text(20, required=False),
         "received_at": check_text(40), "history": _check_history,
     }
 
@@ -63,9 +64,9 @@ class Application(OpenRecordBase):
     kind: str
     status: str
     household_id: str
-    competent_town: str  # its mayor issues the certificate
     received_at: str  # ISO instant
-    history: tuple[dict[str, Any], ...]  # {"status", "action", "at", "node", "staff", ...detail}
+    competent_town: str = ""  # its mayor issues the certificate (present in every state made)
+    history: tuple[dict[str, Any], ...] = ()  # {"status", "action", "at", "node", "staff", ...detail}
     applicant_resident_id: str | None = None
     applicant_town: str | None = None
     dwelling_id: str | None = None  # a 罹災証明書's dwelling (None for 被災証明)

@@ -93,9 +93,16 @@ def test_application_field_checks(changes, field):
 
 def test_missing_required_keys_are_named():
     with pytest.raises(RecordError) as caught:
-        Application.from_state({k: v for k, v in NEW_APPLICATION.items() if k not in ("status", "history")})
+        Application.from_state({k: v for k, v in NEW_APPLICATION.items() if k not in ("status", "received_at")})
     assert sorted((p["field"], p["code"]) for p in caught.value.fields) == [
-        ("history", "record.required"), ("status", "record.required")]
+        ("received_at", "record.required"), ("status", "record.required")]
+
+
+def test_a_replicated_state_with_only_what_the_duplicate_rule_reads_is_an_application():
+    state = {k: NEW_APPLICATION[k] for k in ("application_id", "kind", "status", "household_id", "received_at",
+                                             "dwelling_id", "disaster")}
+    app = Application.from_state(state)
+    assert app.to_state() == state and app.history == () and app.competent_town == ""
 
 
 def test_certificate_state_round_trips_and_keeps_unknown_and_absent_keys():
