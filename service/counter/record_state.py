@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, ClassVar
 
@@ -82,13 +83,12 @@ class OpenRecordBase(RecordBase):
     def to_state(self) -> dict[str, Any]:
         """The state as it was read (or made), with this record's changes."""
         state = dict(self.extra)  # type: ignore[attr-defined]
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            if f.name in self._BOOKKEEPING:
+        absent = self.absent  # type: ignore[attr-defined]
+        for name, default in _layout(type(self)):
+            value = getattr(self, name)
+            if name in absent and value == default:
                 continue
-            value = getattr(self, f.name)
-            if f.name in self.absent and value == _default(f):  # type: ignore[attr-defined]
-                continue
-            state[f.name] = _encode(value)
+            state[name] = _encode(value)
         return state
 
     @classmethod
@@ -96,7 +96,7 @@ class OpenRecordBase(RecordBase):
         """Rebuild the record; RecordError names a missing required field or a bad one."""
         if not isinstance(state, dict):
             raise RecordError.single("state", "must be an object", "record.type")
-        names = [f.name for f in dataclasses.fields(cls) if f.name not in cls._BOOKKEEPING]  # type: ignore[arg-type]
+        names = [name for name, _ in _layout(cls)]
         problems = [FieldProblem(n, "is missing", "record.required") for n in cls.REQUIRED_FIELDS
                     if n not in state]
         values: dict[str, Any] = {}
@@ -112,10 +112,11 @@ class OpenRecordBase(RecordBase):
                    absent=frozenset(n for n in names if n not in state))
 
 
-def _default(field: dataclasses.Field) -> Any:
-    if field.default_factory is not dataclasses.MISSING:
-        return field.default_factory()
-    return field.default
+@functools.cache
+def _layout(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of an open record's state fields, once per class."""
+    return tuple((f.name, f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+                 for f in dataclasses.fields(cls) if f.name not in OpenRecordBase._BOOKKEEPING)
 
 
 def _encode(value: Any) -> Any:
