@@ -67,17 +67,18 @@ class OpenRecordBase(RecordBase):
     compares them, so ``from_state(s).to_state() == s`` for every state a node may hold:
 
     - keys of a newer peer that this version does not know are kept in ``extra``;
-    - a field in ``OPTIONAL_FIELDS`` that the state did not have is remembered in
-      ``absent`` and stays out of the state while it keeps its default (a record made here
-      starts with ``NEW_ABSENT``, the keys that appear only later in its life);
-    - only ``REQUIRED_FIELDS`` must be present (a state of an older version lacks others).
+    - a field that the state did not have is remembered in ``absent`` and stays out of the
+      state while it keeps its default (a record made here starts with ``NEW_ABSENT``, the
+      keys that appear only later in its life);
+    - only ``REQUIRED_FIELDS`` must be present (a state of an older version lacks others);
+      they are the fields without a default.
 
-    Subclasses declare ``extra`` and ``absent`` as their last two fields.
+    Values are kept in their JSON form (lists become tuples). Subclasses declare ``extra``
+    and ``absent`` as their last two fields.
     """
 
     REQUIRED_FIELDS: ClassVar[tuple[str, ...]] = ()
     NEW_ABSENT: ClassVar[frozenset[str]] = frozenset()
-    DECODERS: ClassVar[dict[str, Callable[[Any], Any]]] = {}
     _BOOKKEEPING = ("extra", "absent")
 
     def to_state(self) -> dict[str, Any]:
@@ -99,15 +100,9 @@ class OpenRecordBase(RecordBase):
         names = [name for name, _ in _layout(cls)]
         problems = [FieldProblem(n, "is missing", "record.required") for n in cls.REQUIRED_FIELDS
                     if n not in state]
-        values: dict[str, Any] = {}
-        for name in names:
-            if name in state:
-                try:
-                    values[name] = cls.DECODERS.get(name, _identity)(state[name])
-                except (ValueError, TypeError, InvalidOperation):
-                    problems.append(FieldProblem(name, "has the wrong form", "record.type"))
         if problems:
             raise RecordError(problems)
+        values = {name: state[name] for name in names if name in state}
         return cls(**values, extra={k: v for k, v in state.items() if k not in names},
                    absent=frozenset(n for n in names if n not in state))
 
