@@ -46,10 +46,11 @@ async def issue(request: web.Request) -> web.Response:
                                      request.match_info["application_id"], now())
     if not result.existing:
         metrics = request.app[METRICS]
-        metrics.issued.labels(competent_town=result.certificate["competent_town"],
-                              kind=result.certificate["cert_type"]).inc()
+        metrics.issued.labels(competent_town=result.certificate.competent_town,
+                              kind=result.certificate.cert_type).inc()
         metrics.issue_latency.observe(time.perf_counter() - started)
-    return reply({"certificate": result.certificate, "existing": result.existing,
+    return reply({"certificate": result.certificate.to_state() if result.certificate else {},
+                  "existing": result.existing,
                   "replication": result.replication}, status=200 if result.existing else 201)
 
 
@@ -70,7 +71,7 @@ async def get_certificate(request: web.Request) -> web.Response:
     who = actor(request)
     async with repository(request) as repo:
         cert, status, copies = await certificates.read_certificate(repo, who, request.match_info["number"])
-    return reply({"certificate": cert, "status": status, "copies": copies})
+    return reply({"certificate": cert.to_state(), "status": status, "copies": copies})
 
 
 @require_role("clerk", "supervisor", "auditor")
@@ -86,8 +87,8 @@ async def certificate_pdf(request: web.Request) -> web.Response:
         cert, copy_mark, archive_mark = await certificates.printable(
             repo, who, number, copy_no=copy_no, archive=archive, at=now())
     content = certificates.printed_content(cert)
-    seal = request.app[SEALS].for_town(cert["competent_town"])
-    render = functools.partial(render_certificate_pdf, content, cert["qr"], copy=copy_mark, archive=archive_mark,
+    seal = request.app[SEALS].for_town(cert.competent_town)
+    render = functools.partial(render_certificate_pdf, content, cert.qr, copy=copy_mark, archive=archive_mark,
                                seal=seal)
     # ReportLab is CPU-bound (~40 ms): off the event loop so other counters are not stalled.
     pdf = await asyncio.get_running_loop().run_in_executor(None, render)
@@ -105,7 +106,7 @@ async def reissue_copy(request: web.Request) -> web.Response:
     async with repository(request) as repo:
         cert, copy_no, reason = await certificates.reissue_copy(repo, actor(request, body), number, body, at=now())
     return reply({"number": number, "copy_no": copy_no, "label": "再交付", "copy_reason": reason.value,
-                  "qr": cert["qr"]}, status=201)
+                  "qr": cert.qr}, status=201)
 
 
 @require_role("supervisor")

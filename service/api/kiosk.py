@@ -138,7 +138,7 @@ async def copy_pdf(request: web.Request) -> web.Response:
     number, copy_no = request.match_info["number"], query_int(request, "copy", 1, 1, 1000)
     async with repository(request) as repo:
         cert, copy_mark, _ = await self_service.printable_copy(repo, device, resident, number, copy_no, at=now())
-    render = functools.partial(render_certificate_pdf, printed_content(cert), cert["qr"], copy=copy_mark)
+    render = functools.partial(render_certificate_pdf, printed_content(cert), cert.qr, copy=copy_mark)
     pdf = await asyncio.get_running_loop().run_in_executor(None, render)  # CPU-bound: off the loop
     return web.Response(body=pdf, content_type="application/pdf", headers={"Cache-Control": "no-store"})
 

@@ -74,8 +74,8 @@ async def list_surveys(request: web.Request) -> web.Response:
     who = actor(request)
     async with repository(request) as repo:
         app, found = await surveys.read_surveys(repo, who, request.match_info["application_id"])
-    return reply({"surveys": [survey_view(s) for s in found], "judgement": app.get("judgement"),
-                  "resurvey_requests": app.get("resurvey_requests") or [], "status": app["status"]})
+    return reply({"surveys": [survey_view(s) for s in found], "judgement": app.judgement,
+                  "resurvey_requests": list(app.resurvey_requests or ()), "status": app.status})
 
 
 @require_role()

@@ -61,8 +61,12 @@ class AuditedStore(Protocol):
 class RecordStore(AuditedStore, Protocol):
     """Typed records in and out (the state form is the store's business)."""
 
-    async def load(self, record_type: type[R], entity_id: str) -> R | None:
-        """The record of ``record_type`` with this id, or None."""
+    async def load(self, record_type: type[R], entity_id: str, *, for_update: bool = False) -> R | None:
+        """The record of ``record_type`` with this id, or None (``for_update``: row-locked
+        to the end of the transaction)."""
+
+    async def find_records(self, record_type: type[R], field: str, value: str, *, limit: int = 100) -> list[R]:
+        """Records whose state field equals value."""
 
     async def save(self, record: RecordBase, *, insert_only: bool = False) -> None:
         """Record a change of a typed record in the current transaction."""

@@ -90,7 +90,7 @@ async def select(store: BatchStore, actor: Actor, selection: Selection) -> tuple
     another town's certificates need the reason (asked now, audited page by page)."""
     if selection.numbers:
         found = [await certificates.load_certificate(store, n) for n in dict.fromkeys(selection.numbers)]
-        rows = [{"number": c["number"], "competent_town": c["competent_town"]} for c in found]
+        rows = [{"number": c.number, "competent_town": c.competent_town} for c in found]
     elif selection.issued_on is not None:
         rows = await store.certificates_issued(store.node_id, selection.issued_on, limit=MAX_CERTIFICATES + 1)
         if selection.delivery is not None:
@@ -189,7 +189,7 @@ class BatchPrints:
                 try:
                     cert, _, _ = await certificates.printable(store, actor, number, copy_no=0, archive=False,
                                                               at=self._clock())
-                    pages.append((certificates.printed_content(cert), cert["qr"]))
+                    pages.append((certificates.printed_content(cert), cert.qr))
                 except (Conflict, NotFound) as exc:  # withdrawn since selected, or gone
                     job.skipped.append({"number": number, "code": exc.code, "reason": exc.message})
                 except CertsError as exc:  # printed boxes not matching the QR: never printed

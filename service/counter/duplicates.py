@@ -32,7 +32,9 @@ import dataclasses
 import datetime as dt
 from typing import Any, Collection, Protocol, Sequence
 
-from service.counter.access import AuditedStore
+from service.counter.access import RecordStore
+from service.counter.application_records import Application
+from service.counter.certificate_records import CertificateRecord
 from service.counter.disasters import disaster_id
 from service.errors import Conflict
 
@@ -69,27 +71,27 @@ def disaster_key(disaster: dict[str, Any]) -> str:
     return disaster_id(disaster["name"], dt.date.fromisoformat(disaster["date"]))
 
 
-def triple_of(app: dict[str, Any]) -> Triple | None:
+def triple_of(app: Application) -> Triple | None:
     """The application's triple, or None when the rule does not apply (被災証明)."""
-    if app.get("kind") != "risai" or not app.get("dwelling_id") or not app.get("disaster"):
+    if app.kind != "risai" or not app.dwelling_id or not app.disaster:
         return None
-    return Triple(app["household_id"], app["dwelling_id"], disaster_key(app["disaster"]))
+    return Triple(app.household_id, app.dwelling_id, disaster_key(app.disaster))
 
 
-def is_current(app: dict[str, Any], revoked: Collection[str]) -> bool:
+def is_current(app: Application, revoked: Collection[str]) -> bool:
     """Whether the application holds its triple (see the module docstring)."""
-    if app.get("status") in FREEING_STATUSES:
+    if app.status in FREEING_STATUSES:
         return False
-    number = app.get("current_certificate")
+    number = app.current_certificate
     return not number or number not in revoked
 
 
-def first_received(apps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def first_received(apps: Sequence[Application]) -> list[Application]:
     """Applications in a deterministic order: received first, then by id."""
-    return sorted(apps, key=lambda a: (a["received_at"], a["application_id"]))
+    return sorted(apps, key=lambda a: (a.received_at, a.application_id))
 
 
-def review_item(triple: Triple, apps: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def review_item(triple: Triple, apps: Sequence[Application]) -> dict[str, Any]:
     """The review item for two or more current applications of one triple.
 
     Every field comes from the applications' ids and receipt times, so every node that sees
@@ -98,24 +100,24 @@ def review_item(triple: Triple, apps: Sequence[dict[str, Any]]) -> dict[str, Any
     received first); nothing is decided until a supervisor revokes a certificate.
     """
     ordered = first_received(apps)
-    ids = sorted(a["application_id"] for a in ordered)
+    ids = sorted(a.application_id for a in ordered)
     first, second = ordered[0], ordered[1]
     return {"conflict_key": f"{KIND}/{triple.key}/{'+'.join(ids)}", "kind": KIND,
             "entity_type": ENTITY_TYPE, "entity_id": triple.key,
-            "local_version": first["application_id"], "local_state": _summary(first),
-            "remote_version": second["application_id"], "remote_state": _summary(second),
-            "winner": first["application_id"]}
+            "local_version": first.application_id, "local_state": _summary(first),
+            "remote_version": second.application_id, "remote_state": _summary(second),
+            "winner": first.application_id}
 
 
-def _summary(app: dict[str, Any]) -> dict[str, Any]:
-    return {"application_id": app["application_id"], "certificate": app.get("current_certificate"),
-            "received_node": app.get("received_node"), "received_at": app["received_at"]}
+def _summary(app: Application) -> dict[str, Any]:
+    return {"application_id": app.application_id, "certificate": app.current_certificate,
+            "received_node": app.received_node, "received_at": app.received_at}
 
 
-class DuplicateStore(AuditedStore, Protocol):
+class DuplicateStore(RecordStore, Protocol):
     """What the rule needs from storage (index-backed; see service.storage.duplicates)."""
 
-    async def applications_for(self, household_id: str, dwelling_id: str) -> list[dict]:
+    async def applications_for(self, household_id: str, dwelling_id: str) -> list[Application]:
         """Every application of this household for this dwelling."""
 
     async def revoked_among(self, numbers: Sequence[str]) -> set[str]:
@@ -129,15 +131,15 @@ class DuplicateStore(AuditedStore, Protocol):
         them all when ``item`` is None."""
 
 
-async def current_applications(store: DuplicateStore, triple: Triple) -> list[dict[str, Any]]:
+async def current_applications(store: DuplicateStore, triple: Triple) -> list[Application]:
     """The triple's current applications, received first."""
     apps = [a for a in await store.applications_for(triple.household_id, triple.dwelling_id)
             if triple_of(a) == triple]
-    revoked = await store.revoked_among([a["current_certificate"] for a in apps if a.get("current_certificate")])
+    revoked = await store.revoked_among([a.current_certificate for a in apps if a.current_certificate])
     return first_received([a for a in apps if is_current(a, revoked)])
 
 
-async def refuse_duplicate(store: DuplicateStore, new: dict[str, Any]) -> None:
+async def refuse_duplicate(store: DuplicateStore, new: Application) -> None:
     """409 application.duplicate when the new application's triple is held already.
 
     Call inside the receiving transaction, before the write: the triple's lock is held to
@@ -151,16 +153,16 @@ async def refuse_duplicate(store: DuplicateStore, new: dict[str, Any]) -> None:
     if not held:
         return
     existing = held[0]
-    number = existing.get("current_certificate")
+    number = existing.current_certificate
     action = "再交付 (copy) or 再調査 (re-survey)" if number else "continue that application"
     raise Conflict(
-        f"この世帯・住家・災害の申請は既にあります（{existing['application_id']}）/ household "
+        f"この世帯・住家・災害の申請は既にあります（{existing.application_id}）/ household "
         f"{triple.household_id} already applied for dwelling {triple.dwelling_id} and this disaster: "
-        f"{existing['application_id']}" + (f", certificate {number}" if number else "") + f"; {action}",
+        f"{existing.application_id}" + (f", certificate {number}" if number else "") + f"; {action}",
         code="application.duplicate",
-        fields=[{"field": "dwelling_id", "reason": f"already applied: {existing['application_id']}",
-                 "code": "application.duplicate", "application_id": existing["application_id"],
-                 "certificate": number, "status": existing["status"]}])
+        fields=[{"field": "dwelling_id", "reason": f"already applied: {existing.application_id}",
+                 "code": "application.duplicate", "application_id": existing.application_id,
+                 "certificate": number, "status": existing.status}])
 
 
 async def review(store: DuplicateStore, triple: Triple) -> dict[str, Any] | None:
@@ -171,10 +173,10 @@ async def review(store: DuplicateStore, triple: Triple) -> dict[str, Any] | None
     return item
 
 
-async def triple_of_certificate(store: AuditedStore, number: str) -> tuple[Triple | None, dict | None]:
+async def triple_of_certificate(store: RecordStore, number: str) -> tuple[Triple | None, Application | None]:
     """(triple, application) of the application a certificate was issued for."""
-    cert = await store.get("certificate", number)
-    app = await store.get("application", cert["application_id"]) if cert and cert.get("application_id") else None
+    cert = await store.load(CertificateRecord, number)
+    app = await store.load(Application, cert.application_id) if cert and cert.application_id else None
     return (triple_of(app) if app else None), app
 
 
@@ -183,28 +185,23 @@ async def under_review(store: DuplicateStore, number: str) -> dict[str, Any] | N
     ``number`` is the current certificate of one of two or more current applications of
     its triple; otherwise None."""
     triple, app = await triple_of_certificate(store, number)
-    if triple is None or app.get("current_certificate") != number:
+    if triple is None or app is None or app.current_certificate != number:
         return None
     apps = await current_applications(store, triple)
-    if len(apps) < 2 or app["application_id"] not in {a["application_id"] for a in apps}:
+    if len(apps) < 2 or app.application_id not in {a.application_id for a in apps}:
         return None
     return {"state": "under_review", "triple": triple.key,
-            "applications": [a["application_id"] for a in apps],
-            "certificates": [a.get("current_certificate") for a in apps]}
+            "applications": [a.application_id for a in apps],
+            "certificates": [a.current_certificate for a in apps]}
 
 
-async def review_events(store: DuplicateStore, events: Sequence[tuple[str, str, dict]]) -> int:
-    """The post-apply step: review every triple touched by applied (type, id, state) events
-    (applications, and revocations through their certificate). Returns how many triples."""
-    triples: set[Triple] = set()
-    for entity_type, entity_id, state in events:
-        if entity_type == "application":
-            triple = triple_of(state)
-        elif entity_type == "revocation":
-            triple, _ = await triple_of_certificate(store, entity_id)
-        else:
-            continue
-        if triple is not None:
+async def review_events(store: DuplicateStore, applications: Sequence[Application],
+                        revoked: Sequence[str] = ()) -> int:
+    """The post-apply step: review every triple touched by applied events (these
+    applications, and the certificates ``revoked``). Returns how many triples."""
+    triples = {t for app in applications if (t := triple_of(app)) is not None}
+    for number in revoked:
+        if (triple := (await triple_of_certificate(store, number))[0]) is not None:
             triples.add(triple)
     for triple in sorted(triples, key=lambda t: t.key):
         await review(store, triple)

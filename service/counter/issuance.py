@@ -19,9 +19,11 @@ certificate only: an issuer that finds another process's open intent gives its c
 back, waits and looks again; it never signs a second certificate. An open intent of this
 process (its issuer failed before storing) is abandoned at once, another's when stale.
 
-The use case depends only on :class:`IssuanceStore` (below; in PostgreSQL the
-service.storage.repository.Repository that ``connect`` opens), a clock value and the callables in :class:`IssuanceContext`, so the unit tests
-run it against a tiny fake.
+The use case depends only on :class:`IssuanceStore` (below, its own port; in PostgreSQL the
+service.storage.repository.Repository that ``connect`` opens), a clock value and the
+callables in :class:`IssuanceContext`, so the unit tests run it against a tiny fake. It
+works on typed records (Application, CertificateRecord); the store turns them into their
+replicated state.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import uuid
-from typing import Any, AsyncIterator, Awaitable, Callable, Protocol, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, Protocol, Sequence, TypeVar
 
 from certs.boxes import PrintedBoxes
 from certs.damage import DamageClass
@@ -41,6 +43,9 @@ from certs.model import Certificate, CertificateType, Disaster, Flooding, Issuin
 from certs.numbers import CertificateNumber
 from replication.events import Change, Event
 from service.counter import lifecycle
+from service.counter.application_records import Application
+from service.counter.certificate_records import CertificateRecord
+from service.counter.record_state import RecordBase
 from service.counter.records import Inundation, Survey
 from service.errors import Conflict, NotFound, Unavailable
 
@@ -53,6 +58,8 @@ STALE_INTENT_S = 60.0
 # How long an issuer waits for another process's issuer of the same application before
 # it answers 503 issuance.in_progress (retry: the reply is then the first one's certificate).
 IN_PROGRESS_WAIT_S = 5.0
+R = TypeVar("R", bound=RecordBase)
+
 
 class IssuanceStore(Protocol):
     """What issuance needs from storage (and nothing more), on one connection."""
@@ -63,8 +70,14 @@ class IssuanceStore(Protocol):
     async def get(self, entity_type: str, entity_id: str, *, for_update: bool = False) -> dict | None:
         """The held state of one entity, or None."""
 
+    async def load(self, record_type: type[R], entity_id: str, *, for_update: bool = False) -> R | None:
+        """The typed record with this id, or None; ``for_update`` row-locks it."""
+
     async def get_refs(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict]:
         """Held states of several entities of any types in one read (missing ones absent)."""
+
+    def change_of(self, record: RecordBase, *, insert_only: bool = False) -> Change:
+        """A typed record as a change to record with the others."""
 
     async def record(self, changes: Sequence[Change]) -> list[Event]:
         """Record changes (entities + outbox) in the current transaction, in one call."""
@@ -150,7 +163,7 @@ class IssueResult:
     """The stored certificate; ``existing`` when an earlier issuance is returned instead."""
 
     number: str
-    certificate: dict[str, Any]
+    certificate: CertificateRecord | None  # None: issued, but the record is not on this node yet
     existing: bool
     replication: str
 
@@ -199,8 +212,8 @@ async def _issue(store: IssuanceStore, ctx: IssuanceContext, application_id: str
     # 4. Sign. Nothing leaves the node before step 5 commits, so a crash here only
     #    leaves an open intent (its number is never reused).
     qr = encode_certificate(cert, signer, now)
-    event, state = await _store(store, ctx, app, cert, qr, now)
-    return IssueResult(str(number), state, False, ""), event
+    event, record = await _store(store, ctx, app, cert, qr, now)
+    return IssueResult(str(number), record, False, ""), event
 
 
 async def _reserve(store: IssuanceStore, ctx: IssuanceContext, application_id: str,
@@ -208,16 +221,16 @@ async def _reserve(store: IssuanceStore, ctx: IssuanceContext, application_id: s
     async with store.transaction():
         # The row lock serialises issuers of this application across processes for this
         # transaction; the open intent (step 2) carries that on through the signing.
-        app = await store.get("application", application_id, for_update=True)
+        app = await store.load(Application, application_id, for_update=True)
         if app is None:
             raise NotFound(f"no application {application_id}", code="application.not_found")
-        if app["status"] in lifecycle.ISSUED and app.get("current_certificate"):
-            held = await store.get("certificate", app["current_certificate"])
-            return IssueResult(app["current_certificate"], held or {}, True, "already issued")
+        if app.status in lifecycle.ISSUED and app.current_certificate:
+            held = await store.load(CertificateRecord, app.current_certificate)
+            return IssueResult(app.current_certificate, held, True, "already issued")
         lifecycle.next_status(app, "issue")  # 409 unless judged / rejudged (received for 被災証明)
         # Check the delegation before reserving: a node that may not sign for this town
         # gets a clear 403 and consumes no number.
-        signer = ctx.signer_for(app["competent_town"], now)
+        signer = ctx.signer_for(app.competent_town, now)
         inputs = await load_inputs(store, app)
         _audit_needed(ctx, app)  # ask for the reason now, before anything is written
         # An open intent of this process is left over (we hold its lock for this
@@ -225,23 +238,23 @@ async def _reserve(store: IssuanceStore, ctx: IssuanceContext, application_id: s
         await store.abandon_stale_intents(application_id, "issuer stopped before storing",
                                           older_than_s=STALE_INTENT_S, issuer=ctx.issuers.owner)
         # 1. The number: the row lock on this node's sequence row is held to commit.
-        number = CertificateNumber(app["competent_town"], ctx.node_id, await store.reserve_number(ctx.node_id))
+        number = CertificateNumber(app.competent_town, ctx.node_id, await store.reserve_number(ctx.node_id))
         # 2. The intent, committed with the number before anything is signed. Refused when
         #    another process's issuer holds a live one: roll back (the number is not used).
-        purpose = "hisai" if app["kind"] == "hisai" else ("reissue" if app.get("current_certificate") else "issue")
+        purpose = "hisai" if app.kind == "hisai" else ("reissue" if app.current_certificate else "issue")
         if not await store.open_intent(str(number), application_id, purpose, ctx.staff_id, ctx.issuers.owner):
             raise _InProgress(application_id)
-    supersedes = app.get("current_certificate") if app["kind"] == "risai" else None
+    supersedes = app.current_certificate if app.kind == "risai" else None
     return app, inputs, signer, number, supersedes
 
 
-async def _store(store: IssuanceStore, ctx: IssuanceContext, app: dict, cert: Certificate,
-                 qr: str, now: dt.datetime) -> tuple[Event, dict]:
+async def _store(store: IssuanceStore, ctx: IssuanceContext, app: Application, cert: Certificate,
+                 qr: str, now: dt.datetime) -> tuple[Event, CertificateRecord]:
     number = str(cert.number)
     try:
         async with store.transaction():
             # Re-read under a row lock: a replicated change may have arrived since step 2.
-            current = await store.get("application", app["application_id"], for_update=True)
+            current = await store.load(Application, app.application_id, for_update=True)
             if current != app:
                 raise Conflict("the application changed while the certificate was being signed; "
                                "try again", code="application.changed")
@@ -253,61 +266,58 @@ async def _store(store: IssuanceStore, ctx: IssuanceContext, app: dict, cert: Ce
             if not await store.close_intent(number):
                 raise Conflict("this issuance was abandoned as stale; try again",
                                code="issuance.abandoned")
-            state = certificate_state(cert, qr, app, ctx, now)
+            record = certificate_record(cert, qr, app, ctx, now)
             issued = lifecycle.advance(app, "issue", at=now.isoformat(), node=ctx.node_id, staff=ctx.staff_id,
-                                       current_certificate=number,
-                                       certificates=[*app.get("certificates", []), number])
+                                       current_certificate=number, certificates=(*app.certificates, number))
             # 5. One record_changes for everything this transaction writes: one clock tick
             #    and one short hold of the entity-store lock. The certificate is insert-only:
             #    a second insert of the same number with other content fails.
-            changes = [Change("certificate", number, state, insert_only=True),
-                       Change("application", app["application_id"], issued)]
+            changes = [store.change_of(record, insert_only=True), store.change_of(issued)]
             if reason := _audit_needed(ctx, app):
                 changes.append(store.audit_change(
                     staff=ctx.staff, action="certificate.issue", subject_type="certificate",
-                    subject_id=number, town_code=app["competent_town"], reason=reason))
+                    subject_id=number, town_code=app.competent_town, reason=reason))
             event, *_ = await store.record(changes)
     except BaseException:
         async with store.transaction():
             await store.close_intent(number, abandoned="store failed")
         raise
-    return event, state
+    return event, record
 
 
-def _audit_needed(ctx: IssuanceContext, app: dict) -> str | None:
+def _audit_needed(ctx: IssuanceContext, app: Application) -> str | None:
     """The reason, when staff act on another town's resident data (DESIGN 6)."""
     if ctx.staff_town is None:
         return None
-    towns = {app["competent_town"], app.get("applicant_town", app["competent_town"])}
+    towns = app.towns()
     if towns == {ctx.staff_town}:
         return None
     return ctx.audit_reason()
 
 
-async def load_inputs(store: IssuanceStore, app: dict) -> dict[str, Any]:
+async def load_inputs(store: IssuanceStore, app: Application) -> dict[str, Any]:
     """The records the certificate is built from: household, householder, dwelling, survey."""
-    refs = [("household", app["household_id"]), ("dwelling", app.get("dwelling_id")),
-            ("survey", app.get("survey_id"))]
+    refs = [("household", app.household_id), ("dwelling", app.dwelling_id), ("survey", app.survey_id)]
     held = await store.get_refs([r for r in refs if r[1]])
     household = held.get(refs[0])
     if household is None:
-        raise Conflict(f"household {app['household_id']} is not on this node", code="application.data_missing")
+        raise Conflict(f"household {app.household_id} is not on this node", code="application.data_missing")
     householder = await store.get("resident", household["householder_id"])
     dwelling, survey = held.get(refs[1]), held.get(refs[2])
-    if householder is None or (app["kind"] == "risai" and (dwelling is None or survey is None)):
+    if householder is None or (app.kind == "risai" and (dwelling is None or survey is None)):
         raise Conflict("records of this application are not on this node yet", code="application.data_missing")
     return {"household": household, "householder": householder, "dwelling": dwelling, "survey": survey}
 
 
-def build_certificate(app: dict, inputs: dict, ctx: IssuanceContext, number: CertificateNumber,
+def build_certificate(app: Application, inputs: dict, ctx: IssuanceContext, number: CertificateNumber,
                       now: dt.datetime, supersedes: str | None) -> Certificate:
     """Step 3: the unified-form content. The class comes from the judgement, never typed."""
-    competent = ctx.town_info(app["competent_town"])
+    competent = ctx.town_info(app.competent_town)
     own = ctx.town_info(ctx.node_town)
     if competent is None or own is None:
         raise Conflict("town missing from the trust list", code="trust_list.town_missing")
     householder = inputs["householder"]
-    risai = app["kind"] == "risai"
+    risai = app.kind == "risai"
     survey = Survey.from_state(inputs["survey"]) if inputs["survey"] else None
     flooding = survey.flooding if survey else None  # 床上/床下浸水 as the survey recorded it
     return Certificate(
@@ -315,33 +325,32 @@ def build_certificate(app: dict, inputs: dict, ctx: IssuanceContext, number: Cer
         cert_type=CertificateType.RISAI if risai else CertificateType.HISAI,
         householder_address=inputs["household"]["address"],
         householder_name=f"{householder['family_name']} {householder['given_name']}",
-        disaster=Disaster(app["disaster"]["name"], dt.date.fromisoformat(app["disaster"]["date"])),
-        dwelling_address=inputs["dwelling"]["location"] if risai else app["property"]["location"],
-        damage_class=DamageClass.from_code(app["damage_class"]) if risai else None,
-        competent_town=Town(app["competent_town"], *competent),
+        disaster=Disaster(app.disaster["name"], dt.date.fromisoformat(app.disaster["date"])),
+        dwelling_address=inputs["dwelling"]["location"] if risai else app.property["location"],
+        damage_class=DamageClass.from_code(app.damage_class) if risai else None,
+        competent_town=Town(app.competent_town, *competent),
         issuing=IssuingPlace(ctx.node_id, ctx.node_town, own[0], ctx.place),
         issue_date=now.astimezone(JST).date(),
         flooding=Flooding.ABOVE_FLOOR if flooding is Inundation.ABOVE_FLOOR
         else Flooding.BELOW_FLOOR if flooding is Inundation.BELOW_FLOOR else None,
-        other_damage=app["property"]["description"] if not risai else None,
+        other_damage=app.property["description"] if not risai else None,
         supersedes=CertificateNumber.parse(supersedes) if supersedes else None,
     )
 
 
-def certificate_state(cert: Certificate, qr: str, app: dict, ctx: IssuanceContext,
-                      now: dt.datetime) -> dict[str, Any]:
+def certificate_record(cert: Certificate, qr: str, app: Application, ctx: IssuanceContext,
+                       now: dt.datetime) -> CertificateRecord:
     """The replicated, insert-only record of one certificate (the QR holds the content)."""
-    return {
-        "number": str(cert.number), "application_id": app["application_id"],
-        "cert_type": cert.cert_type.value, "qr": qr, "signed_at": now.isoformat(),
-        "issue_date": cert.issue_date.isoformat(), "competent_town": cert.competent_town.code,
-        "issuing_node": ctx.node_id, "issuing_town": ctx.node_town, "on_behalf": cert.on_behalf,
-        "damage_class": cert.damage_class.code if cert.damage_class else None,
-        "supersedes": str(cert.supersedes) if cert.supersedes else None,
-        "dwelling_id": app.get("dwelling_id"), "survey_id": app.get("survey_id"),
-        "staff_id": ctx.staff_id,
+    return CertificateRecord(
+        number=str(cert.number), application_id=app.application_id,
+        cert_type=cert.cert_type.value, qr=qr, signed_at=now.isoformat(),
+        issue_date=cert.issue_date.isoformat(), competent_town=cert.competent_town.code,
+        issuing_node=ctx.node_id, issuing_town=ctx.node_town, on_behalf=cert.on_behalf,
+        damage_class=cert.damage_class.code if cert.damage_class else None,
+        supersedes=str(cert.supersedes) if cert.supersedes else None,
+        dwelling_id=app.dwelling_id, survey_id=app.survey_id, staff_id=ctx.staff_id,
         # The QR carries only a digest of the printed optional boxes (members, other
         # damage, place detail); their text is kept here so the PDF can be re-rendered
         # and checked against that digest.
-        "printed_boxes": PrintedBoxes.of(cert).to_record(),
-    }
+        printed_boxes=PrintedBoxes.of(cert).to_record(),
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, ClassVar
 
@@ -57,6 +58,60 @@ class RecordBase:
         if problems:
             raise RecordError(problems)
         return cls(**values)
+
+
+class OpenRecordBase(RecordBase):
+    """A record whose state is kept exactly on a round trip (applications, certificates).
+
+    Other nodes of older and newer versions read and write these states, and the digest
+    compares them, so ``from_state(s).to_state() == s`` for every state a node may hold:
+
+    - keys of a newer peer that this version does not know are kept in ``extra``;
+    - a field that the state did not have is remembered in ``absent`` and stays out of the
+      state while it keeps its default (a record made here starts with ``NEW_ABSENT``, the
+      keys that appear only later in its life);
+    - only ``REQUIRED_FIELDS`` must be present (a state of an older version lacks others);
+      they are the fields without a default.
+
+    Values are kept in their JSON form (lists become tuples). Subclasses declare ``extra``
+    and ``absent`` as their last two fields.
+    """
+
+    REQUIRED_FIELDS: ClassVar[tuple[str, ...]] = ()
+    NEW_ABSENT: ClassVar[frozenset[str]] = frozenset()
+    _BOOKKEEPING = ("extra", "absent")
+
+    def to_state(self) -> dict[str, Any]:
+        """The state as it was read (or made), with this record's changes."""
+        state = dict(self.extra)  # type: ignore[attr-defined]
+        absent = self.absent  # type: ignore[attr-defined]
+        for name, default in _layout(type(self)):
+            value = getattr(self, name)
+            if name in absent and value == default:
+                continue
+            state[name] = _encode(value)
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Any:
+        """Rebuild the record; RecordError names a missing required field or a bad one."""
+        if not isinstance(state, dict):
+            raise RecordError.single("state", "must be an object", "record.type")
+        names = [name for name, _ in _layout(cls)]
+        problems = [FieldProblem(n, "is missing", "record.required") for n in cls.REQUIRED_FIELDS
+                    if n not in state]
+        if problems:
+            raise RecordError(problems)
+        values = {name: state[name] for name in names if name in state}
+        return cls(**values, extra={k: v for k, v in state.items() if k not in names},
+                   absent=frozenset(n for n in names if n not in state))
+
+
+@functools.cache
+def _layout(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of an open record's state fields, once per class."""
+    return tuple((f.name, f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+                 for f in dataclasses.fields(cls) if f.name not in OpenRecordBase._BOOKKEEPING)
 
 
 def _encode(value: Any) -> Any:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Protocol
 from certs.damage import DamageClass
 from service.counter import lifecycle
 from service.counter.access import Actor, RecordStore, audit_other_towns, needs_reason
+from service.counter.application_records import Application
 from service.counter.applications import load_application, towns_of
 from service.counter.records import Survey, SurveyKind
 from service.errors import Conflict, InvalidRequest
@@ -59,14 +60,14 @@ async def _surveyor(store: RecordStore, surveyor_id: Any) -> dict[str, Any]:
     return state
 
 
-async def surveys_of(store: RecordStore, app: dict[str, Any]) -> list[Survey]:
+async def surveys_of(store: RecordStore, app: Application) -> list[Survey]:
     """The application's surveys, oldest first. Its ``survey_ids`` list, the surveys that name
     it (a survey written at another node while this one wrote the application is found
     too), and an older application's one ``survey_id`` (before survey records)."""
-    ids = list(app.get("survey_ids") or [])
-    ids += [s["survey_id"] for s in await store.find("survey", "application_id", app["application_id"], limit=200)]
-    if app.get("survey_id"):
-        ids.append(app["survey_id"])
+    ids = list(app.survey_ids or ())
+    ids += [s["survey_id"] for s in await store.find("survey", "application_id", app.application_id, limit=200)]
+    if app.survey_id:
+        ids.append(app.survey_id)
     found = [await store.load(Survey, i) for i in dict.fromkeys(ids)]
     return sorted((s for s in found if s is not None), key=lambda s: (s.surveyed_on, s.entered_at or "", s.survey_id))
 
@@ -79,7 +80,7 @@ def _check_kind(survey: Survey, earlier: list[Survey]) -> None:
 
 
 async def enter_survey(store: RecordStore, actor: Actor, application_id: str, surveyor_id: str | None,
-                       build: Callable[[str, str], Survey], *, at: dt.datetime) -> tuple[Survey, dict[str, Any]]:
+                       build: Callable[[str, str], Survey], *, at: dt.datetime) -> tuple[Survey, Application]:
     """Record a new survey of the application's dwelling by the surveyor ``surveyor_id``.
 
     ``build(dwelling_id, surveyor_name)`` makes the Survey from the request (its checks
@@ -87,12 +88,12 @@ async def enter_survey(store: RecordStore, actor: Actor, application_id: str, su
     """
     async with store.transaction():
         app = await load_application(store, application_id, for_update=True)
-        if app["kind"] != "risai":
+        if app.kind != "risai":
             raise Conflict("a 被災証明 application has no survey", code="application.state")
         lifecycle.next_status(app, "survey")  # 409 first: withdrawn, issued, ...
         surveyor = await _surveyor(store, surveyor_id)
         survey = dataclasses.replace(
-            build(app["dwelling_id"], surveyor["display_name"]), application_id=application_id,
+            build(app.dwelling_id, surveyor["display_name"]), application_id=application_id,
             surveyor_id=surveyor["staff_id"], entered_by=actor.staff.staff_id, entered_at=at.isoformat(),
             resurvey_request=_open_request(app))
         if await store.get("survey", survey.survey_id) is not None:
@@ -105,20 +106,20 @@ async def enter_survey(store: RecordStore, actor: Actor, application_id: str, su
                                 survey_ids=[*(s.survey_id for s in earlier), survey.survey_id],
                                 detail={"survey_id": survey.survey_id, "survey_kind": survey.kind.value})
         await store.save(survey, insert_only=True)  # a survey is never overwritten
-        await store.put("application", app["application_id"], new)
+        await store.save(new)
         await audit_other_towns(store, actor, towns=towns_of(app), action="survey.enter",
                                 subject_type="survey", subject_id=survey.survey_id)
     return survey, new
 
 
-def _open_request(app: dict[str, Any]) -> str | None:
+def _open_request(app: Application) -> str | None:
     """The 再調査 request a survey now answers (while one is open), else None."""
-    if app["status"] in ("resurvey_requested", "resurveyed") and app.get("resurvey_requests"):
-        return app["resurvey_requests"][-1]["request_id"]
+    if app.status in ("resurvey_requested", "resurveyed") and app.resurvey_requests:
+        return app.resurvey_requests[-1]["request_id"]
     return None
 
 
-async def read_surveys(store: RecordStore, actor: Actor, application_id: str) -> tuple[dict, list[Survey]]:
+async def read_surveys(store: RecordStore, actor: Actor, application_id: str) -> tuple[Application, list[Survey]]:
     """(application, its surveys oldest first), audited when it holds another town's data."""
     async with store.transaction():
         app = await load_application(store, application_id)
@@ -129,15 +130,15 @@ async def read_surveys(store: RecordStore, actor: Actor, application_id: str) ->
 
 
 async def judge(store: RecordStore, actor: Actor, application_id: str, survey_id: str | None,
-                *, at: dt.datetime) -> tuple[dict[str, Any], DamageClass]:
+                *, at: dt.datetime) -> tuple[Application, DamageClass]:
     """Judge the application from one of its surveys (the latest unless ``survey_id`` is
     given); the application then names the survey used (``judgement``)."""
     async with store.transaction():
         app = await load_application(store, application_id, for_update=True)
         lifecycle.refuse_withdrawn(app, "judge")
-        survey_id = survey_id or app.get("survey_id")
+        survey_id = survey_id or app.survey_id
         survey = await store.load(Survey, survey_id) if survey_id else None
-        if (survey is None or survey.dwelling_id != app.get("dwelling_id")
+        if (survey is None or survey.dwelling_id != app.dwelling_id
                 or survey.application_id not in (None, application_id)):
             raise InvalidRequest.about("survey_id", "no survey of this application's dwelling",
                                        "judgement.unknown_survey")
@@ -150,7 +151,7 @@ async def judge(store: RecordStore, actor: Actor, application_id: str, survey_id
                                 damage_class=damage_class.code, judged_by=actor.staff.staff_id,
                                 judgement=judgement, detail={"survey_id": survey_id,
                                                              "damage_class": damage_class.code})
-        await store.put("application", app["application_id"], new)
+        await store.save(new)
         await audit_other_towns(store, actor, towns=towns_of(app), action="application.judge",
-                                subject_type="application", subject_id=app["application_id"])
+                                subject_type="application", subject_id=app.application_id)
     return new, damage_class

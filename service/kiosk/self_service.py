@@ -17,6 +17,8 @@ from typing import Any
 
 from service.counter import applications, certificates, lifecycle
 from service.counter.access import Actor, RecordStore, audit_other_towns
+from service.counter.application_records import Application
+from service.counter.certificate_records import CertificateRecord
 from service.counter.residents import ResidentStore, read_resident
 from service.errors import Forbidden, NotFound
 
@@ -94,9 +96,9 @@ async def apply(store: RecordStore, device: KioskActor, resident: Resident, pars
         if dwelling is None or household not in dwelling["household_ids"]:
             raise _other_household("dwellings")
     parsed = {**parsed, "applicant": resident.resident_id, "channel": "kiosk"}
-    state, code = await applications.receive_application(store, kiosk_actor(device, resident), parsed,
-                                                         town=town, at=at)
-    return public(state, {}), code
+    app, code = await applications.receive_application(store, kiosk_actor(device, resident), parsed,
+                                                       town=town, at=at)
+    return public(app, {}), code
 
 
 async def my_applications(store: RecordStore, device: KioskActor, resident: Resident) -> list[dict[str, Any]]:
@@ -104,8 +106,8 @@ async def my_applications(store: RecordStore, device: KioskActor, resident: Resi
     another town's application audited, all in one transaction (one commit per screen)."""
     async with store.transaction():
         household = await _household_of(store, resident)
-        found = await store.find("application", "household_id", household, limit=200)
-        found.sort(key=lambda a: a["received_at"], reverse=True)
+        found = await store.find_records(Application, "household_id", household, limit=200)
+        found.sort(key=lambda a: a.received_at, reverse=True)
         return [await _view(store, device, resident, app) for app in found]
 
 
@@ -114,24 +116,24 @@ async def my_application(store: RecordStore, device: KioskActor, resident: Resid
     """One of the household's applications; 403 for any other id."""
     async with store.transaction():
         household = await _household_of(store, resident)
-        app = await store.get("application", application_id)
-        if app is None or app["household_id"] != household:
+        app = await store.load(Application, application_id)
+        if app is None or app.household_id != household:
             raise _other_household("applications")
         return await _view(store, device, resident, app)
 
 
-async def _view(store: RecordStore, device: KioskActor, resident: Resident, app: dict) -> dict[str, Any]:
+async def _view(store: RecordStore, device: KioskActor, resident: Resident, app: Application) -> dict[str, Any]:
     """The applicant's view of one application, its read audited (in the caller's transaction)."""
-    states = {n: await certificates.certificate_status(store, n) for n in app.get("certificates", [])}
+    states = {n: await certificates.certificate_status(store, n) for n in app.certificates}
     await audit_other_towns(store, kiosk_actor(device, resident), towns=applications.towns_of(app),
-                            action="application.read", subject_type="application", subject_id=app["application_id"])
+                            action="application.read", subject_type="application", subject_id=app.application_id)
     return public(app, states)
 
 
-def public(app: dict[str, Any], states: dict[str, dict]) -> dict[str, Any]:
+def public(app: Application, states: dict[str, dict]) -> dict[str, Any]:
     """The tracking view plus what the kiosk shows beside it (dwelling, disaster)."""
-    return {**lifecycle.public_view(app, states), "dwelling_id": app.get("dwelling_id"),
-            "disaster": app.get("disaster"), "property": app.get("property")}
+    return {**lifecycle.public_view(app, states), "dwelling_id": app.dwelling_id,
+            "disaster": app.disaster, "property": app.property}
 
 
 async def my_certificates(store: RecordStore, device: KioskActor, resident: Resident) -> list[dict[str, Any]]:
@@ -140,18 +142,18 @@ async def my_certificates(store: RecordStore, device: KioskActor, resident: Resi
     out = []
     async with store.transaction():  # every read audited, one commit for the screen
         household = await _household_of(store, resident)
-        for app in await store.find("application", "household_id", household, limit=200):
-            for number in app.get("certificates", []):
-                cert = await store.get("certificate", number)
+        for app in await store.find_records(Application, "household_id", household, limit=200):
+            for number in app.certificates:
+                cert = await store.load(CertificateRecord, number)
                 if cert is None:
                     continue  # not replicated here yet
                 status = await certificates.certificate_status(store, number)
-                out.append({"number": number, "application_id": app["application_id"],
-                            "cert_type": cert["cert_type"], "issue_date": cert["issue_date"],
-                            "damage_class": cert["damage_class"], "dwelling_id": cert.get("dwelling_id"),
-                            "competent_town": cert["competent_town"], "status": status,
+                out.append({"number": number, "application_id": app.application_id,
+                            "cert_type": cert.cert_type, "issue_date": cert.issue_date,
+                            "damage_class": cert.damage_class, "dwelling_id": cert.dwelling_id,
+                            "competent_town": cert.competent_town, "status": status,
                             "printable": status["state"] == "issued"})
-                await audit_other_towns(store, kiosk_actor(device, resident), towns={cert["competent_town"]},
+                await audit_other_towns(store, kiosk_actor(device, resident), towns={cert.competent_town},
                                         action="certificate.read", subject_type="certificate", subject_id=number)
     out.sort(key=lambda c: c["issue_date"], reverse=True)
     return out
@@ -159,14 +161,14 @@ async def my_certificates(store: RecordStore, device: KioskActor, resident: Resi
 
 async def _own_certificate(store: RecordStore, resident: Resident, number: str) -> None:
     household = await _household_of(store, resident)
-    cert = await store.get("certificate", number)
-    app = cert and await store.get("application", cert["application_id"])
-    if not app or app["household_id"] != household:
+    cert = await store.load(CertificateRecord, number)
+    app = cert and cert.application_id and await store.load(Application, cert.application_id)
+    if not app or app.household_id != household:
         raise _other_household("certificates")
 
 
 async def print_copy(store: RecordStore, device: KioskActor, resident: Resident, number: str,
-                     copy_reason: dict[str, Any], *, at: dt.datetime) -> tuple[dict, int, Any]:
+                     copy_reason: dict[str, Any], *, at: dt.datetime) -> tuple[CertificateRecord, int, Any]:
     """再交付 at the kiosk: the counter's copy rule (only a current certificate), recorded as a
     copy with this kiosk as the place."""
     await _own_certificate(store, resident, number)
@@ -175,7 +177,7 @@ async def print_copy(store: RecordStore, device: KioskActor, resident: Resident,
 
 
 async def printable_copy(store: RecordStore, device: KioskActor, resident: Resident, number: str,
-                         copy_no: int, *, at: dt.datetime) -> tuple[dict, Any, Any]:
+                         copy_no: int, *, at: dt.datetime) -> tuple[CertificateRecord, Any, Any]:
     """The record and copy mark to render copy ``copy_no`` (the counter's print rule)."""
     await _own_certificate(store, resident, number)
     return await certificates.printable(store, kiosk_actor(device, resident), number, copy_no=copy_no,

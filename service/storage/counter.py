@@ -1,4 +1,4 @@
-"""The counter's storage seam: typed records to and from their replicated state, and the SQL
+"""The counter's repository: the Repository's typed records (its storage seam), and the SQL
 of the counter's searches over the entity store (residents by name, reading, birth date and
 address; dwellings by household or address).
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any, AsyncIterator, TypeVar
+from typing import Any, AsyncIterator
 
 import asyncpg
 
@@ -19,7 +19,6 @@ import asyncpg
 from service.counter.records import search_key
 from service.counter.search_keys import address_key
 from service.counter.residents import ResidentQuery
-from service.counter.record_state import RecordBase
 from service.storage.casework import CaseworkQueries
 from service.storage.casework_report import ReportQueries
 from service.storage.db import acquire
@@ -27,8 +26,6 @@ from service.storage.disasters import DisasterQueries
 from service.storage.duplicates import DuplicateQueries
 from service.storage.repository import Repository
 from service.storage.status_lists import StatusListQueries
-
-R = TypeVar("R", bound=RecordBase)
 
 _NAME = "risai_search_key((state->>'family_name') || (state->>'given_name'))"
 _KANA = "risai_search_key((state->>'family_kana') || (state->>'given_kana'))"
@@ -64,16 +61,6 @@ class CounterRepository(Repository, DisasterQueries, DuplicateQueries, StatusLis
     """The Repository plus typed records (the storage seam), the counter's search queries, the
     disaster registry's, the one-current-certificate rule's, the status lists' and the casework
     lists' and reports' (service.storage.casework*)."""
-
-    async def load(self, record_type: type[R], entity_id: str) -> R | None:
-        """The record of ``record_type`` with this id, rebuilt from its held state, or None."""
-        state = await self.get(record_type.entity_type, entity_id)
-        return record_type.from_state(state) if state is not None else None
-
-    async def save(self, record: RecordBase, *, insert_only: bool = False) -> None:
-        """Record a change of a typed record, as its state (entities + outbox)."""
-        await self.put(record.entity_type, record.entity_id, record.to_state(),
-                              insert_only=insert_only)
 
     async def search_residents(self, query: ResidentQuery, limit: int) -> list[dict]:
         """Residents matching every criterion, by reading then id."""

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Sequence
+from typing import Any, Sequence, TypeVar
 
 import asyncpg
 
 from replication.events import Event
 from replication.store import lock_entity_store, state_json
 from service.counter import duplicates
+from service.counter.application_records import Application
+from service.counter.record_state import RecordBase
 
+R = TypeVar("R", bound=RecordBase)
 log = logging.getLogger(__name__)
 
 # Matches the expressions of entities_application_household_dwelling (migration 0420).
@@ -44,11 +47,11 @@ class DuplicateQueries:
 
     conn: asyncpg.Connection
 
-    async def applications_for(self, household_id: str, dwelling_id: str) -> list[dict]:
+    async def applications_for(self, household_id: str, dwelling_id: str) -> list[Application]:
         """Every application of this household for this dwelling (one index probe)."""
         await self.flush()  # the reads see this transaction's collected writes (repository.py)
         rows = await self.conn.fetch(APPLICATIONS_FOR_SQL, household_id, dwelling_id)
-        return [json.loads(r["state"]) for r in rows]
+        return [Application.from_state(json.loads(r["state"])) for r in rows]
 
     async def revoked_among(self, numbers: Sequence[str]) -> set[str]:
         """Which of these certificate numbers are revoked."""
@@ -84,7 +87,7 @@ class DuplicateQueries:
         for row in await self.conn.fetch(TRIPLES_SQL, duplicates.KIND, duplicates.ENTITY_TYPE):
             apps = await duplicates.current_applications(self, duplicates.Triple.parse(row["entity_id"]))
             if len(apps) >= 2:
-                out.extend(a["current_certificate"] for a in apps if a.get("current_certificate"))
+                out.extend(a.current_certificate for a in apps if a.current_certificate)
         return out
 
     async def review_marker(self) -> tuple:
@@ -105,6 +108,10 @@ class _ConsumerStore(DuplicateQueries):
         raw = await self.conn.fetchval("SELECT state FROM entities WHERE entity_type = $1 AND entity_id = $2",
                                        entity_type, entity_id)
         return json.loads(raw) if raw is not None else None
+
+    async def load(self, record_type: type[R], entity_id: str, *, for_update: bool = False) -> R | None:
+        state = await self.get(record_type.entity_type, entity_id)
+        return record_type.from_state(state) if state is not None else None
 
 
 # Households with two or more 罹災証明書 applications for one dwelling: the only places a
@@ -134,4 +141,5 @@ async def review_applied(conn: asyncpg.Connection, events: Sequence[Event]) -> i
     the triples the batch touched, in the batch's transaction. Idempotent: replaying a batch
     finds the same items (same keys) and writes nothing new."""
     return await duplicates.review_events(
-        _ConsumerStore(conn), [(e.entity_type, e.entity_id, e.state) for e in events])
+        _ConsumerStore(conn), [Application.from_state(e.state) for e in events if e.entity_type == "application"],
+        [e.entity_id for e in events if e.entity_type == "revocation"])

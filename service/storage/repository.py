@@ -7,25 +7,31 @@ written by ONE ``record_changes`` call when the block ends (issue 10: one clock 
 entity-store lock and a few set-based statements per use case instead of a dozen per
 write, and the node-wide write locks are held only for the end of the transaction).
 Reads see the collected writes: ``get`` and ``get_refs`` overlay them, and any other read
-writes them first. Use cases depend on the
-small :class:`service.counter.issuance.IssuanceStore` protocol, so ``tests/unit/test_issuance.py`` runs them against
-a dict-backed fake and the integration tests against PostgreSQL.
+writes them first.
+
+This is the storage seam of the typed records (service.counter: applications, certificates,
+surveys, copies, revocations): ``load``/``find_records`` rebuild them from their held state
+and ``save``/``change_of`` turn them into it; the use cases never see the state form. Use
+cases depend on small protocols (e.g. :class:`service.counter.issuance.IssuanceStore`), so
+``tests/unit/test_issuance.py`` runs them against a dict-backed fake and the integration
+tests against PostgreSQL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-import contextlib
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Sequence, TypeVar
 
 import asyncpg
 
 from replication.events import Change, Event
 from replication.outbox import record_changes
+from service.counter.record_state import RecordBase
 
 _FIELD = re.compile(r"[a-z_]{1,40}")
-
+R = TypeVar("R", bound=RecordBase)
 
 
 class Repository:
@@ -109,6 +115,25 @@ class Repository:
             f"SELECT state FROM entities WHERE entity_type = $1 AND state->>'{field}' = $2"
             " ORDER BY updated_at, entity_id LIMIT $3", entity_type, value, limit)
         return [json.loads(r["state"]) for r in rows]
+
+    async def load(self, record_type: type[R], entity_id: str, *, for_update: bool = False) -> R | None:
+        """The record of ``record_type`` with this id, rebuilt from its held state, or None
+        (``for_update`` as in :meth:`get`)."""
+        state = await self.get(record_type.entity_type, entity_id, for_update=for_update)
+        return record_type.from_state(state) if state is not None else None
+
+    async def find_records(self, record_type: type[R], field: str, value: str, *, limit: int = 100) -> list[R]:
+        """Records whose state ``field`` equals ``value`` (as :meth:`find`)."""
+        return [record_type.from_state(s) for s in await self.find(record_type.entity_type, field, value,
+                                                                    limit=limit)]
+
+    async def save(self, record: RecordBase, *, insert_only: bool = False) -> None:
+        """Record a change of a typed record, as its state (entities + outbox)."""
+        await self.put(record.entity_type, record.entity_id, record.to_state(), insert_only=insert_only)
+
+    def change_of(self, record: RecordBase, *, insert_only: bool = False) -> Change:
+        """A typed record as a change to pass to :meth:`record` with others."""
+        return Change(record.entity_type, record.entity_id, record.to_state(), insert_only)
 
     async def put(self, entity_type: str, entity_id: str, state: dict, *,
                   insert_only: bool = False) -> None:

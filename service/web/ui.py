@@ -25,6 +25,7 @@ from aiohttp import web
 from certs.errors import PkiError
 from certs.pki import delegation_of, kid_of
 from service.api.certificates import get_certificate
+from service.counter.certificate_records import CertificateRecord
 from service.counter.certificates import printed_content
 from service.api.context import keyring
 from service.web.appkeys import POOL, SETTINGS
@@ -108,7 +109,7 @@ async def certificate_content(request: web.Request) -> web.Response:
     """
     response = await get_certificate(request)  # role check, 404 and audit happen there
     body = json.loads(response.body)
-    cert = printed_content(body["certificate"])
+    cert = printed_content(CertificateRecord.from_state(body["certificate"]))
     body["content"] = {
         "householder_name": cert.householder_name,
         "householder_address": cert.householder_address,

@@ -15,6 +15,7 @@ import pytest
 
 from service.counter import applicants, applications, batch_print, certificates, lifecycle, residents, surveys
 from service.counter.access import Actor
+from service.counter.application_records import Application
 from service.counter.certificate_records import Revocation
 from service.counter.records import Inundation, Survey
 from service.errors import Conflict, InvalidRequest, NotFound
@@ -82,10 +83,10 @@ def _build(survey_id: str = "S-1", kind: str = "first", ratio: str | None = "55"
                                          Decimal(ratio) if ratio else None, **more)
 
 
-async def _judged(store) -> dict:
+async def _judged(store) -> Application:
     app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
-    await surveys.enter_survey(store, _actor(), app["application_id"], "surv-1", _build(), at=NOW)
-    judged, _ = await surveys.judge(store, _actor(), app["application_id"], None, at=NOW)
+    await surveys.enter_survey(store, _actor(), app.application_id, "surv-1", _build(), at=NOW)
+    judged, _ = await surveys.judge(store, _actor(), app.application_id, None, at=NOW)
     return judged
 
 
@@ -98,11 +99,11 @@ async def _certificate(store, number: str = "434434-mashiki-1-000001", town: str
 
 async def test_receive_then_track_with_the_code_only(store):
     app, code = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
-    assert app["status"] == "received" and app["competent_town"] == HOME
-    view = await applications.track_application(store, app["application_id"], code.lower())
+    assert app.status == "received" and app.competent_town == HOME
+    view = await applications.track_application(store, app.application_id, code.lower())
     assert view["status"] == "received" and "applicant_resident_id" not in view
     with pytest.raises(NotFound):
-        await applications.track_application(store, app["application_id"], "WRONG")
+        await applications.track_application(store, app.application_id, "WRONG")
 
 
 async def test_references_are_checked_before_anything_is_written(store):
@@ -119,26 +120,26 @@ async def test_another_towns_resident_needs_a_reason_and_is_audited(store):
     assert await store.find("application", "dwelling_id", "D2") == []
     app, _ = await applications.receive_application(store, _actor("避難所での受付"), _parsed("R2", "D2"),
                                                     town=HOME, at=NOW)
-    assert app["competent_town"] == OTHER
+    assert app.competent_town == OTHER
     assert await store.find("application", "dwelling_id", "D2") != []
 
 
 async def test_the_lifecycle_decides_what_may_happen_next(store):
     app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
     with pytest.raises(Conflict) as err:
-        await applications.request_resurvey(store, _actor(), app["application_id"], None, at=NOW)
+        await applications.request_resurvey(store, _actor(), app.application_id, None, at=NOW)
     assert err.value.code == "application.state"
 
 
 async def test_judgement_derives_the_class_from_the_stored_survey(store):
     judged = await _judged(store)
-    assert judged["status"] == "judged" and judged["damage_class"] == "zenkai"  # 55 %: 全壊
+    assert judged.status == "judged" and judged.damage_class == "zenkai"  # 55 %: 全壊
     assert (await store.load(Survey, "S-1")).damage_ratio == Decimal("55")
-    assert judged["judgement"]["survey_id"] == "S-1" and judged["history"][-1]["survey_id"] == "S-1"
+    assert judged.judgement["survey_id"] == "S-1" and judged.history[-1]["survey_id"] == "S-1"
     await _mark_issued(store, judged)
-    await applications.request_resurvey(store, _actor(), judged["application_id"], "外壁の損傷が大きい", at=NOW)
+    await applications.request_resurvey(store, _actor(), judged.application_id, "外壁の損傷が大きい", at=NOW)
     with pytest.raises(Conflict) as err:
-        await surveys.enter_survey(store, _actor(), judged["application_id"], "surv-1", _build(ratio="20"), at=NOW)
+        await surveys.enter_survey(store, _actor(), judged.application_id, "surv-1", _build(ratio="20"), at=NOW)
     assert err.value.code == "survey.exists"
     assert (await store.load(Survey, "S-1")).damage_ratio == Decimal("55")  # never overwritten
 
@@ -185,36 +186,36 @@ async def test_dwellings_by_household_and_address(store):
     assert resident["town_code"] == HOME and [d["dwelling_id"] for d in dwellings] == ["D1"]
 
 
-async def _mark_issued(store, app: dict) -> dict:
+async def _mark_issued(store, app: Application) -> Application:
     """The application as issuance leaves it (issuance itself needs keys: tests/unit/test_issuance)."""
-    issued = {**app, "status": "issued", "current_certificate": "434434-mashiki-1-000001",
-              "certificates": ["434434-mashiki-1-000001"]}
+    issued = dataclasses.replace(app, status="issued", current_certificate="434434-mashiki-1-000001",
+                                 certificates=("434434-mashiki-1-000001",))
     async with store.transaction():
-        await store.put("application", app["application_id"], issued)
+        await store.save(issued)
     return issued
 
 
 async def test_surveys_are_kept_apart_and_the_judgement_names_the_one_it_used(store):
     judged = await _judged(store)
-    app_id = judged["application_id"]
+    app_id = judged.application_id
     await _mark_issued(store, judged)
     with pytest.raises(InvalidRequest) as err:
         await applications.request_resurvey(store, _actor(), app_id, "  ", at=NOW)
     assert err.value.code == "resurvey.reason_required"
     assert (await store.get("application", app_id))["status"] == "issued"
     requested = await applications.request_resurvey(store, _actor(), app_id, "内部の損傷を見てほしい", at=NOW)
-    assert requested["resurvey_requests"][0]["reason"] == "内部の損傷を見てほしい"
+    assert requested.resurvey_requests[0]["reason"] == "内部の損傷を見てほしい"
     second, _ = await surveys.enter_survey(store, _actor(), app_id, "surv-2", _build("S-2", "second", "42"), at=NOW)
-    assert second.resurvey_request == requested["resurvey_requests"][0]["request_id"]
+    assert second.resurvey_request == requested.resurvey_requests[0]["request_id"]
     assert (second.surveyor_id, second.surveyor, second.entered_by) == ("surv-2", "応援 次郎", "staff-1")
     _, found = await surveys.read_surveys(store, _actor(), app_id)
     assert [(s.survey_id, s.kind.value, s.damage_ratio) for s in found] == [
         ("S-1", "first", Decimal("55")), ("S-2", "second", Decimal("42"))]
     rejudged, klass = await surveys.judge(store, _actor(), app_id, None, at=NOW)
-    assert rejudged["status"] == "rejudged" and klass.code == "daikibo-hankai"
-    assert rejudged["judgement"]["survey_id"] == "S-2" and rejudged["judgement"]["survey_kind"] == "second"
+    assert rejudged.status == "rejudged" and klass.code == "daikibo-hankai"
+    assert rejudged.judgement["survey_id"] == "S-2" and rejudged.judgement["survey_kind"] == "second"
     again, klass = await surveys.judge(store, _actor(), app_id, "S-1", at=NOW)
-    assert again["judgement"]["survey_id"] == "S-1" and klass.code == "zenkai"
+    assert again.judgement["survey_id"] == "S-1" and klass.code == "zenkai"
 
 
 @pytest.mark.parametrize("surveyor_id, code", [
@@ -223,16 +224,16 @@ async def test_surveys_are_kept_apart_and_the_judgement_names_the_one_it_used(st
 async def test_the_surveyor_is_an_active_surveyor_account(store, surveyor_id, code):
     app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
     with pytest.raises(InvalidRequest) as err:
-        await surveys.enter_survey(store, _actor(), app["application_id"], surveyor_id, _build(), at=NOW)
+        await surveys.enter_survey(store, _actor(), app.application_id, surveyor_id, _build(), at=NOW)
     assert err.value.code == code and err.value.problems[0].field == "surveyor_id"
     assert await store.get("survey", "S-1") is None
-    assert (await store.get("application", app["application_id"]))["status"] == "received"
+    assert (await store.get("application", app.application_id))["status"] == "received"
 
 
 async def test_a_second_survey_follows_a_first(store):
     app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
     with pytest.raises(Conflict) as err:
-        await surveys.enter_survey(store, _actor(), app["application_id"], "surv-1", _build(kind="second"), at=NOW)
+        await surveys.enter_survey(store, _actor(), app.application_id, "surv-1", _build(kind="second"), at=NOW)
     assert err.value.code == "survey.first_missing"
     assert await store.get("survey", "S-1") is None
 
@@ -240,9 +241,9 @@ async def test_a_second_survey_follows_a_first(store):
 async def test_below_floor_flooding_alone_is_less_than_near_half_collapse(store):
     app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
     build = _build(ratio=None, inundation=Inundation.BELOW_FLOOR)
-    survey, _ = await surveys.enter_survey(store, _actor(), app["application_id"], "surv-1", build, at=NOW)
+    survey, _ = await surveys.enter_survey(store, _actor(), app.application_id, "surv-1", build, at=NOW)
     assert survey.flooding is Inundation.BELOW_FLOOR
-    _, klass = await surveys.judge(store, _actor(), app["application_id"], None, at=NOW)
+    _, klass = await surveys.judge(store, _actor(), app.application_id, None, at=NOW)
     assert klass.code == "ichibu-sonkai"  # 準半壊に至らない
 
 
@@ -252,12 +253,12 @@ async def test_a_survey_stored_before_survey_records_still_reads(store):
            "surveyed_on": "2024-01-05", "damage_ratio": None, "flood_depth_m": "0.6", "photo_sha256": [], "notes": ""}
     async with store.transaction():
         await store.put("survey", "S-old", old)
-        await store.put("application", app["application_id"], {**app, "status": "surveyed", "survey_id": "S-old"})
-    _, found = await surveys.read_surveys(store, _actor(), app["application_id"])
+        await store.save(dataclasses.replace(app, status="surveyed", survey_id="S-old"))
+    _, found = await surveys.read_surveys(store, _actor(), app.application_id)
     assert [(s.survey_id, s.application_id, s.surveyor_id) for s in found] == [("S-old", None, None)]
     assert found[0].flooding is Inundation.ABOVE_FLOOR  # as issuance inferred it from the depth
-    judged, klass = await surveys.judge(store, _actor(), app["application_id"], None, at=NOW)
-    assert klass.code == "chukibo-hankai" and judged["judgement"]["survey_id"] == "S-old"
+    judged, klass = await surveys.judge(store, _actor(), app.application_id, None, at=NOW)
+    assert klass.code == "chukibo-hankai" and judged.judgement["survey_id"] == "S-old"
 
 
 async def test_the_surveyor_picker_lists_active_surveyors_own_town_first(store):
@@ -268,14 +269,14 @@ async def test_the_surveyor_picker_lists_active_surveyors_own_town_first(store):
 
 async def test_a_withdrawn_application_is_final(store):
     app, _ = await applications.receive_application(store, _actor(), _parsed(), town=HOME, at=NOW)
-    app_id = app["application_id"]
+    app_id = app.application_id
     with pytest.raises(InvalidRequest) as err:
         await applications.withdraw_application(store, _actor(), app_id, None, at=NOW)
     assert err.value.code == "withdrawal.reason_required"
     assert (await store.get("application", app_id))["status"] == "received"
     withdrawn = await applications.withdraw_application(store, _actor(), app_id, "保険の手続に不要となった", at=NOW)
-    assert withdrawn["status"] == "withdrawn" and withdrawn["withdrawal"]["reason"] == "保険の手続に不要となった"
-    assert withdrawn["history"][-1]["reason"] == "保険の手続に不要となった"
+    assert withdrawn.status == "withdrawn" and withdrawn.withdrawal["reason"] == "保険の手続に不要となった"
+    assert withdrawn.history[-1]["reason"] == "保険の手続に不要となった"
     for attempt in (lambda: surveys.enter_survey(store, _actor(), app_id, "surv-1", _build(), at=NOW),
                     lambda: surveys.judge(store, _actor(), app_id, None, at=NOW),
                     lambda: applications.withdraw_application(store, _actor(), app_id, "再度", at=NOW)):
@@ -291,7 +292,7 @@ async def test_a_withdrawn_application_is_final(store):
 async def test_an_issued_application_is_not_withdrawn(store):
     issued = await _mark_issued(store, await _judged(store))
     with pytest.raises(Conflict) as err:
-        await applications.withdraw_application(store, _actor(), issued["application_id"], "不要", at=NOW)
+        await applications.withdraw_application(store, _actor(), issued.application_id, "不要", at=NOW)
     assert err.value.code == "application.state"
 
 
@@ -304,14 +305,14 @@ async def test_applicant_details_and_an_agent_with_a_letter_of_attorney(store):
     assert await store.find("application", "dwelling_id", "D1") == []
     parsed["details"] = dataclasses.replace(parsed["details"], agent=dataclasses.replace(agent, power_of_attorney=True))
     app, _ = await applications.receive_application(store, _actor(), parsed, town=HOME, at=NOW)
-    details = app["applicant_details"]
+    details = app.applicant_details
     assert details["relationship"] == "spouse" and details["contact_address"] == "益城町総合体育館"
     assert details["agent"] == {"name": "代理 太郎", "relation": "other", "phone": "09012345678",
                                 "power_of_attorney": True}
     updated = await applications.update_applicant(
-        store, _actor(), app["application_id"], applicants.ApplicantDetails("child", "0967000000"), at=NOW)
-    assert updated["applicant_details"]["agent"] is None and updated["applicant_details"]["relationship"] == "child"
-    assert updated["history"][-1]["previous"] == details and updated["status"] == "received"
+        store, _actor(), app.application_id, applicants.ApplicantDetails("child", "0967000000"), at=NOW)
+    assert updated.applicant_details["agent"] is None and updated.applicant_details["relationship"] == "child"
+    assert updated.history[-1]["previous"] == details and updated.status == "received"
 
 
 async def test_a_batch_selects_the_days_certificates_by_delivery_and_asks_for_a_reason(store):

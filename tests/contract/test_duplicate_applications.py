@@ -5,12 +5,14 @@ against the in-memory fake and PostgreSQL, as tests/contract/test_counter_use_ca
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 
 import asyncpg
 import pytest
 
 from service.counter import applications, certificates, duplicates
+from service.counter.application_records import Application
 from service.counter.disasters import disaster_id
 from service.errors import Conflict
 from service.storage.counter import CounterRepository
@@ -46,17 +48,16 @@ async def _receive(store, resident="R1", dwelling="D1", **changes):
     return app
 
 
-async def _issued(store, app: dict, number: str) -> str:
+async def _issued(store, app: Application, number: str) -> str:
     """Mark ``app`` issued with certificate ``number`` (as issuance would leave it)."""
     async with store.transaction():
-        await store.put("certificate", number, {"number": number, "application_id": app["application_id"],
+        await store.put("certificate", number, {"number": number, "application_id": app.application_id,
                                                 "competent_town": HOME, "qr": "JPRC1:x"}, insert_only=True)
-        await store.put("application", app["application_id"],
-                        {**app, "status": "issued", "current_certificate": number, "certificates": [number]})
+        await store.save(dataclasses.replace(app, status="issued", current_certificate=number, certificates=(number,)))
     return number
 
 
-async def _applications(store) -> list[dict]:
+async def _applications(store) -> list[Application]:
     return await store.applications_for("H1", "D1")
 
 
@@ -67,8 +68,8 @@ async def test_a_second_application_for_the_triple_is_refused_naming_the_first(s
         await _receive(store)
     assert err.value.code == "application.duplicate"
     (field,) = err.value.fields
-    assert (field["application_id"], field["certificate"], field["status"]) == (first["application_id"], number, "issued")
-    assert [a["application_id"] for a in await _applications(store)] == [first["application_id"]]  # nothing written
+    assert (field["application_id"], field["certificate"], field["status"]) == (first.application_id, number, "issued")
+    assert [a.application_id for a in await _applications(store)] == [first.application_id]  # nothing written
 
 
 async def test_free_text_and_the_registry_id_are_the_same_disaster(store):
@@ -94,22 +95,22 @@ async def test_other_dwellings_households_and_disasters_stay_independent(store):
 async def test_withdrawn_and_revoked_free_the_triple(store):
     first = await _receive(store)
     async with store.transaction():
-        await store.put("application", first["application_id"], {**first, "status": "withdrawn"})
+        await store.save(dataclasses.replace(first, status="withdrawn"))
     second = await _receive(store)
     number = await _issued(store, second, "434434-mashiki-1-000002")
     await certificates.revoke_certificate(store, _actor(), number, "誤交付", at=NOW)
     third = await _receive(store)
-    assert third["application_id"] not in (first["application_id"], second["application_id"])
+    assert third.application_id not in (first.application_id, second.application_id)
 
 
-async def _partition_pair(store) -> tuple[dict, dict]:
+async def _partition_pair(store) -> tuple[Application, Application]:
     """Two current applications of one triple, as two nodes accept them during a partition
     (written directly: the counter itself refuses the second)."""
     first = await _receive(store)
     async with store.transaction():
-        second = {**first, "application_id": "A-wajima-1-000000000001", "received_node": "wajima-1",
-                  "received_at": (NOW + dt.timedelta(minutes=5)).isoformat()}
-        await store.put("application", second["application_id"], second)
+        second = dataclasses.replace(first, application_id="A-wajima-1-000000000001", received_node="wajima-1",
+                                     received_at=(NOW + dt.timedelta(minutes=5)).isoformat())
+        await store.save(second)
     await _issued(store, first, "434434-mashiki-1-000001")
     await _issued(store, second, "434434-wajima-1-000001")
     return first, second
@@ -119,16 +120,16 @@ async def test_a_partition_duplicate_is_reviewed_and_under_review_until_one_is_r
     first, second = await _partition_pair(store)
     triple = duplicates.triple_of(first)
     async with store.transaction():
-        assert await duplicates.review_events(store, [("application", second["application_id"], second)]) == 1
+        assert await duplicates.review_events(store, [second]) == 1
         item = await duplicates.review(store, triple)
-    assert item["winner"] == first["application_id"]  # received first: the suggestion only
+    assert item["winner"] == first.application_id  # received first: the suggestion only
     for number in ("434434-mashiki-1-000001", "434434-wajima-1-000001"):
         status = await certificates.certificate_status(store, number)
         assert status["state"] == "issued" and status["under_review"]["triple"] == triple.key
     await certificates.revoke_certificate(store, _actor(), "434434-wajima-1-000001", "二重交付", at=NOW)
     assert await certificates.certificate_status(store, "434434-mashiki-1-000001") == {"state": "issued"}
     assert (await certificates.certificate_status(store, "434434-wajima-1-000001"))["state"] == "revoked"
-    assert await duplicates.current_applications(store, triple) == [await store.get("application", first["application_id"])]
+    assert await duplicates.current_applications(store, triple) == [await store.load(Application, first.application_id)]
 
 
 async def _open_review_items(store) -> list[str]:
@@ -143,9 +144,8 @@ async def test_the_review_item_is_recorded_once_and_closed_by_the_revocation(sto
     first, second = await _partition_pair(store)
     for _ in range(2):  # replaying the same events records nothing new
         async with store.transaction():
-            await duplicates.review_events(store, [("application", first["application_id"], first),
-                                                   ("application", second["application_id"], second)])
-    ids = "+".join(sorted([first["application_id"], second["application_id"]]))
+            await duplicates.review_events(store, [first, second])
+    ids = "+".join(sorted([first.application_id, second.application_id]))
     assert await _open_review_items(store) == [f"{duplicates.KIND}/H1/D1/{NOTO_ID}/{ids}"]
     await certificates.revoke_certificate(store, _actor(), "434434-mashiki-1-000001", "二重交付", at=NOW)
     assert await _open_review_items(store) == []
@@ -154,12 +154,12 @@ async def test_the_review_item_is_recorded_once_and_closed_by_the_revocation(sto
 async def test_withdrawing_one_of_a_pair_closes_its_review_at_once(store):
     first = await _receive(store)
     async with store.transaction():  # the partner's, accepted during a partition, not yet issued
-        second = {**first, "application_id": "A-wajima-1-000000000002", "received_node": "wajima-1",
-                  "received_at": (NOW + dt.timedelta(minutes=5)).isoformat()}
-        await store.put("application", second["application_id"], second)
-        await duplicates.review_events(store, [("application", second["application_id"], second)])
+        second = dataclasses.replace(first, application_id="A-wajima-1-000000000002", received_node="wajima-1",
+                                     received_at=(NOW + dt.timedelta(minutes=5)).isoformat())
+        await store.save(second)
+        await duplicates.review_events(store, [second])
     assert len(await _open_review_items(store)) == 1
-    await applications.withdraw_application(store, _actor(), second["application_id"], "二重受付のため", at=NOW)
+    await applications.withdraw_application(store, _actor(), second.application_id, "二重受付のため", at=NOW)
     assert await _open_review_items(store) == []
 
 
@@ -174,7 +174,7 @@ async def test_simultaneous_receives_on_one_node_accept_exactly_one(database):
             await stores[0].put("dwelling", "D1", {"dwelling_id": "D1", "household_ids": ["H1"],
                                                    "town_code": HOME, "location": "益城町 1-1"})
         results = await asyncio.gather(*(_receive(s) for s in stores), return_exceptions=True)
-        accepted = [r for r in results if isinstance(r, dict)]
+        accepted = [r for r in results if isinstance(r, Application)]
         refused = [r for r in results if isinstance(r, Conflict)]
         assert len(accepted) == 1 and len(refused) == 7, results
         assert {e.code for e in refused} == {"application.duplicate"}

@@ -77,7 +77,7 @@ async def test_surveys_made_at_two_nodes_at_once_are_both_kept(nodes, kafka_brok
     parsed = {"kind": "risai", "applicant": "R1", "dwelling_id": "D1", "channel": "counter",
               "disaster": {"name": "令和6年能登半島地震", "date": dt.date(2024, 1, 1)}}
     app, _ = await _use(a, lambda s: applications.receive_application(s, _actor(), parsed, town=TOWN, at=NOW))
-    app_id = app["application_id"]
+    app_id = app.application_id
 
     async def held_at(node, entity_type, entity_id) -> bool:
         return await node.held(entity_type, entity_id) is not None

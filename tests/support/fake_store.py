@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 from typing import Any
 
+from service.counter.application_records import Application
+
 
 class FakeCounterStore:
     """Entities by (type, id); audit records in a list; a snapshot per transaction."""
@@ -49,9 +51,12 @@ class FakeCounterStore:
             assert self.entities[(entity_type, entity_id)] == state, "insert-only entity changed"
         self.entities[(entity_type, entity_id)] = state
 
-    async def load(self, record_type, entity_id):
+    async def load(self, record_type, entity_id, *, for_update=False):
         state = await self.get(record_type.entity_type, entity_id)
         return record_type.from_state(state) if state is not None else None
+
+    async def find_records(self, record_type, field, value, *, limit=100):
+        return [record_type.from_state(s) for s in await self.find(record_type.entity_type, field, value, limit=limit)]
 
     async def save(self, record, *, insert_only=False):
         await self.put(record.entity_type, record.entity_id, record.to_state(), insert_only=insert_only)
@@ -89,7 +94,7 @@ class FakeCounterStore:
         return sorted(found, key=lambda s: (s["date"], s["disaster_id"]), reverse=True)[:limit]
 
     async def applications_for(self, household_id, dwelling_id):
-        return [s for (t, _), s in sorted(self.entities.items()) if t == "application"
+        return [Application.from_state(s) for (t, _), s in sorted(self.entities.items()) if t == "application"
                 and s.get("household_id") == household_id and s.get("dwelling_id") == dwelling_id]
 
     async def revoked_among(self, numbers):

@@ -5,15 +5,17 @@ from __future__ import annotations
 from hypothesis import given, strategies as st
 
 from service.counter import duplicates
+from service.counter.application_records import Application
 from service.counter.disasters import disaster_id
 
 NOTO = {"name": "令和6年能登半島地震", "date": "2024-01-01"}
 
 
-def _app(app_id: str, received_at: str, **changes) -> dict:
-    return {"application_id": app_id, "kind": "risai", "status": "issued", "household_id": "H1",
-            "dwelling_id": "D1", "disaster": {"id": None, **NOTO}, "received_at": received_at,
-            "current_certificate": None, **changes}
+def _app(app_id: str, received_at: str, **changes) -> Application:
+    return Application.from_state({
+        "application_id": app_id, "kind": "risai", "status": "issued", "household_id": "H1",
+        "competent_town": "172049", "history": [], "dwelling_id": "D1", "disaster": {"id": None, **NOTO},
+        "received_at": received_at, "current_certificate": None, **changes})
 
 
 def test_the_triple_keys_free_text_by_the_registry_id_and_skips_hisai():

@@ -50,6 +50,13 @@ class FakeStore:
     async def get_refs(self, refs):
         return {r: self.entities[r] for r in refs if r in self.entities}
 
+    async def load(self, record_type, entity_id, *, for_update=False):
+        state = self.entities.get((record_type.entity_type, entity_id))
+        return record_type.from_state(state) if state is not None else None
+
+    def change_of(self, record, *, insert_only=False):
+        return Change(record.entity_type, record.entity_id, record.to_state(), insert_only)
+
     async def record(self, changes):
         self.records.append([c.entity_type for c in changes])
         if self.fail_put in {c.entity_type for c in changes}:
@@ -124,7 +131,8 @@ def _store() -> FakeStore:
         "application_id": "A1", "kind": "risai", "status": "judged", "competent_town": "434434",
         "applicant_town": "434434", "household_id": "H1", "dwelling_id": "D1", "survey_id": "S1",
         "damage_class": "daikibo-hankai", "disaster": {"name": "熊本地震", "date": "2024-01-01"},
-        "current_certificate": None, "certificates": [], "history": [], "property": None}
+        "current_certificate": None, "certificates": [], "history": [], "property": None,
+        "received_at": "2024-01-10T01:00:00+00:00"}
     return store
 
 
@@ -142,7 +150,7 @@ async def test_issue_signs_in_the_competent_towns_name_and_is_idempotent(pki):
     assert result.number == "434434-wajima-1-000001" and not result.existing
     assert result.replication == "not configured"
     trust = load_trust_list(pki[0] / "trust-list.cbor")
-    verdict = verify(result.certificate["qr"], trust, NOW)
+    verdict = verify(result.certificate.qr, trust, NOW)
     assert verdict.ok and verdict.certificate.competent_town.mayor == "山田 太郎" and verdict.certificate.on_behalf
     assert store.intents["434434-wajima-1-000001"]["state"] == "completed"
     assert any(k[0] == "audit" for k in store.entities)  # B's staff acted on A's data
