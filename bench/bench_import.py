@@ -21,9 +21,9 @@ import asyncpg
 from deploy.postgres import PostgresCluster
 from deploy.processes import free_port
 from deploy.synthetic import generate_town
-from service.storage.db import apply_migrations
-from service.imports.writer import import_csv
 from service.imports.stream import RecordStream, write_csv
+from service.imports.writer import import_csv
+from service.storage.db import apply_migrations
 
 
 def csv_bytes(kind: str, records) -> bytes:

@@ -43,8 +43,18 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 from bench.issuance_stack import (  # noqa: E402
-    DISASTER, REASON, TOWN_A, Clerk, _serve_hello, _serve_node, build_pki, child, fresh_database, node_settings,
-    seed, services,
+    DISASTER,
+    REASON,
+    TOWN_A,
+    Clerk,
+    _serve_hello,
+    _serve_node,
+    build_pki,
+    child,
+    fresh_database,
+    node_settings,
+    seed,
+    services,
 )
 from deploy.processes import free_port  # noqa: E402
 from service.kiosk.signing import sign_request  # noqa: E402

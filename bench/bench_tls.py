@@ -42,9 +42,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa:
 from bench.bench_replication import fill, pct, raw_round_trips, replication_lags  # noqa: E402
 from certs.tls import TlsFiles, create_transport_pki, http_client_context, server_context  # noqa: E402
 from replication import envelope, topics  # noqa: E402
-from tests.support.replication_nodes import SimNode, create_database, drop_database  # noqa: E402
 from service.transport import hsts_middleware  # noqa: E402
 from tests.support.kafka import grant, node_tls  # noqa: E402
+from tests.support.replication_nodes import SimNode, create_database, drop_database  # noqa: E402
 
 NODES = {"a-1": "434434", "b-1": "172049"}
 

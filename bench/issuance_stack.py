@@ -103,11 +103,12 @@ async def seed(dsn: str, households: int, history: int) -> list[tuple[str, str]]
     """Schema, residents and dwellings of town A, a staff account, and ``history`` existing
     certificates of this node (inserted directly: only their numbers matter here).
     Returns one (resident id, dwelling id) per household."""
+    import io
+
     from service.imports.stream import write_csv
     from service.imports.writer import import_csv
     from service.staff.accounts import create_staff, hash_password
     from service.storage.db import apply_migrations
-    import io
 
     town = generate_town(TOWN_A, "益城町", households * 3, 5, damaged_share=1.0, flood_share=0.0)
     conn = await asyncpg.connect(dsn)

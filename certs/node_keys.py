@@ -22,8 +22,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from .errors import KeyFileError, PkiError
-from .keys import (ES256, PublicKey, Signer, SoftwareSigner, generate_private_key, load_private_key, public_key_pem,
-                   save_private_key)
+from .keys import (
+    ES256,
+    PublicKey,
+    Signer,
+    SoftwareSigner,
+    generate_private_key,
+    load_private_key,
+    public_key_pem,
+    save_private_key,
+)
 from .pkcs11_keys import Pkcs11Config, token_public_key, token_signer
 from .pki import delegation_of, kid_of, within_validity
 

@@ -36,8 +36,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .keys import ES256, generate_private_key, load_private_key, save_private_key
-from .pki import _base, _ca_usage, _sign, issued_by
 from .numbers import validate_node_id
+from .pki import _base, _ca_usage, _sign, issued_by
 
 TLS_CA_VALIDITY = timedelta(days=10 * 365)
 TLS_VALIDITY = timedelta(days=30)

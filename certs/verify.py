@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from cryptography import x509
 
 from .boxes import PrintedBoxes
-from .cose import Sign1, parse_sign1
 from .claims import Claims, decode_claims, with_printed_boxes
+from .cose import Sign1, parse_sign1
 from .encoding import PREFIX, qr_string_to_cose
 from .errors import CertsError, VerificationError
 from .keys import verify_signature

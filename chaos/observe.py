@@ -21,11 +21,11 @@ from cryptography import x509
 from certs.federation import load_federation
 from certs.trust_list import load_trust_list
 from certs.verify import Status, verify
+from chaos.checker import NodeState
 from deploy.launcher import NODE_DB, Federation
 from deploy.seed import seed_federation
 from replication import digest
 from service.staff.accounts import create_staff, hash_password, load_account, staff_id_for
-from chaos.checker import NodeState
 
 STAFF_USER = "chaos"
 STAFF_ROLES = "clerk,surveyor,supervisor"

@@ -16,7 +16,6 @@ import subprocess
 import time
 from pathlib import Path
 
-
 # Popen objects of the children this process started, kept so they are reaped (waited
 # for) when stopped rather than left as zombies or garbage-collected while still running.
 _children: dict[int, subprocess.Popen] = {}

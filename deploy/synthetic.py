@@ -22,8 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from deploy import synthetic_names as names
-from service.imports.stream import write_csv
 from service.counter.records import Dwelling, Household, Resident, Sex, Structure, Survey, SurveyKind, Town
+from service.imports.stream import write_csv
 
 DEFAULT_AS_OF = dt.date(2024, 1, 1)
 # Share of households by size 1..6 (roughly the national census shape).

@@ -24,8 +24,8 @@ from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from replication import apply, conflicts, envelope, hlc, topics
-from replication.outbox import wall_clock_ms
 from replication.loop import KAFKA_MAX_BACKOFF, RetryLoop
+from replication.outbox import wall_clock_ms
 
 log = logging.getLogger(__name__)
 

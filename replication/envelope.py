@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from certs.errors import KeyFileError
-from certs.keys import ALGORITHMS, SoftwareSigner, Signer, alg_of, raw_signature, verify_signature
+from certs.keys import ALGORITHMS, Signer, SoftwareSigner, alg_of, raw_signature, verify_signature
 from replication.errors import BadSignature, MalformedEvent
 from replication.events import canonical_json
 

@@ -208,7 +208,8 @@ async def _main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     kafka_options = {}
     if args.tls_dir:
-        from certs.tls import TlsFiles, kafka_options as tls_options
+        from certs.tls import TlsFiles
+        from certs.tls import kafka_options as tls_options
         kafka_options = tls_options(TlsFiles(Path(args.tls_dir) / "client"))
     conn = await asyncpg.connect(args.dsn)
     try:

@@ -11,6 +11,7 @@ from typing import Any
 
 from risai_errors import Error, Kind
 
+
 # One line per kind (a table, not logic); the base is a request the node does not understand.
 class ServiceError(Error): kind, code = Kind.BAD_REQUEST, "bad_request"
 class InvalidRequest(ServiceError): kind, code = Kind.INVALID, "invalid"

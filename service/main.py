@@ -9,10 +9,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from service.web.app import create_app
 from service.config import ConfigError, load_settings
 from service.logs import configure_logging
 from service.transport import server_ssl_context
+from service.web.app import create_app
 
 
 def main(argv: list[str] | None = None) -> int:

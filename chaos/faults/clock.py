@@ -11,10 +11,10 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from deploy.launcher import Federation
-from deploy.processes import stop
 from chaos.faults.ledger import Ledger
 from chaos.faults.process import node_spec, start_node
+from deploy.launcher import Federation
+from deploy.processes import stop
 
 LIBFAKETIME = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
                "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")

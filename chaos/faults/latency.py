@@ -18,11 +18,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from chaos.faults.ledger import Ledger
+from chaos.faults.network import _layout
 from deploy import netns
 from deploy.launcher import Federation
 from deploy.processes import ProcessRecord, spawn, stop, wait_for_port
-from chaos.faults.ledger import Ledger
-from chaos.faults.network import _layout
 
 API_PORT = 18474
 PORT_SHIFT = 10000  # proxy for port p listens on bridge:(p + PORT_SHIFT)

@@ -12,9 +12,9 @@ own residents.
 
 from __future__ import annotations
 
+from chaos.faults.ledger import Ledger
 from deploy import netns
 from deploy.launcher import Federation
-from chaos.faults.ledger import Ledger
 
 TABLE = "risai_chaos"
 

@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
+from chaos.faults.ledger import Ledger
 from deploy.launcher import Federation, wait_node_ready
 from deploy.processes import ProcessRecord, process_start_ticks, spawn, stop
-from chaos.faults.ledger import Ledger
 
 
 def node_spec(fed: Federation, node_id: str):

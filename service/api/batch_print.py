@@ -15,9 +15,9 @@ from service.api.context import acting_staff, actor
 from service.counter.access import Actor
 from service.counter.batch_print import BatchPrints, Selection, select
 from service.errors import InvalidRequest
-from service.web.auth import require_role
 from service.storage.counter import open_repository
 from service.web.appkeys import POOL, SEALS, SETTINGS
+from service.web.auth import require_role
 
 BATCH_PRINTS: web.AppKey[BatchPrints] = web.AppKey("batch_prints", BatchPrints)  # set by start_batches
 

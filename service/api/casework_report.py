@@ -14,9 +14,9 @@ from service.api.common import reply, repository
 from service.api.context import acting_staff, actor, keyring, town_info
 from service.counter import casework_report, statistics
 from service.counter.casework_filters import QueryParser, town_param
-from service.web.auth import require_role
 from service.storage.counter import open_repository
 from service.web.appkeys import KEYRING, POOL, SETTINGS
+from service.web.auth import require_role
 
 log = logging.getLogger("service.casework")
 TOWN_NAMES: web.AppKey[asyncio.Task] = web.AppKey("casework_town_names", asyncio.Task)

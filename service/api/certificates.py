@@ -12,12 +12,11 @@ from aiohttp import web
 
 from certs.pdf import render_certificate_pdf
 from service.api.common import Fields, json_object, now, query_int, reply, repository
-from service.api.context import acknowledger, acting_staff, actor, keyring, town_info
+from service.api.context import access_reason, acknowledger, acting_staff, actor, keyring, town_info
 from service.counter import certificates, printing
 from service.counter.issuance import IssuanceContext, issue_certificate
-from service.api.context import access_reason
-from service.web.auth import require_role
 from service.web.appkeys import METRICS, SEALS, SETTINGS
+from service.web.auth import require_role
 
 # Test-only: a list of async callables run inside issuance's store transaction, to widen
 # the window between reading the application and inserting the certificate (concurrency

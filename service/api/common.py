@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from decimal import Decimal, InvalidOperation
 from typing import Any, AsyncIterator
 
 from aiohttp import web
-import contextlib
 
-from service.web.appkeys import POOL, SETTINGS
 from service.counter.record_checks import check_not_after, jst_today
 from service.errors import InvalidRequest
 from service.storage.counter import CounterRepository, open_repository
+from service.web.appkeys import POOL, SETTINGS
 
 # Keys that would let a caller type a damage class by hand: refused everywhere (DESIGN 3).
 CLASS_KEYS = frozenset({"damage_class", "class", "damage_level", "被害の程度"})

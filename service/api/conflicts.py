@@ -6,7 +6,7 @@ from aiohttp import web
 
 from replication import conflicts, freshness
 from replication.outbox import wall_clock_ms
-from service.api.common import path_int, repository, Fields, check_query, json_object, query_int, reply
+from service.api.common import Fields, check_query, json_object, path_int, query_int, reply, repository
 from service.api.context import acting_staff
 from service.web.appkeys import PEER_NODE_IDS, SETTINGS
 from service.web.auth import require_role

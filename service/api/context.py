@@ -11,12 +11,12 @@ from aiohttp import web
 
 from replication.events import Event
 from service.counter.access import Actor
-from service.web.appkeys import KEYRING, METRICS, REPLICATION, SETTINGS
-from service.web.auth import current_staff
 from service.errors import InvalidRequest, Unavailable
 from service.keyring import Keyring
 from service.staff.accounts import Staff
 from service.staff.audit import clean_reason
+from service.web.appkeys import KEYRING, METRICS, REPLICATION, SETTINGS
+from service.web.auth import current_staff
 
 REASON_HEADER = "X-Access-Reason"
 

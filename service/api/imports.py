@@ -14,11 +14,11 @@ from aiohttp import web
 
 from service.api.common import reply
 from service.api.context import acting_staff
-from service.imports.source import canonical_encoding
 from service.errors import InvalidRequest, NotFound
 from service.imports.runner import ImportJobs
-from service.web.auth import require_role
+from service.imports.source import canonical_encoding
 from service.web.appkeys import POOL, REPLICATION, SETTINGS
+from service.web.auth import require_role
 
 KINDS = ("residents", "dwellings", "surveys")
 IMPORT_JOBS: web.AppKey[ImportJobs] = web.AppKey("import_jobs", ImportJobs)  # set by start_jobs

@@ -25,8 +25,14 @@ from service.api.context import access_reason
 from service.kiosk.card_cas import parse_ca, publish_card_ca, trusted_card_cas
 from service.kiosk.cards import verify_card
 from service.kiosk.devices import register_device
-from service.kiosk.sessions import (consume_challenge, end_kiosk_session, issue_code, new_challenge, redeem_code,
-                                    start_kiosk_session)
+from service.kiosk.sessions import (
+    consume_challenge,
+    end_kiosk_session,
+    issue_code,
+    new_challenge,
+    redeem_code,
+    start_kiosk_session,
+)
 from service.staff.audit import audit
 from service.web.appkeys import POOL, SETTINGS
 from service.web.auth import current_staff, require_role

@@ -11,11 +11,11 @@ from aiohttp import web
 from replication import quarantine
 from replication.apply import ApplyContext
 from replication.outbox import wall_clock_ms
-from service.api.common import path_int, check_query, now, query_int, reply, repository
+from service.api.common import check_query, now, path_int, query_int, reply, repository
 from service.api.context import acting_staff, keyring
 from service.errors import InvalidRequest, NotFound
-from service.web.auth import require_role
 from service.web.appkeys import REPLICATION, SETTINGS
+from service.web.auth import require_role
 
 
 def _apply_context(request: web.Request) -> ApplyContext:

@@ -8,12 +8,12 @@ import datetime as dt
 from aiohttp import web
 
 from service.api.common import check_query, query_int, reply, repository
-from service.api.context import acting_staff, actor
+from service.api.context import REASON_HEADER, acting_staff, actor
 from service.counter import residents
 from service.counter.residents import ResidentQuery
 from service.errors import InvalidRequest
-from service.api.context import REASON_HEADER
 from service.web.auth import require_role
+
 
 def _query(request: web.Request) -> ResidentQuery:
     check_query(request)

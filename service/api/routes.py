@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.web import openapi
-from service.api import (applications, batch_print, casework, casework_report, certificates, conflicts, disasters,
-                         imports, kiosk_enrolment, kiosk_identity, quarantine, residents, sessions, staff, status,
-                         surveys, verification)
+from service.api import (
+    applications,
+    batch_print,
+    casework,
+    casework_report,
+    certificates,
+    conflicts,
+    disasters,
+    imports,
+    kiosk_enrolment,
+    kiosk_identity,
+    quarantine,
+    residents,
+    sessions,
+    staff,
+    status,
+    surveys,
+    verification,
+)
 from service.api.common import reply
 from service.api.kiosk import setup_kiosk_api
+from service.web import openapi
 
 V1 = "/api/v1"
 

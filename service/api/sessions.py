@@ -15,8 +15,7 @@ from service.api.common import plain_json_object
 from service.errors import Forbidden, InvalidRequest, ServiceError
 from service.staff.sessions import authenticate, end_session, start_session
 from service.web.appkeys import POOL, SETTINGS
-from service.web.auth import (AUTH_POLICY, COOKIE_NAME, LOGIN_PATH, LOGIN_THROTTLE, SESSION, SESSIONS,
-                              current_staff)
+from service.web.auth import AUTH_POLICY, COOKIE_NAME, LOGIN_PATH, LOGIN_THROTTLE, SESSION, SESSIONS, current_staff
 
 
 class UnsupportedMediaType(ServiceError):

@@ -16,8 +16,8 @@ from service.api.common import Fields, json_object, now, reply, repository
 from service.api.context import acting_staff
 from service.staff import admin
 from service.staff.accounts import MAX_PASSWORD, ROLES, hash_password
-from service.web.auth import require_role
 from service.web.appkeys import SETTINGS
+from service.web.auth import require_role
 
 
 def _node(request: web.Request) -> admin.NodeIdentity:

@@ -21,23 +21,23 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 import datetime as dt
 import hashlib
+import logging
 import time
 from typing import Any
 
 from aiohttp import web
 
 from certs.bundle import FILE_NAME, MEDIA_TYPE, build_bundle
-from certs.numbers import validate_node_id
 from certs.errors import InvalidInput
+from certs.numbers import validate_node_id
 from certs.pki import delegation_of
 from certs.status_list import DEFAULT_TTL, TYP, StatusList, federation_statuses, parse_status_list, sign_status_list
 from service.api.common import now
+from service.errors import InvalidRequest, NotFound, Unavailable
 from service.storage.counter import open_repository
 from service.web.appkeys import KEYRING, POOL, SETTINGS
-from service.errors import InvalidRequest, NotFound, Unavailable
 
 CHECK_INTERVAL_S = 1.0
 CACHE_CONTROL = "public, max-age=60"  # verifiers online re-fetch often; offline ones rely on exp

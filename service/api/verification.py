@@ -11,8 +11,8 @@ from service.api.common import now, reply, repository
 from service.api.context import keyring
 from service.api.status import published
 from service.counter import certificates
-from service.web.appkeys import SETTINGS
 from service.errors import InvalidRequest, Unavailable
+from service.web.appkeys import SETTINGS
 
 MAX_QR = 8192
 

@@ -17,9 +17,9 @@ from typing import Any
 from certs.errors import InvalidInput
 from certs.town_code import validate_town_code
 from service.counter import applicants, codes, disasters, duplicates, lifecycle
-from service.counter.certificates import certificate_status
 from service.counter.access import Actor, RecordStore, audit_other_towns, needs_reason
 from service.counter.application_records import Application
+from service.counter.certificates import certificate_status
 from service.errors import InvalidRequest, NotFound
 
 

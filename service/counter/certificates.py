@@ -16,9 +16,9 @@ from certs.encoding import decode_certificate
 from certs.errors import CertsError
 from certs.model import Certificate
 from certs.numbers import CertificateNumber
+from certs.pdf import ArchiveMark, CopyMark
 from certs.trust_list import TrustList
 from certs.verify import verify
-from certs.pdf import ArchiveMark, CopyMark
 from service.counter import duplicates, printing
 from service.counter.access import Actor, RecordStore, audit_other_towns, needs_reason
 from service.counter.certificate_records import CertificateCopy, CertificateRecord, Revocation

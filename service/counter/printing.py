@@ -10,13 +10,12 @@ and one read over the store; the handler is service.api.certificates.certificate
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from certs.pdf import ArchiveMark, CopyMark, CopyReason, check_seal_image
 from certs.errors import CertsError
+from certs.pdf import ArchiveMark, CopyMark, CopyReason, check_seal_image
 from certs.town_code import validate_town_code
 from service.config import ConfigError
 from service.errors import Conflict, Forbidden, InvalidRequest, NotFound

@@ -21,9 +21,25 @@ from typing import Any, Callable, ClassVar
 # The checks, the state form and search keys live in their own modules; their public
 # names are re-exported here, where the rest of the code imports them from.
 from .record_checks import (
-    EARLIEST_DATE, ID_PATTERN, Check, FieldProblem, RecordError, check_bool, check_date,
-    check_decimal, check_enum, check_hashes, check_id, check_ids, check_kana, check_region,
-    check_storeys, check_text, check_town, field_problems, validate_record,
+    EARLIEST_DATE,
+    ID_PATTERN,
+    Check,
+    FieldProblem,
+    RecordError,
+    check_bool,
+    check_date,
+    check_decimal,
+    check_enum,
+    check_hashes,
+    check_id,
+    check_ids,
+    check_kana,
+    check_region,
+    check_storeys,
+    check_text,
+    check_town,
+    field_problems,
+    validate_record,
 )
 from .record_state import RecordBase
 from .search_keys import search_key, to_katakana

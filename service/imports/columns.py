@@ -16,7 +16,16 @@ import unicodedata
 from decimal import Decimal
 from typing import Any, Callable
 
-from service.counter.records import STRUCTURE_LABELS, Dwelling, Resident, Sex, Structure, Survey, SurveyKind, to_katakana
+from service.counter.records import (
+    STRUCTURE_LABELS,
+    Dwelling,
+    Resident,
+    Sex,
+    Structure,
+    Survey,
+    SurveyKind,
+    to_katakana,
+)
 
 
 class CellError(ValueError):

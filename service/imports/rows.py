@@ -10,8 +10,9 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Iterable, Iterator
 
-from .columns import CellError, Column, Spec, header_key
 from service.counter.records import Household, RecordError, Resident, field_problems
+
+from .columns import CellError, Column, Spec, header_key
 
 
 @dataclasses.dataclass(frozen=True)

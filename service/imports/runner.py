@@ -19,12 +19,12 @@ from typing import Any
 
 import asyncpg
 
-from service.imports.stream import CsvImportError
+from service.imports.backpressure import RelayGate
+from service.imports.jobs import load_job, unfinished_jobs
 from service.imports.stage_worker import DSN_VARIABLE
 from service.imports.stage_worker import outcome as stage_outcome
 from service.imports.staging import Staged
-from service.imports.backpressure import RelayGate
-from service.imports.jobs import load_job, unfinished_jobs
+from service.imports.stream import CsvImportError
 from service.imports.writer import ApplyStats, ChunkPolicy, ImportResult, apply_job, import_csv
 
 log = logging.getLogger(__name__)

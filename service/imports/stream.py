@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from risai_errors import FieldProblem
+from service.counter.records import Household
 from service.errors import InvalidRequest
 
 # Columns, byte reading, row checks and the progress bar live in their own modules; the
@@ -30,7 +31,6 @@ from .columns import SPECS, CellError, Column, Spec, header_key
 from .progress import ProgressBar
 from .rows import Layout, RowChecker
 from .source import CHUNK, Source, choose_encoding, decoded_lines, estimate_rows, iter_chunks, prepend
-from service.counter.records import Household
 
 __all__ = [
     "CHUNK", "DEFAULT_MAX_ERRORS", "SPECS", "CellError", "Column", "CsvError", "CsvImportError",

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from service.errors import InvalidRequest, Unauthenticated
 from certs.keys import ES256, SoftwareSigner, raw_signature, verify_signature
+from service.errors import InvalidRequest, Unauthenticated
 from service.kiosk.signing import decode_base64
 
 RESIDENT_URN = "urn:risai:resident:"

@@ -15,8 +15,14 @@ from typing import Any
 from service.counter.records import ID_PATTERN
 from service.errors import Conflict, InvalidRequest, Unauthenticated
 from service.kiosk.sessions import KioskSession, token_digest
-from service.kiosk.signing import (NONCE, SIGNATURE_WINDOW, decode_base64, load_device_key, request_message,
-                                   verify_request_signature)
+from service.kiosk.signing import (
+    NONCE,
+    SIGNATURE_WINDOW,
+    decode_base64,
+    load_device_key,
+    request_message,
+    verify_request_signature,
+)
 from service.storage import kiosk_devices
 
 

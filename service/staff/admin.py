@@ -16,8 +16,17 @@ import datetime as dt
 from typing import Any, Iterable
 
 from service.errors import Forbidden, NotFound
-from service.staff.accounts import (ENTITY_TYPE, Staff, StaffAccount, account_from_state, create_staff,
-                                    load_account, parse_roles, save_staff, validated_identity)
+from service.staff.accounts import (
+    ENTITY_TYPE,
+    Staff,
+    StaffAccount,
+    account_from_state,
+    create_staff,
+    load_account,
+    parse_roles,
+    save_staff,
+    validated_identity,
+)
 from service.storage.entities import states_of_town
 from service.storage.staff_accounts import lock_account
 from service.storage.staff_sessions import delete_sessions_of

@@ -21,8 +21,16 @@ from typing import Any, Callable
 
 from risai_errors import Kind
 from service.errors import ServiceError, Unauthenticated
-from service.staff.accounts import (Staff, StaffAccount, account_from_state, hash_password, load_account,
-                                    normalise_username, staff_id_for, verify_password)
+from service.staff.accounts import (
+    Staff,
+    StaffAccount,
+    account_from_state,
+    hash_password,
+    load_account,
+    normalise_username,
+    staff_id_for,
+    verify_password,
+)
 from service.storage import staff_sessions
 from service.storage.db import acquire
 

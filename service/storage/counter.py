@@ -15,10 +15,9 @@ from typing import Any, AsyncIterator
 
 import asyncpg
 
-
 from service.counter.records import search_key
-from service.counter.search_keys import address_key
 from service.counter.residents import ResidentQuery
+from service.counter.search_keys import address_key
 from service.storage.casework import CaseworkQueries
 from service.storage.casework_report import ReportQueries
 from service.storage.db import acquire

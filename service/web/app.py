@@ -15,23 +15,24 @@ from aiohttp import web
 from certs.federation import load_federation
 from replication import own_topic
 from replication.runtime import Replication
-from service.web import health
 from service.api.routes import setup_api
-from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, PEER_NODE_IDS, POOL, REPLICATION, SEALS, SETTINGS
-from service.counter.printing import SealImages
-from service.web.auth import setup_auth
-from service.web.kiosk_auth import setup_kiosk_requests
 from service.config import Settings
-from service.storage.db import apply_migrations, claim_database, create_pool
-from service.storage.duplicates import review_applied, sweep as review_sweep
-from service.storage.repository import recover_sequence
-from service.web.errors import error_middleware
+from service.counter.printing import SealImages
 from service.keyring import Keyring
 from service.metrics import NodeMetrics, requests_middleware
+from service.storage.db import apply_migrations, claim_database, create_pool
+from service.storage.duplicates import review_applied
+from service.storage.duplicates import sweep as review_sweep
+from service.storage.repository import recover_sequence
 from service.transport import hsts_middleware, kafka_client_options, watch_expiry
+from service.web import health
+from service.web.appkeys import KAFKA_PROBE, KEYRING, METRICS, PEER_NODE_IDS, POOL, REPLICATION, SEALS, SETTINGS
+from service.web.auth import setup_auth
+from service.web.errors import error_middleware
+from service.web.kiosk_app import setup_kiosk_app
+from service.web.kiosk_auth import setup_kiosk_requests
 from service.web.ui import setup_ui
 from service.web.verifier import setup_verifier
-from service.web.kiosk_app import setup_kiosk_app
 
 log = logging.getLogger("service.web.app")
 

@@ -10,10 +10,10 @@ from aiohttp import web
 if TYPE_CHECKING:
     from replication.runtime import Replication
     from service.config import Settings
-    from service.web.health import KafkaProbe
+    from service.counter.printing import SealImages
     from service.keyring import Keyring
     from service.metrics import NodeMetrics
-    from service.counter.printing import SealImages
+    from service.web.health import KafkaProbe
 
 SETTINGS: web.AppKey["Settings"] = web.AppKey("settings")
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")

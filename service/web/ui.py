@@ -25,9 +25,9 @@ from aiohttp import web
 from certs.errors import PkiError
 from certs.pki import delegation_of, kid_of
 from service.api.certificates import get_certificate
+from service.api.context import keyring
 from service.counter.certificate_records import CertificateRecord
 from service.counter.certificates import printed_content
-from service.api.context import keyring
 from service.web.appkeys import POOL, SETTINGS
 
 STATIC = Path(__file__).resolve().parent.parent / "static"

@@ -17,9 +17,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from service.keyring import Keyring
 from service.web.app import create_app
 from service.web.appkeys import KEYRING
-from service.keyring import Keyring
 from service.web.ui import setup_ui
 from tests.support.auth import ensure_auth
 from tests.support.counter import NODE_B, TOWN_B, ensure_api, node_settings

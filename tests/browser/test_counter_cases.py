@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-
 import pytest
 
+from service.counter.disasters import disaster_id
 from service.web.appkeys import POOL
 from tests.browser.support import Screenshots, browser_page, log_in, ui_node
 from tests.support.auth import PASSWORD, add_staff
 from tests.support.counter import TOWN_B, build_pki, seed_town
 from tests.support.disasters import register_disaster
-from service.counter.disasters import disaster_id
 
 RAIN = ("令和6年能登半島豪雨", dt.date(2024, 9, 21))
 RAIN_ID = disaster_id(*RAIN)

@@ -17,8 +17,8 @@ from replication import hlc
 from service.web.appkeys import POOL
 from tests.browser.support import browser_page, log_in, ui_node
 from tests.support.auth import PASSWORD, add_staff
-from tests.support.disasters import NOTO_ID, register_disaster
 from tests.support.counter import TOWN_A, TOWN_B, TOWN_X, build_pki, seed_town
+from tests.support.disasters import NOTO_ID, register_disaster
 
 pytestmark = pytest.mark.integration
 REASON = "避難所での申請受付（益城町からの避難者）"

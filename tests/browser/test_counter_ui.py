@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from deploy.synthetic import generate_town
 from replication import hlc
 from service.web.appkeys import POOL
 from tests.browser.support import browser_page, log_in, ui_node
 from tests.support.auth import PASSWORD, add_staff
-from deploy.synthetic import generate_town
-from tests.support.disasters import NOTO_ID, register_disaster
 from tests.support.counter import TOWN_A, TOWN_B, build_pki, csv_bytes, seed_town
+from tests.support.disasters import NOTO_ID, register_disaster
 
 pytestmark = pytest.mark.integration
 # docs/counter-ui.png is refreshed only on request (RISAI_UI_SCREENSHOT=1), so a test run

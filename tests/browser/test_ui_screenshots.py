@@ -7,15 +7,14 @@ is taken after the screen shows what it is meant to show.
 
 from __future__ import annotations
 
-
 import pytest
 
 from service.web.appkeys import POOL
 from tests.browser.support import Screenshots, browser_page, log_in, ui_node
 from tests.browser.test_counter_defects import _quiet_origin, _with_reason
 from tests.support.auth import PASSWORD, add_staff
-from tests.support.disasters import NOTO_ID, register_disaster
 from tests.support.counter import TOWN_A, TOWN_B, TOWN_X, build_pki, seed_town
+from tests.support.disasters import NOTO_ID, register_disaster
 
 pytestmark = pytest.mark.integration
 

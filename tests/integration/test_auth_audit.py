@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from service.staff.audit import audit, audit_trail
 from service.errors import InvalidRequest
 from service.staff.accounts import Staff
+from service.staff.audit import audit, audit_trail
 from tests.support.auth import TOWN_A, TOWN_B
 
 pytestmark = pytest.mark.integration

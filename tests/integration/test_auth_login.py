@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-
 import datetime as dt
 
 import pytest
 from aiohttp import web
 
-from service.web.appkeys import POOL
 from service.staff.sessions import AuthPolicy
+from service.web.appkeys import POOL
 from service.web.auth import COOKIE_NAME, current_staff, require_role
-from tests.support.auth import (PASSWORD, TOWN_A, TOWN_B, add_staff, auth_client, login,
-                                staff_login)
+from tests.support.auth import PASSWORD, TOWN_A, TOWN_B, add_staff, auth_client, login, staff_login
 
 pytestmark = pytest.mark.integration
 
@@ -114,8 +112,9 @@ async def _supervised(request: web.Request) -> web.Response:
 
 
 async def _client_with_guarded_route(database):
-    from service.web.app import create_app
     from aiohttp.test_utils import TestClient, TestServer
+
+    from service.web.app import create_app
     from tests.support.auth import ensure_auth, node_settings
 
     app = ensure_auth(create_app(node_settings(database)))

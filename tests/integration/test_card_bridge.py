@@ -8,6 +8,7 @@ SOFTHSM2_CONF is its own). Skipped without SoftHSM2 locally, failed in CI (env C
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import os
@@ -15,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import asyncio
 from pathlib import Path
 
 import aiohttp

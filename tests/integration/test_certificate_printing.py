@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from tests.integration.test_counter_story import DISASTER, REASON, _household_member
-from tests.support.issuing import staff_id
 from tests.support.counter import build_pki, counter_node, seed_town
+from tests.support.issuing import staff_id
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import pytest
 
 from service.api.certificates import BEFORE_STORE
 from tests.integration.test_counter_story import DISASTER, REASON, _household_member
-from tests.support.issuing import staff_id
 from tests.support.counter import TOWN_A, build_pki, counter_node, seed_town
+from tests.support.issuing import staff_id
 
 pytestmark = pytest.mark.integration
 HEADER = "住民ID,市区町村コード,氏,名,氏カナ,名カナ,生年月日,性別,住所,世帯番号,世帯主\n"

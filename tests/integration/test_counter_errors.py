@@ -11,8 +11,8 @@ import pytest
 from service.api.certificates import BEFORE_STORE
 from service.web.appkeys import POOL
 from tests.integration.test_counter_story import DISASTER, REASON, _household_member
-from tests.support.issuing import staff_id
 from tests.support.counter import TOWN_X, build_pki, counter_node, seed_town
+from tests.support.issuing import staff_id
 
 pytestmark = pytest.mark.integration
 

@@ -7,15 +7,14 @@ a re-survey supersedes it; verification then reports the superseded state.
 
 from __future__ import annotations
 
-import subprocess
-
 import json
+import subprocess
 from urllib.parse import quote
 
 import pytest
 
-from tests.support.issuing import staff_id
 from tests.support.counter import TOWN_A, TOWN_B, build_pki, counter_node, seed_town
+from tests.support.issuing import staff_id
 
 pytestmark = pytest.mark.integration
 REASON = {"X-Access-Reason": quote("避難所での申請受付（益城町からの避難者）")}

@@ -9,9 +9,9 @@ import asyncpg
 import pytest
 
 from deploy.synthetic import generate_town
+from service.counter.records import search_key
 from service.imports.stream import CsvImportError
 from service.imports.writer import import_csv
-from service.counter.records import search_key
 from tests.support.counter import TOWN_A, build_pki, counter_node, csv_bytes
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ import pytest
 from deploy.synthetic import generate_town
 from service.api.imports import IMPORT_JOBS
 from service.imports.backpressure import RelayGate
-from service.imports.stream import CsvImportError
 from service.imports.jobs import load_job, unfinished_jobs
+from service.imports.stream import CsvImportError
 from service.imports.writer import ChunkPolicy, apply_job, import_csv
 from service.web.appkeys import POOL
 from tests.support.counter import TOWN_A, TOWN_C, build_pki, counter_node, csv_bytes, seed_town

@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives import serialization
 
 from service.kiosk import cards
 from service.kiosk import sessions as kiosk
-from service.web.appkeys import POOL
 from service.staff.sessions import AuthPolicy
+from service.web.appkeys import POOL
 from tests.support.auth import TOWN_A, TOWN_B, auth_client, register_kiosk, staff_login
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from deploy.postgres import PostgresCluster
 from deploy.processes import free_port
-from service.web.app import create_app
 from service.config import load_settings
+from service.web.app import create_app
 from tests.support.federation import service_folder
 from tests.support.kafka import node_tls
 

@@ -7,8 +7,8 @@ import asyncpg
 import pytest
 from aiokafka import TopicPartition
 
-from replication import apply, envelope, events, hlc, outbox, store
 from certs.keys import SoftwareSigner
+from replication import apply, envelope, events, hlc, outbox, store
 from replication.errors import InsertOnlyViolation
 from replication.events import Change
 

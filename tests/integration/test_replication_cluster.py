@@ -7,8 +7,8 @@ import pytest
 
 from deploy.kafka_admin import wait_ready
 from replication import envelope
-from tests.support.replication_nodes import SimNode, create_database, drop_database, eventually
 from tests.support.kafka import grant
+from tests.support.replication_nodes import SimNode, create_database, drop_database, eventually
 
 pytestmark = pytest.mark.integration
 TOWNS = {"a-1": "434434", "b-1": "172049", "c-1": "032107"}

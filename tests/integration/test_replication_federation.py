@@ -8,12 +8,12 @@ import json
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from replication import envelope, events, freshness, rebuild
 from certs.keys import SoftwareSigner
+from replication import envelope, events, freshness, rebuild
 from replication.outbox import wall_clock_ms
 from replication.topics import topic_for
-from tests.support.replication_nodes import SimNode, create_database, drop_database, eventually
 from tests.support.kafka import grant, node_options
+from tests.support.replication_nodes import SimNode, create_database, drop_database, eventually
 
 pytestmark = pytest.mark.integration
 _prefixes = itertools.count(1)

@@ -10,14 +10,14 @@ import time
 import asyncpg
 import pytest
 
+from deploy.processes import free_port
 from replication import apply, envelope, loop, outbox
 from replication.relay import OutboxRelay
-from tests.support.kafka import grant
-from tests.support.replication_nodes import SimNode, eventually
 from service.storage.db import apply_migrations
-from deploy.processes import free_port
-from tests.support.postgres import throwaway_cluster
 from tests.integration.test_postgres_restart import _wait_dead
+from tests.support.kafka import grant
+from tests.support.postgres import throwaway_cluster
+from tests.support.replication_nodes import SimNode, eventually
 
 
 async def test_pending_is_derived_from_the_outbox_without_a_second_write(database):

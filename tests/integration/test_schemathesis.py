@@ -16,15 +16,18 @@ import asyncpg
 import pytest
 import requests
 import schemathesis
-from schemathesis.core.failures import FailureGroup
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from deploy.processes import free_port
-from service.web.appkeys import KEYRING
 from service.keyring import Keyring
+from service.web.appkeys import KEYRING
 from tests.support.auth import PASSWORD, add_staff, ensure_auth
 from tests.support.counter import NODE_B, TOWN_B, build_pki, ensure_api, node_settings, seed_town
 

@@ -21,13 +21,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from service.config import DatabaseSettings, KafkaSettings, NodeSettings, Settings, TlsSettings
 from service.kiosk import signing
+from service.staff.accounts import Staff, create_staff, hash_password
+from service.staff.sessions import AuthPolicy
 from service.web.app import create_app
 from service.web.appkeys import POOL, SETTINGS
-from service.staff.sessions import AuthPolicy
 from service.web.auth import AUTH_POLICY, CSRF_HEADER, LOGIN_PATH, setup_auth
-from service.config import DatabaseSettings, KafkaSettings, NodeSettings, Settings, TlsSettings
-from service.staff.accounts import Staff, create_staff, hash_password
 
 PASSWORD = "correct horse battery staple"
 TOWN_A, TOWN_B = "434434", "434418"  # 益城町 and 御船町 (check digits valid)

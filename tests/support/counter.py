@@ -22,12 +22,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from certs.ceremony import build_federation_pki
 from certs.federation import parse_federation
 from deploy.synthetic import generate_town
-from service.web.app import create_app
-from service.web.appkeys import KEYRING, POOL, SETTINGS
 from service.config import DatabaseSettings, KafkaSettings, KeySettings, NodeSettings, Settings, TlsSettings
 from service.imports.stream import write_csv
 from service.imports.writer import import_csv
 from service.keyring import Keyring
+from service.web.app import create_app
+from service.web.appkeys import KEYRING, POOL, SETTINGS
 from tests.support.auth import LoggedIn, add_staff, ensure_auth, login
 
 TOWN_A, TOWN_B, TOWN_C = "434434", "172049", "032107"  # 益城町, 輪島市, 陸前高田市

@@ -31,9 +31,9 @@ from certs.numbers import CertificateNumber
 from certs.pdf import render_certificate_pdf
 from certs.pki import kid_of
 from certs.trust_list import _to_cbor, load_trust_list
+from service.keyring import Keyring
 from service.web.appkeys import KEYRING
 from service.web.errors import error_middleware
-from service.keyring import Keyring
 from service.web.verifier import setup_verifier
 from tests.unit.certs_fixtures import MASHIKI, federation_config, worst_case_certificate
 

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from service.kiosk import cards, sessions, signing
 from service.errors import InvalidRequest
+from service.kiosk import cards, sessions, signing
 
 NOW = dt.datetime(2024, 1, 2, 9, 0, tzinfo=dt.timezone.utc)
 

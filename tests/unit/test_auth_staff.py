@@ -7,8 +7,15 @@ from argon2 import extract_parameters
 from argon2.low_level import Type
 
 from service.errors import InvalidRequest
-from service.staff.accounts import (ROLES, account_from_state, hash_password, normalise_username,
-                           parse_roles, staff_id_for, verify_password)
+from service.staff.accounts import (
+    ROLES,
+    account_from_state,
+    hash_password,
+    normalise_username,
+    parse_roles,
+    staff_id_for,
+    verify_password,
+)
 
 
 def test_argon2id_memory_hard_hash_round_trip():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from risai_errors import Kind
 from service.counter.casework_export import CERTIFICATE_COLUMNS, Encoder, cp932_safe

@@ -16,7 +16,15 @@ from certs.boxes import PRINTED_ONLY, PrintedBoxes
 from certs.claims import SCHEMA_VERSION
 from certs.cose import parse_sign1
 from certs.damage import DamageClass
-from certs.encoding import PREFIX, b45decode, cose_to_qr_string, decode_certificate, encode_certificate, make_qr, qr_string_to_cose
+from certs.encoding import (
+    PREFIX,
+    b45decode,
+    cose_to_qr_string,
+    decode_certificate,
+    encode_certificate,
+    make_qr,
+    qr_string_to_cose,
+)
 from certs.errors import VerificationError
 from certs.keys import EDDSA, ES256, SoftwareSigner, generate_private_key, verify_signature
 from certs.model import Certificate, CertificateType, Disaster, Flooding, HouseholdMember, IssuingPlace, Town

@@ -22,8 +22,18 @@ from certs.keys import SoftwareSigner, generate_private_key, load_private_key
 from certs.node_keys import load_node_signers
 from certs.numbers import CertificateNumber
 from certs.pki import kid_of
-from certs.status_list import (CertStatus, Outcome, StatusListError, federation_statuses, lookup, pack, parse_status_list,
-                               sign_status_list, status_at, stronger)
+from certs.status_list import (
+    CertStatus,
+    Outcome,
+    StatusListError,
+    federation_statuses,
+    lookup,
+    pack,
+    parse_status_list,
+    sign_status_list,
+    status_at,
+    stronger,
+)
 from certs.trust_list import load_trust_list, parse_trust_list
 from tests.unit.certs_fixtures import NOW, at, build_pki
 from tests.vectors import make_status_vectors as vectors

@@ -17,10 +17,10 @@ from service.counter import codes
 from service.counter.record_checks import check_not_after, jst_today
 from service.counter.records import RecordError, Resident, Sex, Survey
 from service.counter.search_keys import address_key
-from service.web.errors import database_unavailable, error_middleware
 from service.imports.source import canonical_encoding
 from service.imports.stream import parse_residents
 from service.kiosk.sessions import normalise_code
+from service.web.errors import database_unavailable, error_middleware
 
 UTC = dt.timezone.utc
 HEADER = "住民ID,市区町村コード,氏,名,氏カナ,名カナ,生年月日,性別,住所,世帯番号,世帯主\n"

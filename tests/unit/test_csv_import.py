@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from service.counter.records import Household, Resident, Sex, Structure, SurveyKind
 from service.imports.stream import (
     CsvImportError,
     ProgressBar,
@@ -21,7 +22,6 @@ from service.imports.stream import (
     parse_surveys,
     write_csv,
 )
-from service.counter.records import Household, Resident, Sex, Structure, SurveyKind
 
 HEADER = "住民ID,市区町村コード,氏,名,氏カナ,名カナ,生年月日,性別,住所,世帯番号,世帯主\n"
 ROW1 = "R1,434434,山田,太郎,ヤマダ,タロウ,1970-03-01,1,熊本県益城町宮園1丁目2番3号,H1,1\n"

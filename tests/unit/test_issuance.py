@@ -15,8 +15,8 @@ from certs.node_keys import load_node_signer
 from certs.trust_list import load_trust_list
 from certs.verify import verify
 from replication.events import Change
-from service.errors import Conflict, NotFound
 from service.counter.issuance import IssuanceContext, issue_certificate
+from service.errors import Conflict, NotFound
 
 NOW = dt.datetime(2024, 1, 20, 3, 0, tzinfo=dt.timezone.utc)
 

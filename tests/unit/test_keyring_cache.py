@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from certs import node_keys
 from certs.ceremony import build_federation_pki
 from certs.errors import KeyFileError
 from certs.federation import load_federation
-from certs import node_keys
 from service.keyring import KeyFolderCache
 
 NOW = dt.datetime(2024, 1, 20, 3, 0, tzinfo=dt.timezone.utc)

@@ -15,10 +15,10 @@ from certs.damage import DamageClass
 from service.counter.records import (
     Dwelling,
     Household,
+    Inundation,
     RecordError,
     Resident,
     Sex,
-    Inundation,
     Structure,
     Survey,
     SurveyKind,

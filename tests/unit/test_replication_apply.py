@@ -2,8 +2,8 @@
 
 from types import SimpleNamespace
 
-from replication import apply, envelope, events, hlc
 from certs.keys import SoftwareSigner
+from replication import apply, envelope, events, hlc
 from replication.errors import ReplicationError
 
 NOW = 1_700_000_000_000

@@ -2,8 +2,8 @@
 
 import pytest
 
-from replication import envelope
 from certs.keys import SoftwareSigner
+from replication import envelope
 from replication.errors import BadSignature
 
 PAYLOAD = '{"hello":"益城"}'.encode()

@@ -13,8 +13,8 @@ import pytest
 from certs.town_code import validate_town_code
 from deploy import synthetic_names as names
 from deploy.synthetic import generate_town, main, town_code, write_csvs
-from service.imports.stream import parse
 from service.counter.records import Sex
+from service.imports.stream import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 

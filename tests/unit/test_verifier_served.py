@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.serialization import Encoding
 
 import service.web.verifier as verifier_app
+from service.keyring import Keyring
 from service.web.appkeys import KEYRING
 from service.web.errors import error_middleware
-from service.keyring import Keyring
 from service.web.verifier import setup_verifier
 from tests.unit.certs_fixtures import build_pki
 
