@@ -9,8 +9,9 @@ a status-list signer) and serves:
 - GET /api/v1/verifier-bundle         (application/cbor, attachment risai-verifier-bundle.cbor)
 
 Built lists are cached in memory and kept fresh by a background task: once a second it runs
-two cheap queries (count and newest updated_at of certificates and revocations; count and
-newest change of duplicate review items) and rebuilds only when that changed, when the trust
+cheap queries (each issuing node's highest sequence, one index probe each; count and newest
+updated_at of the revocations; count and newest change of duplicate review items), none of
+which reads every certificate, and rebuilds only when that changed, when the trust
 list file changed, or when the lists are half-way to their ``ttl``. A download of a list or
 the bundle makes the same check itself first, so a list served is never older than ttl/2
 plus the time to notice a change; /verify reads the current build and never waits for one
@@ -126,11 +127,17 @@ def _repository(app: web.Application):
                            timeout=settings.database.acquire_timeout_s)
 
 
+def _issuing_nodes(app: web.Application) -> set[str]:
+    """Every delegated node: each gets a list, even before its first certificate."""
+    return {delegation_of(cert).node_id for cert in _ring(app).trust_list.delegations}
+
+
 async def _marker(app: web.Application) -> tuple:
     path = app[SETTINGS].keys.trust_list
     stat = path.stat() if path is not None else None
+    nodes = _issuing_nodes(app)
     async with _repository(app) as repo:
-        marker = await repo.status_marker()
+        marker = await repo.status_marker(nodes)
         review = await repo.review_marker()  # a duplicate's review opened or closed (issue 11)
     return *marker, review, stat.st_mtime_ns if stat else None, stat.st_size if stat else None
 
@@ -148,8 +155,7 @@ async def _build(app: web.Application, marker: tuple, ttl: dt.timedelta) -> Publ
     settings = app[SETTINGS]
     if settings.keys.trust_list is None:
         raise Unavailable("this node has no trust list configured", code="keys.not_configured")
-    # every delegated node gets a list, even before its first certificate
-    nodes = {delegation_of(cert).node_id for cert in ring.trust_list.delegations}
+    nodes = _issuing_nodes(app)
     # One pooled connection for the reads, released before the CPU-bound signing.
     async with _repository(app) as repo:
         highest = await repo.highest_sequences(nodes)
