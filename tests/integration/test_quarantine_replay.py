@@ -4,6 +4,7 @@ raw envelope from the peer's topic and the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -84,3 +85,27 @@ async def test_replay_applies_a_fixed_record_and_keeps_a_bad_one_open(database, 
         assert status == 422 and body["error"]["fields"][0]["field"] == "quarantine_id"
         status, body = await supervisor.post("/api/v1/replication/quarantine/999999/replay")
         assert status == 404 and body["error"]["code"] == "quarantine.not_found"
+
+
+async def test_more_callers_than_connections_degrade_and_recover(database, pki):
+    async with counter_node(database, pki) as node:  # pool_max=6
+        supervisor = await node.login("boss1", ("supervisor",))
+        for offset in range(3):
+            await _quarantine(node.app, offset, _sealed(pki, f"n-{offset}"), "bad_signature: unknown kid")
+        _, listing = await supervisor.get("/api/v1/replication/quarantine")
+        ids = [q["id"] for q in listing["quarantine"]]
+        calls = [supervisor.get("/api/v1/replication/quarantine") for _ in range(20)]
+        calls += [supervisor.post(f"/api/v1/replication/quarantine/{ids[i % 3]}/replay") for i in range(15)]
+        replies = await asyncio.wait_for(asyncio.gather(*calls), timeout=90)
+        assert {s for s, _ in replies} <= {200, 503}, {s for s, _ in replies}
+        # Every record was replayed exactly once, however many callers raced for it.
+        versions = await node.app[POOL].fetchval(
+            "SELECT count(*) FROM entity_versions WHERE entity_type = 'note'")
+        replayed = [b for s, b in replies[20:] if s == 200]
+        assert replayed and all(b["applied"] for b in replayed)
+        for i in range(3):  # a replay that got 503 is simply asked again
+            assert (await supervisor.post(f"/api/v1/replication/quarantine/{ids[i]}/replay"))[0] == 200
+        assert await node.app[POOL].fetchval(
+            "SELECT count(*) FROM entity_versions WHERE entity_type = 'note'") == 3 >= versions
+        status, body = await supervisor.get("/api/v1/replication/quarantine")
+        assert status == 200 and body["open"] == 0
