@@ -38,15 +38,16 @@ async def append_many(conn: asyncpg.Connection, batch: Sequence[Event]) -> list[
     if not conn.is_in_transaction():
         raise RuntimeError("outbox.append must run inside the caller's transaction")
     # ORDER BY n: ids follow the given (HLC) order, which is the order the relay publishes.
-    ids = await conn.fetch(
-        "INSERT INTO outbox (event_id, entity_type, entity_id, payload)"
-        " SELECT e::uuid, t, i, p FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])"
-        " WITH ORDINALITY AS k(e, t, i, p, n) ORDER BY n RETURNING id",
-        [e.event_id for e in batch], [e.entity_type for e in batch],
-        [e.entity_id for e in batch], [events.encode(e) for e in batch])
     # NOTIFY is transactional: the relay is woken only when this transaction commits,
-    # never for a row it cannot see yet.
-    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+    # never for a row it cannot see yet. It rides on the insert (one round trip): the
+    # notifications of one transaction with the same channel and payload are folded into one.
+    ids = await conn.fetch(
+        "WITH added AS (INSERT INTO outbox (event_id, entity_type, entity_id, payload)"
+        " SELECT e::uuid, t, i, p FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])"
+        " WITH ORDINALITY AS k(e, t, i, p, n) ORDER BY n RETURNING id)"
+        " SELECT id, pg_notify($5, '') FROM added",
+        [e.event_id for e in batch], [e.entity_type for e in batch],
+        [e.entity_id for e in batch], [events.encode(e) for e in batch], NOTIFY_CHANNEL)
     return sorted(r[0] for r in ids)
 
 
@@ -86,6 +87,7 @@ async def record_changes(
     # 3. The held versions become the bases; read under both locks, so nobody can change
     #    them between this read and our apply.
     held = await _held(conn, changes)
+    stored = {ref: event.hlc for ref, event in held.items()}  # the versions apply starts from
     now = clock()
     out: list[Event] = []
     new: list[Event] = []
@@ -109,7 +111,7 @@ async def record_changes(
     if new:
         await store.save_clock(conn, last)
         # 5. Same apply path as remote events, then 6. the outbox rows, same transaction.
-        await store.apply_events(conn, new, store_locked=True)
+        await store.apply_events(conn, new, store_locked=True, held=stored)
         await append_many(conn, new)
     return out
 

@@ -91,7 +91,7 @@ async def apply_event(conn: asyncpg.Connection, event: Event) -> tuple[Outcome, 
 
 
 async def apply_events(conn: asyncpg.Connection, events: Sequence[Event], *, store_locked: bool = False,
-                       ) -> list[tuple[Outcome, list[ConflictPair]]]:
+                       held: dict[EntityRef, str] | None = None) -> list[tuple[Outcome, list[ConflictPair]]]:
     """Apply events in order to entities/entity_versions/conflicts; idempotent, commutative.
 
     Set-based: two reads (held versions, relevant history) and at most three writes for the
@@ -103,7 +103,9 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[Event], *, sto
         return []
     if not store_locked:  # the caller (record_changes) may hold it already: one round trip less
         await lock_entity_store(conn)
-    held, known = await _load(conn, events)
+    # ``held``: the version each entity holds now, when the caller read it under the store
+    # lock (record_changes): one read less. Every entity of ``events`` must be a key or absent.
+    held, known = await _load(conn, events, held)
     plan = plan_batch(events, held, known)
     states = {id(e): state_json(e.state) for e in plan.new_versions}
     await _insert_versions(conn, plan.new_versions, states)
@@ -119,13 +121,14 @@ def _columns(rows: Sequence[tuple], width: int) -> list[list]:
     return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(width)]
 
 
-async def _load(conn: asyncpg.Connection, events: Sequence[Event],
+async def _load(conn: asyncpg.Connection, events: Sequence[Event], held: dict[EntityRef, str] | None = None,
                 ) -> tuple[dict[EntityRef, str], dict[EntityRef, list[Version]]]:
-    types, ids = _columns(sorted({(e.entity_type, e.entity_id) for e in events}), 2)
-    held = {(r[0], r[1]): r[2] for r in await conn.fetch(
-        "SELECT e.entity_type, e.entity_id, e.version FROM entities e"
-        " JOIN unnest($1::text[], $2::text[]) AS k(t, i)"
-        " ON e.entity_type = k.t AND e.entity_id = k.i", types, ids)}
+    if held is None:
+        types, ids = _columns(sorted({(e.entity_type, e.entity_id) for e in events}), 2)
+        held = {(r[0], r[1]): r[2] for r in await conn.fetch(
+            "SELECT e.entity_type, e.entity_id, e.version FROM entities e"
+            " JOIN unnest($1::text[], $2::text[]) AS k(t, i)"
+            " ON e.entity_type = k.t AND e.entity_id = k.i", types, ids)}
     # Only history that can matter (see plan_batch): the event's own version (duplicate),
     # siblings with the same base (mutable), or every version (insert-only).
     keys = sorted({(e.entity_type, e.entity_id, e.hlc, e.base_version, e.insert_only)
