@@ -88,6 +88,29 @@ def test_a_run_that_could_not_run_counts_as_failed():
     assert rows[0]["convergence_s"]["median"] is None
 
 
+async def test_a_drill_whose_heal_failed_is_a_failed_run_and_the_campaign_goes_on(tmp_path):
+    # The rolling-restart drill's heal raised DeployError (a node not ready in 120 s) and the
+    # whole campaign ended there, 20 runs of 36 in.
+    from types import SimpleNamespace
+
+    from chaos.campaign import Campaign
+    from deploy.processes import DeployError
+
+    fed = SimpleNamespace(run_dir=tmp_path / "run", spec=SimpleNamespace(path="federation.toml"))
+    tried = []
+
+    async def runner(drill):
+        tried.append(drill.scenario.name)
+        raise DeployError("node rikuzentakata-1 not ready after 120s: no answer")
+    other = scenario.load("disk-full")
+    data = await Campaign(fed, [SC, other], 2, tmp_path / "out", tmp_path / "trend.json",
+                          say=lambda _: None).run(runner)
+    assert tried == [SC.name, other.name, SC.name, other.name]
+    assert [r["ok"] for r in data["runs"]] == [False] * 4
+    assert data["runs"][0]["error"] == "DeployError: node rikuzentakata-1 not ready after 120s: no answer"
+    assert not data["verdict"]["ok"] and (tmp_path / "out" / "campaign.html").exists()
+
+
 def test_trend_says_better_worse_same_or_new():
     runs, _ = _runs()
     before = aar.trend_entry("c1", aar.aggregate(runs, {SC.name: SC}))
