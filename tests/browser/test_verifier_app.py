@@ -167,11 +167,13 @@ async def test_camera_scan_verifies(chromium, data, tmp_path):
     async with node_and_browser(chromium, data, args) as (server, browser):
         page = await open_with_trust_data(browser, server, viewport=PHONE)
         await page.click("#camera")
-        await page.wait_for_selector("#verdict[data-verdict]")
+        # Decoding frames of a fake camera is CPU-bound: on a loaded 2-core machine the first
+        # read took longer than Playwright's 30 s default (a CI run failed here), so wait longer.
+        await page.wait_for_selector("#verdict[data-verdict]", timeout=120_000)
         assert await page.get_attribute("#verdict", "data-verdict") == "VALID"
-        await expect(page.locator("#video")).to_be_hidden()  # the camera stops after a read
-        assert await page.evaluate("document.querySelector('#video').srcObject.getTracks()"
-                                   ".every(t => t.readyState === 'ended')")
+        await expect(page.locator("#video")).to_be_hidden(timeout=30_000)  # the camera stops after a read
+        await page.wait_for_function("document.querySelector('#video').srcObject.getTracks()"
+                                     ".every(t => t.readyState === 'ended')", timeout=30_000)
 
 
 async def test_download_refreshes_its_bundle_from_a_node(chromium, data, tmp_path):
